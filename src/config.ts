@@ -1,0 +1,93 @@
+import envSchema from 'env-schema'
+import { Type, type Static } from 'typebox'
+
+const PositiveInteger = (defaultValue: number, description: string) =>
+  Type.Integer({ minimum: 1, default: defaultValue, description })
+
+/**
+ * Every setting, read from the environment and validated at boot by the API (through
+ * @fastify/env) and the dispatcher alike. Names and defaults are a contract: README's
+ * configuration table lists them.
+ */
+export const configSchema = Type.Object({
+  DATABASE_URL: Type.Optional(
+    Type.String({ minLength: 1, description: 'PostgreSQL connection string; unset = embedded' }),
+  ),
+  DATA_DIR: Type.String({ default: './.data', description: 'embedded PostgreSQL files' }),
+  HOST: Type.String({ default: '127.0.0.1' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  ROLE: Type.Enum(['api', 'worker', 'all'], { default: 'all' }),
+  SMS_PROVIDER: Type.Enum(['console', 'webhook'], { default: 'console' }),
+  SMS_FROM: Type.Optional(Type.String({ minLength: 1 })),
+  SMS_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  PROVIDER_TIMEOUT_MS: PositiveInteger(10_000, 'one provider call'),
+  RETRY_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 20, default: 3 }),
+  RETRY_BASE_DELAY_MS: PositiveInteger(1_000, 'backoff base'),
+  RETRY_MAX_DELAY_MS: PositiveInteger(30_000, 'backoff cap'),
+  RETRY_JITTER: Type.Enum(['none', 'full', 'equal'], { default: 'none' }),
+  MESSAGE_TTL_SECONDS: PositiveInteger(86_400, 'unsent messages expire after this'),
+  LEASE_MS: PositiveInteger(30_000, 'how long a claim holds a row'),
+  DISPATCH_BATCH_SIZE: PositiveInteger(100, 'rows claimed per statement at most'),
+  DISPATCH_CONCURRENCY: PositiveInteger(32, 'provider calls in flight per dispatcher'),
+  POLL_INTERVAL_MS: PositiveInteger(1_000, 'fallback poll when no notification arrives'),
+  DATABASE_POOL_SIZE: PositiveInteger(10, 'connections per process'),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    default: 'info',
+  }),
+})
+
+export type Config = Static<typeof configSchema>
+
+/** A setting that is well-formed on its own but wrong together with another. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Reads and validates the configuration; throws a message that names the bad setting. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  let config: Config
+  try {
+    config = envSchema<Config>({ schema: configSchema, data: env, dotenv: false })
+  } catch (error) {
+    const details = (error as { errors?: EnvSchemaError[] }).errors
+    if (!details) throw error
+    throw new ConfigError(`invalid configuration: ${details.map((d) => describe(d, env)).join('; ')}`)
+  }
+  return checkConfig(config)
+}
+
+interface EnvSchemaError {
+  instancePath: string
+  message?: string
+  params: { allowedValues?: unknown[] }
+}
+
+function describe(error: EnvSchemaError, env: Record<string, string | undefined>): string {
+  const name = error.instancePath.replace(/^\//, '')
+  const expected = error.params.allowedValues
+    ? `must be one of ${error.params.allowedValues.join(', ')}`
+    : error.message
+  return `${name} ${expected} (got ${JSON.stringify(env[name])})`
+}
+
+/** The rules that span settings; JSON schema cannot say them clearly. */
+export function checkConfig(config: Config): Config {
+  const problems: string[] = []
+  // A lease shorter than a provider call would let a second dispatcher reclaim, and
+  // send again, a message whose first call is still running.
+  if (config.LEASE_MS <= config.PROVIDER_TIMEOUT_MS) {
+    problems.push(
+      `LEASE_MS (${config.LEASE_MS}) must exceed PROVIDER_TIMEOUT_MS (${config.PROVIDER_TIMEOUT_MS})`,
+    )
+  }
+  if (config.RETRY_MAX_DELAY_MS < config.RETRY_BASE_DELAY_MS) {
+    problems.push(
+      `RETRY_MAX_DELAY_MS (${config.RETRY_MAX_DELAY_MS}) must be at least RETRY_BASE_DELAY_MS (${config.RETRY_BASE_DELAY_MS})`,
+    )
+  }
+  if (config.SMS_PROVIDER === 'webhook' && !config.SMS_WEBHOOK_URL) {
+    problems.push('SMS_PROVIDER=webhook needs SMS_WEBHOOK_URL')
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
+  return config
+}

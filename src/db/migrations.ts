@@ -1,0 +1,108 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+
+/** `prisma/migrations`, where `prisma migrate diff` output is committed. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url))
+
+// Any constant works; it only has to be the same in every process of this service.
+const MIGRATION_LOCK_KEY = 7_301_202_611
+
+interface Migration {
+  name: string
+  sql: string
+  checksum: string
+}
+
+/**
+ * Applies the migrations in `prisma/migrations` that the database lacks, each in its own
+ * transaction, and records them in Prisma's `_prisma_migrations` table so that
+ * `prisma migrate status` agrees.
+ *
+ * Why not `prisma migrate deploy`: offline, Prisma 6.19 can only migrate through
+ * `@prisma/adapter-pg`, whose script runner splits a migration on every `;` (inside
+ * comments and function bodies too) and applies the pieces outside a transaction, so a
+ * failure leaves half a migration behind. PostgreSQL runs DDL transactionally; this uses it.
+ */
+export async function applyMigrations(databaseUrl: string): Promise<string[]> {
+  const migrations = await readMigrations()
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    // Several processes may boot at once (api and worker); one migrates, the others wait.
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+        "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+        "checksum" VARCHAR(64) NOT NULL,
+        "finished_at" TIMESTAMPTZ,
+        "migration_name" VARCHAR(255) NOT NULL,
+        "logs" TEXT,
+        "rolled_back_at" TIMESTAMPTZ,
+        "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+        "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+      )`)
+    const applied = await appliedChecksums(client)
+    const newlyApplied: string[] = []
+    for (const migration of migrations) {
+      const checksum = applied.get(migration.name)
+      if (checksum !== undefined) {
+        if (checksum !== migration.checksum) {
+          throw new Error(
+            `migration ${migration.name} was edited after it was applied; add a new migration instead`,
+          )
+        }
+        continue
+      }
+      await client.query('BEGIN')
+      try {
+        await client.query(migration.sql)
+        await client.query(
+          `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count)
+           VALUES ($1, $2, now(), $3, 1)`,
+          [randomUUID(), migration.checksum, migration.name],
+        )
+        await client.query('COMMIT')
+      } catch (error) {
+        await client.query('ROLLBACK')
+        throw new Error(`migration ${migration.name} failed: ${(error as Error).message}`, {
+          cause: error,
+        })
+      }
+      newlyApplied.push(migration.name)
+    }
+    return newlyApplied
+  } finally {
+    await client.end()
+  }
+}
+
+/** Names of the committed migrations that the database has not applied. */
+export async function pendingMigrations(query: pg.Pool | pg.Client): Promise<string[]> {
+  const migrations = await readMigrations()
+  const applied = await appliedChecksums(query)
+  return migrations.filter((migration) => !applied.has(migration.name)).map((m) => m.name)
+}
+
+async function appliedChecksums(query: pg.Pool | pg.Client): Promise<Map<string, string>> {
+  const exists = await query.query(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS ok`)
+  if (!exists.rows[0].ok) return new Map()
+  const result = await query.query<{ migration_name: string; checksum: string }>(
+    `SELECT migration_name, checksum FROM "_prisma_migrations"
+     WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+  )
+  return new Map(result.rows.map((row) => [row.migration_name, row.checksum]))
+}
+
+async function readMigrations(): Promise<Migration[]> {
+  const entries = await readdir(MIGRATIONS_DIR, { withFileTypes: true })
+  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()
+  return Promise.all(
+    names.map(async (name) => {
+      const sql = await readFile(join(MIGRATIONS_DIR, name, 'migration.sql'), 'utf8')
+      return { name, sql, checksum: createHash('sha256').update(sql).digest('hex') }
+    }),
+  )
+}

@@ -1,0 +1,44 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import fastifyEnv from '@fastify/env'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { configSchema, type Config } from '../config.ts'
+import type { Database } from '../db/database.ts'
+import { installErrorHandling } from './error-handler.ts'
+import { healthRoutes } from './routes/health-routes.ts'
+import { messageRoutes } from './routes/message-routes.ts'
+
+export interface AppOptions {
+  /** Settings; missing ones take their defaults, bad ones fail the build. */
+  config: Partial<Config>
+  database: Database
+  /** `role: worker` serves only the health routes. */
+  logger?: FastifyServerOptions['loggerInstance']
+}
+
+/**
+ * The HTTP application: plugins, routes and the one error handler, nothing about the
+ * process (see main.ts). Tests build it and call `inject`.
+ */
+export async function buildApp({ config, database, logger }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger,
+    // 64 KiB fits the largest single message many times over; the batch route allows more.
+    bodyLimit: 64 * 1024,
+    requestIdHeader: 'x-request-id',
+    requestTimeout: 30_000,
+    ajv: {
+      // Fastify drops unknown properties by default; a typo'd field should be an error.
+      customOptions: { removeAdditional: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(fastifyEnv, { schema: configSchema, data: config, dotenv: false })
+  const settings = app.getEnvs<Config>()
+
+  installErrorHandling(app)
+  await app.register(healthRoutes, { pool: database.pool })
+  if (settings.ROLE !== 'worker') {
+    await app.register(messageRoutes, { config: settings, prisma: database.prisma })
+  }
+  return app
+}

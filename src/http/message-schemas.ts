@@ -1,0 +1,121 @@
+import { Type, type Static } from 'typebox'
+
+const DateTime = (description: string) => Type.String({ format: 'date-time', description })
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
+
+const IdempotencyKey = {
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^[\\x21-\\x7e]+$',
+  description: 'printable ASCII, no spaces; the same key and body return the original message',
+}
+
+export const MessageRequestSchema = Type.Object(
+  {
+    to: Type.String({
+      minLength: 1,
+      maxLength: 40,
+      description: 'E.164 (+821012345678) or a Korean mobile number (010-1234-5678)',
+    }),
+    text: Type.String({
+      minLength: 1,
+      maxLength: 2_000,
+      description: 'Up to 90 EUC-KR bytes is an SMS, up to 2,000 an LMS',
+    }),
+    sendAt: Type.Optional(DateTime('not before this time (RFC 3339, with a zone)')),
+    expiresAt: Type.Optional(DateTime('never sent after this time; default MESSAGE_TTL_SECONDS on')),
+    maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, description: 'default RETRY_MAX_RETRIES' })),
+    metadata: Type.Optional(
+      Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
+        maxProperties: 32,
+        description: 'yours, stored and returned as is',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const BatchRequestSchema = Type.Object(
+  {
+    messages: Type.Array(
+      Type.Object(
+        {
+          ...MessageRequestSchema.properties,
+          idempotencyKey: Type.Optional(
+            Type.String({ ...IdempotencyKey, description: 'as the Idempotency-Key header' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 1_000 },
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const IdempotencyHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(Type.String(IdempotencyKey)),
+})
+
+export const MessageIdParamsSchema = Type.Object({ id: Type.String({ format: 'uuid' }) })
+
+const Status = Type.Enum(['pending', 'sending', 'sent', 'dead', 'expired', 'canceled'])
+
+export const AcceptedMessageSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  status: Status,
+  to: Type.String({ description: 'masked: +82 10-****-5678' }),
+  type: Type.Enum(['SMS', 'LMS']),
+  bytes: Type.Integer(),
+  nextAttemptAt: DateTime('when a dispatcher may next send it'),
+  createdAt: DateTime('accepted at'),
+})
+
+export const BatchAcceptedSchema = Type.Object({
+  messages: Type.Array(
+    Type.Object({
+      ...AcceptedMessageSchema.properties,
+      created: Type.Boolean({ description: 'false when an idempotency key matched an earlier message' }),
+    }),
+  ),
+})
+
+export const AttemptSchema = Type.Object({
+  attempt: Type.Integer(),
+  startedAt: DateTime('call started'),
+  finishedAt: Nullable(DateTime('call finished; null while in flight')),
+  outcome: Type.Union([
+    Type.Enum(['ok', 'retryable', 'rate_limited', 'account', 'permanent', 'ambiguous']),
+    Type.Null(),
+  ]),
+  errorCode: Nullable(Type.String()),
+  errorMessage: Nullable(Type.String()),
+  httpStatus: Type.Union([Type.Integer(), Type.Null()]),
+  latencyMs: Type.Union([Type.Integer(), Type.Null()]),
+})
+
+export const MessageDetailSchema = Type.Object({
+  ...AcceptedMessageSchema.properties,
+  text: Type.String(),
+  maxRetries: Type.Integer(),
+  attemptCount: Type.Integer({ description: 'provider calls started so far' }),
+  attempts: Type.Array(AttemptSchema),
+  lastErrorCode: Nullable(Type.String()),
+  lastError: Nullable(Type.String()),
+  provider: Nullable(Type.String()),
+  providerMessageId: Nullable(Type.String()),
+  metadata: Type.Unknown(),
+  updatedAt: DateTime('last change'),
+  sentAt: Nullable(DateTime('provider accepted it')),
+  expiresAt: DateTime('never sent after this'),
+})
+
+export const ErrorSchema = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String(),
+})
+
+export type MessageDetail = Static<typeof MessageDetailSchema>
+export type AcceptedMessage = Static<typeof AcceptedMessageSchema>

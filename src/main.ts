@@ -1,0 +1,98 @@
+import closeWithGrace from 'close-with-grace'
+import { pino } from 'pino'
+import { ConfigError, loadConfig, type Config } from './config.ts'
+import { connectDatabase } from './db/database.ts'
+import { startEmbeddedPostgres, type OwnedPostgres } from './db/embedded-postgres.ts'
+import { applyMigrations } from './db/migrations.ts'
+import { buildApp } from './http/app.ts'
+import { Dispatcher } from './outbox/dispatcher.ts'
+import { listenForDueMessages } from './outbox/due-notifications.ts'
+import { createProvider } from './providers/create-provider.ts'
+
+// Long enough for in-flight provider calls (PROVIDER_TIMEOUT_MS) to finish and be recorded.
+const graceMs = (config: Config) => config.PROVIDER_TIMEOUT_MS + 5_000
+
+/**
+ * The process: configuration, database (embedded unless DATABASE_URL is set), migrations,
+ * then the API and/or a dispatcher by ROLE, and an orderly stop on SIGINT/SIGTERM.
+ */
+async function main(): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(error.message)
+    process.exit(1)
+  }
+  const log = pino({ level: config.LOG_LEVEL, redact: ['req.headers.authorization'] })
+
+  let embedded: OwnedPostgres | undefined
+  let databaseUrl = config.DATABASE_URL
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.DATA_DIR,
+      onLog: (line) => log.trace({ postgres: line }),
+    })
+    databaseUrl = embedded.url()
+    log.info(`embedded PostgreSQL on ${databaseUrl} (data in ${config.DATA_DIR})`)
+  }
+  try {
+    const applied = await applyMigrations(databaseUrl)
+    if (applied.length > 0) log.info({ migrations: applied }, `applied ${applied.length} migrations`)
+  } catch (error) {
+    // The embedded server runs in its own process group and would outlive us.
+    await embedded?.stop()
+    throw error
+  }
+
+  const database = connectDatabase(databaseUrl, {
+    poolSize: config.DATABASE_POOL_SIZE,
+    onError: (error) => log.warn({ err: error }, 'idle database connection lost'),
+  })
+  const app = await buildApp({ config, database, logger: log })
+
+  let dispatcher: Dispatcher | undefined
+  let notifications: { close(): Promise<void> } | undefined
+  const provider = config.ROLE === 'api' ? undefined : createProvider(config, log)
+  if (provider) {
+    dispatcher = new Dispatcher({
+      prisma: database.prisma,
+      provider,
+      log: log.child({ component: 'dispatcher' }),
+      backoff: {
+        baseDelayMs: config.RETRY_BASE_DELAY_MS,
+        maxDelayMs: config.RETRY_MAX_DELAY_MS,
+        jitter: config.RETRY_JITTER,
+      },
+      leaseMs: config.LEASE_MS,
+      providerTimeoutMs: config.PROVIDER_TIMEOUT_MS,
+      batchSize: config.DISPATCH_BATCH_SIZE,
+      concurrency: config.DISPATCH_CONCURRENCY,
+      pollIntervalMs: config.POLL_INTERVAL_MS,
+    })
+    const wake = dispatcher.wake.bind(dispatcher)
+    notifications = listenForDueMessages(databaseUrl, {
+      onDue: wake,
+      onError: (error) => log.warn({ err: error }, 'LISTEN connection lost; polling until it is back'),
+    })
+    dispatcher.start()
+  }
+
+  const address = await app.listen({ host: config.HOST, port: config.PORT })
+  log.info(`sms-outbox ${config.ROLE === 'worker' ? 'health checks' : 'API'} on ${address} (role ${config.ROLE}${provider ? `, provider ${provider.name}` : ''})`)
+
+  closeWithGrace({ delay: graceMs(config) }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'stopping after an error')
+    else log.info(`${signal}: stopping; in-flight sends finish first`)
+    await app.close()
+    await notifications?.close()
+    await dispatcher?.stop()
+    await provider?.close?.()
+    await database.close()
+    await embedded?.stop()
+    log.info('stopped')
+  })
+}
+
+await main()

@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto'
+import { measureText, UnsendableText } from '../sms/message-encoding.ts'
+import { InvalidPhoneNumber, normalizePhoneNumber } from '../sms/phone-number.ts'
+import type { NewMessage } from './enqueue.ts'
+
+/** A message as a caller submits it, after schema validation. */
+export interface MessageRequest {
+  to: string
+  text: string
+  sendAt?: string
+  expiresAt?: string
+  maxRetries?: number
+  metadata?: Record<string, unknown>
+}
+
+/** A request that is well-formed JSON but cannot become a message; `field` says where. */
+export class InvalidMessage extends Error {
+  override name = 'InvalidMessage'
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`)
+  }
+
+  /** The same problem, located inside a larger body (`messages/3/to`). */
+  within(path: string): InvalidMessage {
+    return new InvalidMessage(`${path}/${this.field}`, this.reason)
+  }
+}
+
+/**
+ * Checks what a schema cannot (a textable number, encodable text, a coherent schedule)
+ * and normalises the request into a row to insert. `now` only orders the caller's own
+ * timestamps; every deadline the outbox keeps is computed by the database.
+ */
+export function prepareMessage(
+  request: MessageRequest,
+  { defaultMaxRetries, idempotencyKey, now = new Date() }: {
+    defaultMaxRetries: number
+    idempotencyKey?: string
+    now?: Date
+  },
+): NewMessage {
+  let to: string
+  let measured: ReturnType<typeof measureText>
+  try {
+    to = normalizePhoneNumber(request.to)
+  } catch (error) {
+    if (error instanceof InvalidPhoneNumber) throw new InvalidMessage('to', error.message)
+    throw error
+  }
+  try {
+    measured = measureText(request.text)
+  } catch (error) {
+    if (error instanceof UnsendableText) throw new InvalidMessage('text', error.message)
+    throw error
+  }
+  const sendAt = request.sendAt === undefined ? undefined : new Date(request.sendAt)
+  const expiresAt = request.expiresAt === undefined ? undefined : new Date(request.expiresAt)
+  if (expiresAt && expiresAt <= now) {
+    throw new InvalidMessage('expiresAt', 'must be in the future')
+  }
+  if (expiresAt && sendAt && expiresAt <= sendAt) {
+    throw new InvalidMessage('expiresAt', 'must be after sendAt')
+  }
+  if (request.metadata !== undefined) checkMetadata(request.metadata)
+  const maxRetries = request.maxRetries ?? defaultMaxRetries
+  const message: NewMessage = {
+    to,
+    text: request.text,
+    ...measured,
+    maxRetries,
+    sendAt,
+    expiresAt,
+    metadata: request.metadata,
+    idempotencyKey,
+  }
+  if (idempotencyKey !== undefined) message.requestHash = fingerprint(message)
+  return message
+}
+
+// Metadata rides along on every row; a cap keeps the table about messages.
+const METADATA_MAX_BYTES = 4_096
+
+function checkMetadata(metadata: Record<string, unknown>): void {
+  const json = JSON.stringify(metadata)
+  if (Buffer.byteLength(json) > METADATA_MAX_BYTES) {
+    throw new InvalidMessage('metadata', `must be at most ${METADATA_MAX_BYTES} bytes as JSON`)
+  }
+  // PostgreSQL's jsonb cannot store U+0000.
+  if (json.includes('\\u0000')) throw new InvalidMessage('metadata', 'must not contain U+0000')
+}
+
+/** Same request, same fingerprint: normalised, so `010-1234-5678` and `+821012345678` match. */
+function fingerprint(message: NewMessage): string {
+  const canonical = JSON.stringify([
+    message.to,
+    message.text,
+    message.maxRetries,
+    message.sendAt?.toISOString() ?? null,
+    message.expiresAt?.toISOString() ?? null,
+    message.metadata ?? null,
+  ])
+  return createHash('sha256').update(canonical).digest('hex')
+}

@@ -1,0 +1,34 @@
+import type { PrismaClient } from '../db/database.ts'
+
+/**
+ * Takes back up to `limit` rows whose lease ran out: their dispatcher died or hung
+ * mid-call, so the SMS may or may not have gone out. The open attempt is closed as
+ * `ambiguous`; the row is due again at once (the lease already outlasted any backoff
+ * step worth waiting), or dead if that was its last attempt. Returns the ids taken back.
+ */
+export async function reclaimExpired(prisma: PrismaClient, { limit }: { limit: number }): Promise<string[]> {
+  const rows = await prisma.$queryRaw<{ id: string }[]>`
+    WITH stale AS (
+      SELECT id FROM messages
+      WHERE status = 'sending' AND locked_until < now()
+      ORDER BY locked_until
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    ), reclaimed AS (
+      UPDATE messages m
+      SET status = CASE WHEN m.attempts > m.max_retries THEN 'dead' ELSE 'pending' END,
+          next_attempt_at = now(), lease_token = NULL, locked_until = NULL, updated_at = now(),
+          last_error_code = 'lease_expired',
+          last_error = 'the dispatcher stopped answering mid-call; the SMS may have been sent'
+      FROM stale WHERE m.id = stale.id
+      RETURNING m.id, m.attempts
+    ), closed AS (
+      UPDATE message_attempts a
+      SET outcome = 'ambiguous', finished_at = now(), error_code = 'lease_expired',
+          error_message = 'no outcome recorded before the lease ended'
+      FROM reclaimed r
+      WHERE a.message_id = r.id AND a.attempt = r.attempts AND a.outcome IS NULL
+    )
+    SELECT id FROM reclaimed`
+  return rows.map((row) => row.id)
+}

@@ -1,0 +1,65 @@
+import type { PrismaClient } from '../db/database.ts'
+import type { OutcomeKind } from '../providers/provider.ts'
+
+/** What one finished attempt did to its message, ready to write. */
+export interface AttemptResult {
+  id: string
+  leaseToken: string
+  /** `pending` schedules the next attempt `delayMs` after the database's now(). */
+  status: 'sent' | 'pending' | 'dead'
+  delayMs: number
+  outcome: OutcomeKind
+  errorCode: string | null
+  errorMessage: string | null
+  httpStatus: number | null
+  latencyMs: number
+  providerMessageId: string | null
+}
+
+/**
+ * Writes a batch of attempt results in one statement: each message leaves `sending` and
+ * its attempt row is closed. Every write is fenced by the lease token, so a dispatcher
+ * whose row was reclaimed changes nothing. Returns the ids that were written.
+ *
+ * A retry is never scheduled past `expires_at`: the row comes due then and expires.
+ */
+export async function recordOutcomes(prisma: PrismaClient, results: AttemptResult[]): Promise<string[]> {
+  const rows = await prisma.$queryRaw<{ id: string }[]>`
+    WITH result AS (
+      SELECT * FROM unnest(
+        ${results.map((r) => r.id)}::uuid[],
+        ${results.map((r) => r.leaseToken)}::uuid[],
+        ${results.map((r) => r.status)}::text[],
+        ${results.map((r) => r.delayMs)}::int[],
+        ${results.map((r) => r.outcome)}::text[],
+        ${results.map((r) => r.errorCode)}::text[],
+        ${results.map((r) => r.errorMessage)}::text[],
+        ${results.map((r) => r.httpStatus)}::int[],
+        ${results.map((r) => r.latencyMs)}::int[],
+        ${results.map((r) => r.providerMessageId)}::text[]
+      ) AS t(id, lease_token, status, delay_ms, outcome, error_code, error_message, http_status,
+             latency_ms, provider_message_id)
+    ), settled AS (
+      UPDATE messages m
+      SET status = r.status,
+          next_attempt_at = CASE WHEN r.status = 'pending'
+            THEN least(now() + r.delay_ms * interval '1 millisecond', m.expires_at)
+            ELSE m.next_attempt_at END,
+          sent_at = CASE WHEN r.status = 'sent' THEN now() END,
+          lease_token = NULL, locked_until = NULL, updated_at = now(),
+          last_error_code = r.error_code, last_error = r.error_message,
+          provider_message_id = coalesce(r.provider_message_id, m.provider_message_id)
+      FROM result r
+      WHERE m.id = r.id AND m.lease_token = r.lease_token AND m.status = 'sending'
+      RETURNING m.id, m.attempts
+    ), closed AS (
+      UPDATE message_attempts a
+      SET outcome = r.outcome, finished_at = now(), error_code = r.error_code,
+          error_message = r.error_message, http_status = r.http_status,
+          latency_ms = r.latency_ms, provider_message_id = r.provider_message_id
+      FROM settled s JOIN result r ON r.id = s.id
+      WHERE a.message_id = s.id AND a.attempt = s.attempts
+    )
+    SELECT id FROM settled`
+  return rows.map((row) => row.id)
+}

@@ -1,0 +1,40 @@
+import type { MessageType } from '../sms/message-encoding.ts'
+
+/**
+ * What a provider call came to, as the dispatcher acts on it:
+ * - `ok`: accepted; the message is sent.
+ * - `retryable`: the provider did not process the request; try again after the backoff.
+ * - `ambiguous`: it may have been sent (timeout after the request left, reset, some 5xx);
+ *   retried like `retryable`, but labelled so every duplicate SMS is explained.
+ * - `rate_limited`: too many requests; wait at least `retryAfterMs`.
+ * - `account`: credentials, balance or sender registration; no message can succeed.
+ * - `permanent`: this message can never succeed (bad number, rejected content).
+ */
+export type OutcomeKind = 'ok' | 'retryable' | 'ambiguous' | 'rate_limited' | 'account' | 'permanent'
+
+export type SendOutcome =
+  | { kind: 'ok'; providerMessageId?: string; httpStatus?: number }
+  | {
+      kind: Exclude<OutcomeKind, 'ok'>
+      /** The provider's own code where it gives one, else ours (e.g. `timeout`, `http_503`). */
+      errorCode: string
+      errorMessage: string
+      httpStatus?: number
+      retryAfterMs?: number
+    }
+
+/** One SMS as a provider receives it. */
+export interface OutgoingSms {
+  id: string
+  to: string
+  text: string
+  type: MessageType
+}
+
+export interface SmsProvider {
+  /** Recorded on each message; `console`, `webhook`, ... */
+  readonly name: string
+  /** Never rejects: every failure is an outcome. `signal` aborts at PROVIDER_TIMEOUT_MS. */
+  send(sms: OutgoingSms, signal: AbortSignal): Promise<SendOutcome>
+  close?(): Promise<void>
+}

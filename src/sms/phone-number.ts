@@ -1,0 +1,44 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max'
+
+/** Why a string is not a number we can text. */
+export class InvalidPhoneNumber extends Error {
+  override name = 'InvalidPhoneNumber'
+}
+
+/**
+ * E.164 form of `input`, which may be E.164 (`+821012345678`) or a Korean domestic
+ * number (`010-1234-5678`, `01012345678`). Throws InvalidPhoneNumber with the reason.
+ */
+export function normalizePhoneNumber(input: string): string {
+  const parsed = parsePhoneNumberFromString(input, 'KR')
+  if (!parsed || !parsed.isValid()) {
+    throw new InvalidPhoneNumber(
+      `"${maskRaw(input)}" is not a valid phone number: use E.164 (+821012345678) or a Korean mobile number (010-1234-5678)`,
+    )
+  }
+  // Texting a landline fails at every provider; say so now rather than after retries.
+  if (parsed.getType() === 'FIXED_LINE') {
+    throw new InvalidPhoneNumber(`${maskPhoneNumber(parsed.number)} is a landline; SMS needs a mobile number`)
+  }
+  return parsed.number
+}
+
+/**
+ * The form logs, lists and alerts show: country code, the first two and the last four
+ * digits (`+82 10-****-5678`). Enough to tell numbers apart, too little to text one.
+ */
+export function maskPhoneNumber(e164: string): string {
+  const parsed = parsePhoneNumberFromString(e164)
+  if (!parsed) return maskRaw(e164)
+  const national = parsed.nationalNumber
+  if (national.length < 7) return `+${parsed.countryCallingCode} ${maskRaw(national)}`
+  const hidden = '*'.repeat(national.length - 6)
+  return `+${parsed.countryCallingCode} ${national.slice(0, 2)}-${hidden}-${national.slice(-4)}`
+}
+
+/** Masks every digit but the last two of something that did not parse as a number. */
+function maskRaw(input: string): string {
+  const shown = input.slice(0, 40)
+  let digitsLeft = shown.replace(/\D/g, '').length
+  return shown.replace(/\d/g, (digit) => (--digitsLeft < 2 ? digit : '*'))
+}
