@@ -32,9 +32,10 @@ export function backoffDelayMs(
   switch (policy.jitter) {
     case 'none':
       return delay
+    // min(): random() close to 1 can round the sum up past the delay (fast-check found it).
     case 'full':
-      return Math.floor(random() * (delay + 1))
+      return Math.min(delay, Math.floor(random() * (delay + 1)))
     case 'equal':
-      return Math.floor(delay / 2 + random() * (delay / 2 + 1))
+      return Math.min(delay, Math.floor(delay / 2 + random() * (delay / 2 + 1)))
   }
 }

@@ -1,0 +1,47 @@
+import t from 'tap'
+import { LMS_MAX_BYTES, measureText, UnsendableText } from '../../src/sms/message-encoding.ts'
+import { InvalidPhoneNumber, maskPhoneNumber, normalizePhoneNumber } from '../../src/sms/phone-number.ts'
+
+t.test('phone numbers: E.164 and Korean domestic forms normalise to E.164', async (t) => {
+  for (const input of ['+821012345678', '010-1234-5678', '01012345678', '+82 10 1234 5678', '010.1234.5678']) {
+    t.equal(normalizePhoneNumber(input), '+821012345678', input)
+  }
+  t.equal(normalizePhoneNumber('+14155552671'), '+14155552671')
+})
+
+t.test('phone numbers: what cannot be texted is refused with a reason', async (t) => {
+  for (const input of ['12345', '+8210', 'abc', '', '010-1234-56789012', '+0000000000']) {
+    t.throws(() => normalizePhoneNumber(input), InvalidPhoneNumber, JSON.stringify(input))
+  }
+  t.throws(() => normalizePhoneNumber('02-312-3456'), { message: /landline/ })
+})
+
+t.test('phone numbers: masked to country code, two leading and four trailing digits', async (t) => {
+  t.equal(maskPhoneNumber('+821012345678'), '+82 10-****-5678')
+  t.equal(maskPhoneNumber('+14155552671'), '+1 41-****-2671')
+  t.notMatch(maskPhoneNumber('+821012345678'), /1234/)
+})
+
+t.test('an invalid number is never echoed whole in the error', async (t) => {
+  const error = t.throws(() => normalizePhoneNumber('010-9876-543210'), InvalidPhoneNumber) as Error
+  t.notMatch(error.message, /9876/)
+  t.match(error.message, /10$|\*10"/)
+})
+
+t.test('text: EUC-KR bytes choose SMS or LMS', async (t) => {
+  t.same(measureText('hello'), { type: 'SMS', bytes: 5 })
+  t.same(measureText('안녕하세요'), { type: 'SMS', bytes: 10 })
+  t.same(measureText('a'.repeat(90)), { type: 'SMS', bytes: 90 })
+  t.same(measureText('a'.repeat(91)), { type: 'LMS', bytes: 91 })
+  t.same(measureText('가'.repeat(45)), { type: 'SMS', bytes: 90 })
+  t.same(measureText('가'.repeat(46)), { type: 'LMS', bytes: 92 })
+  t.same(measureText('가'.repeat(1000)), { type: 'LMS', bytes: LMS_MAX_BYTES })
+})
+
+t.test('text: too long, empty, emoji or control characters are refused with a reason', async (t) => {
+  t.throws(() => measureText('가'.repeat(1001)), { message: /2002 bytes.*limit is 2000/ })
+  t.throws(() => measureText(''), UnsendableText)
+  t.throws(() => measureText('hi 😀'), { message: /U\+1F600 at position 3/ })
+  t.throws(() => measureText('a\u0000b'), { message: /control character at position 1/ })
+  t.same(measureText('line\nbreak\ttab'), { type: 'SMS', bytes: 14 })
+})
