@@ -1,0 +1,132 @@
+import t from 'tap'
+import { claimDue } from '../../src/outbox/claim-due.ts'
+import { reclaimExpired } from '../../src/outbox/reclaim-expired.ts'
+import { recordOutcomes } from '../../src/outbox/record-outcomes.ts'
+import { connectDatabase } from '../../src/db/database.ts'
+import { startFakeWebhook } from '../helpers/fake-webhook.ts'
+import { attemptsOf, enqueue, tickUntilSettled, webhookDispatcher } from '../helpers/outbox-fixture.ts'
+import { createTestDatabase } from '../helpers/test-database.ts'
+
+t.test('two dispatchers on one table never send a row twice', async (t) => {
+  const db = await createTestDatabase(t)
+  const fake = await startFakeWebhook(t)
+  fake.reply = () => ({ status: 200, delayMs: 5 })
+  // Separate pools: two dispatchers as two processes would have.
+  const other = connectDatabase(db.url, { poolSize: 5 })
+  t.teardown(() => other.close())
+  const first = webhookDispatcher(db, fake.url, { batchSize: 20, concurrency: 20 })
+  const second = webhookDispatcher({ ...db, prisma: other.prisma }, fake.url, { batchSize: 20, concurrency: 20 })
+  t.teardown(() => Promise.all([first.provider.close?.(), second.provider.close?.()]))
+
+  const ids = await Promise.all(Array.from({ length: 300 }, (_, i) => enqueue(db, { text: `message ${i}` })))
+  let claimed = 0
+  while (claimed < ids.length) {
+    const [a, b] = await Promise.all([first.dispatcher.tick(), second.dispatcher.tick()])
+    claimed += a.claimed + b.claimed
+  }
+  t.equal(fake.ledger.length, 300, 'every message reached the provider')
+  t.equal(new Set(fake.ledger.map((r) => r.id)).size, 300, 'none twice')
+  const [counts] = await db.sql(`SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, max(attempts) AS most FROM messages`)
+  t.same(counts, { sent: 300, most: 1 })
+})
+
+t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and the row is sent again', async (t) => {
+  const db = await createTestDatabase(t)
+  const fake = await startFakeWebhook(t)
+  const id = await enqueue(db)
+  // A dispatcher claims the row and dies without a word.
+  const [claim] = await claimDue(db.prisma, { limit: 10, leaseMs: 100, provider: 'webhook' })
+  t.equal(claim.id, id)
+  t.same(await reclaimExpired(db.prisma, { limit: 10 }), [], 'a live lease is left alone')
+
+  await new Promise((done) => setTimeout(done, 150))
+  const { dispatcher, provider } = webhookDispatcher(db, fake.url)
+  t.teardown(() => provider.close?.())
+  t.same(await dispatcher.tick(), { reclaimed: 1, claimed: 1 })
+  t.match(await attemptsOf(db, id), [
+    { attempt: 1, outcome: 'ambiguous', error_code: 'lease_expired' },
+    { attempt: 2, outcome: 'ok' },
+  ])
+
+  // The dead dispatcher comes back and reports: its write is fenced off.
+  const written = await recordOutcomes(db.prisma, [
+    {
+      id,
+      leaseToken: claim.leaseToken,
+      status: 'pending',
+      delayMs: 0,
+      outcome: 'retryable',
+      errorCode: 'late',
+      errorMessage: 'late',
+      httpStatus: 503,
+      latencyMs: 1,
+      providerMessageId: null,
+    },
+  ])
+  t.same(written, [], 'a stale lease token changes 0 rows')
+  const [row] = await db.sql('SELECT status, last_error_code FROM messages WHERE id = $1', [id])
+  t.same(row, { status: 'sent', last_error_code: null })
+})
+
+t.test('a reclaimed row that used its last attempt is dead, not sent again', async (t) => {
+  const db = await createTestDatabase(t)
+  const id = await enqueue(db, { maxRetries: 0 })
+  await claimDue(db.prisma, { limit: 10, leaseMs: 1, provider: 'webhook' })
+  await new Promise((done) => setTimeout(done, 20))
+  t.same(await reclaimExpired(db.prisma, { limit: 10 }), [id])
+  const [row] = await db.sql('SELECT status, attempts, last_error_code FROM messages WHERE id = $1', [id])
+  t.same(row, { status: 'dead', attempts: 1, last_error_code: 'lease_expired' })
+})
+
+t.test('claims respect their limit and lease from the database clock', async (t) => {
+  const db = await createTestDatabase(t)
+  for (let i = 0; i < 7; i += 1) await enqueue(db)
+  const claimed = await claimDue(db.prisma, { limit: 5, leaseMs: 30_000, provider: 'webhook' })
+  t.equal(claimed.length, 5)
+  t.equal(new Set(claimed.map((c) => c.leaseToken)).size, 5, 'a fresh token per row')
+  const [lease] = await db.sql(
+    `SELECT min(extract(epoch FROM locked_until - updated_at) * 1000)::int AS min_ms,
+            max(extract(epoch FROM locked_until - updated_at) * 1000)::int AS max_ms
+     FROM messages WHERE status = 'sending'`,
+  )
+  t.same(lease, { min_ms: 30_000, max_ms: 30_000 })
+  t.equal((await claimDue(db.prisma, { limit: 5, leaseMs: 30_000, provider: 'webhook' })).length, 2)
+})
+
+t.test('the state machine is guarded in the database by named constraints', async (t) => {
+  const db = await createTestDatabase(t)
+  const id = await enqueue(db)
+  const violations: [string, string][] = [
+    [`UPDATE messages SET status = 'sent' WHERE id = $1`, 'messages_sent_at_only_when_sent'],
+    [`UPDATE messages SET status = 'sending' WHERE id = $1`, 'messages_lease_only_while_sending'],
+    [`UPDATE messages SET status = 'lost' WHERE id = $1`, 'messages_status_valid'],
+    [`UPDATE messages SET attempts = 5 WHERE id = $1`, 'messages_attempts_within_budget'],
+    [`UPDATE messages SET type = 'MMS' WHERE id = $1`, 'messages_type_valid'],
+  ]
+  for (const [statement, constraint] of violations) {
+    await t.rejects(db.sql(statement, [id]), { message: new RegExp(constraint) }, constraint)
+  }
+})
+
+t.test('stopping and restarting between attempts loses nothing', async (t) => {
+  const db = await createTestDatabase(t)
+  const fake = await startFakeWebhook(t)
+  fake.reply = (_receipt, n) => (n === 1 ? { status: 503 } : { status: 200 })
+  const id = await enqueue(db)
+
+  const before = webhookDispatcher(db, fake.url)
+  before.dispatcher.start()
+  while (fake.ledger.length < 1) await new Promise((done) => setTimeout(done, 10))
+  await before.dispatcher.stop()
+  await before.provider.close?.()
+  const [between] = await db.sql('SELECT status, attempts FROM messages WHERE id = $1', [id])
+  t.same(between, { status: 'pending', attempts: 1 }, 'stopped cleanly with the retry scheduled')
+
+  // A new "process": its own connections, its own dispatcher.
+  const restarted = connectDatabase(db.url, { poolSize: 2 })
+  t.teardown(() => restarted.close())
+  const after = webhookDispatcher({ ...db, prisma: restarted.prisma }, fake.url)
+  t.teardown(() => after.provider.close?.())
+  t.equal(await tickUntilSettled(db, after.dispatcher, id), 'sent')
+  t.same((await attemptsOf(db, id)).map((a) => a.outcome), ['retryable', 'ok'])
+})
