@@ -6,6 +6,7 @@ import type { Database } from '../db/database.ts'
 import { installErrorHandling } from './error-handler.ts'
 import { healthRoutes } from './routes/health-routes.ts'
 import { messageRoutes } from './routes/message-routes.ts'
+import { validatorCompiler } from './schema-validation.ts'
 
 export interface AppOptions {
   /** Settings; missing ones take their defaults, bad ones fail the build. */
@@ -26,11 +27,10 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
     bodyLimit: 64 * 1024,
     requestIdHeader: 'x-request-id',
     requestTimeout: 30_000,
-    ajv: {
-      // Fastify drops unknown properties by default; a typo'd field should be an error.
-      customOptions: { removeAdditional: false },
-    },
   }).withTypeProvider<TypeBoxTypeProvider>()
+  // Fastify's default drops unknown properties and coerces types; a typo'd field or a
+  // wrong type should be an error the caller sees.
+  app.setValidatorCompiler(validatorCompiler)
 
   await app.register(fastifyEnv, { schema: configSchema, data: config, dotenv: false })
   const settings = app.getEnvs<Config>()
