@@ -12,13 +12,13 @@ export interface AppOptions {
   /** Settings; missing ones take their defaults, bad ones fail the build. */
   config: Partial<Config>
   database: Database
-  /** `role: worker` serves only the health routes. */
   logger?: FastifyServerOptions['loggerInstance']
 }
 
 /**
  * The HTTP application: plugins, routes and the one error handler, nothing about the
- * process (see main.ts). Tests build it and call `inject`.
+ * process (see main.ts). Tests build it and call `inject`. With ROLE=worker it serves
+ * only the health routes.
  */
 export async function buildApp({ config, database, logger }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({

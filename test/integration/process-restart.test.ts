@@ -21,6 +21,15 @@ function startService(env: Record<string, string>): Promise<{ child: ChildProces
   })
 }
 
+async function submit(serviceUrl: string, text: string): Promise<{ status: number; id: string }> {
+  const response = await fetch(`${serviceUrl}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ to: '010-1234-5678', text }),
+  })
+  return { status: response.status, id: ((await response.json()) as { id: string }).id }
+}
+
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) {
   const deadline = performance.now() + timeoutMs
   while (!(await condition())) {
@@ -42,13 +51,8 @@ t.test('SIGTERM between attempts, then a new process: nothing lost, sent once mo
     POLL_INTERVAL_MS: '100',
   }
   const first = await startService(env)
-  const response = await fetch(`${first.url}/v1/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ to: '010-1234-5678', text: 'restart-safe' }),
-  })
-  t.equal(response.status, 202)
-  const { id } = (await response.json()) as { id: string }
+  const { status, id } = await submit(first.url, 'restart-safe')
+  t.equal(status, 202)
   await until(() => fake.ledger.length === 1, 'the first attempt')
   first.child.kill('SIGTERM')
   t.equal(await first.exited, 0, 'clean exit on SIGTERM')
@@ -73,12 +77,8 @@ t.test('kill -9 mid-call: the lease expires, the attempt is labelled ambiguous, 
     POLL_INTERVAL_MS: '100',
   }
   const first = await startService(env)
-  const response = await fetch(`${first.url}/v1/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ to: '010-1234-5678', text: 'kill -9' }),
-  })
-  const { id } = (await response.json()) as { id: string }
+  const { status, id } = await submit(first.url, 'kill -9')
+  t.equal(status, 202)
   await until(() => fake.ledger.length === 1, 'the hung call')
   first.child.kill('SIGKILL')
   await first.exited
