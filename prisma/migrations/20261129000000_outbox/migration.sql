@@ -11,8 +11,8 @@ CREATE TABLE "messages" (
     "bytes" INTEGER NOT NULL,
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "max_retries" INTEGER NOT NULL,
-    "next_attempt_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "locked_until" TIMESTAMPTZ(3),
+    "next_attempt_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "locked_until" TIMESTAMPTZ(6),
     "lease_token" UUID,
     "last_error_code" TEXT,
     "last_error" TEXT,
@@ -21,10 +21,10 @@ CREATE TABLE "messages" (
     "idempotency_key" TEXT,
     "request_hash" TEXT,
     "metadata" JSONB,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "sent_at" TIMESTAMPTZ(3),
-    "expires_at" TIMESTAMPTZ(3) NOT NULL,
+    "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "sent_at" TIMESTAMPTZ(6),
+    "expires_at" TIMESTAMPTZ(6) NOT NULL,
 
     CONSTRAINT "messages_pkey" PRIMARY KEY ("id")
 );
@@ -33,8 +33,8 @@ CREATE TABLE "messages" (
 CREATE TABLE "message_attempts" (
     "message_id" UUID NOT NULL,
     "attempt" INTEGER NOT NULL,
-    "started_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "finished_at" TIMESTAMPTZ(3),
+    "started_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "finished_at" TIMESTAMPTZ(6),
     "outcome" TEXT,
     "error_code" TEXT,
     "error_message" TEXT,
