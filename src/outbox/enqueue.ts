@@ -53,7 +53,7 @@ export async function enqueueMessages(
   ttlSeconds: number,
 ): Promise<Enqueued[]> {
   const ids = messages.map(() => randomUUID())
-  return prisma.$transaction(async (tx) => {
+  const insert = async (tx: Prisma.TransactionClient): Promise<Enqueued[]> => {
     const inserted = await tx.$queryRaw<MessageRecord[]>`
       INSERT INTO messages (id, recipient, body, type, bytes, max_retries, next_attempt_at,
                             expires_at, metadata, idempotency_key, request_hash)
@@ -99,5 +99,10 @@ export async function enqueueMessages(
       }
       return { message: earlier.row, created: false }
     })
-  })
+  }
+  // Without keys nothing can conflict, and the one INSERT is atomic on its own: skip the
+  // BEGIN and COMMIT round trips. With keys, a conflict must undo the rows already inserted.
+  return messages.some((message) => message.idempotencyKey !== undefined)
+    ? prisma.$transaction(insert)
+    : insert(prisma)
 }

@@ -39,17 +39,17 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 }
 
 const db = await createTestDatabase(t)
+const webhookEnv = (webhookUrl: string) => ({
+  DATABASE_URL: db.url,
+  SMS_PROVIDER: 'webhook',
+  SMS_WEBHOOK_URL: webhookUrl,
+  POLL_INTERVAL_MS: '100',
+})
 
 t.test('SIGTERM between attempts, then a new process: nothing lost, sent once more', async (t) => {
   const fake = await startFakeWebhook(t)
   fake.reply = (_receipt, n) => (n === 1 ? { status: 503 } : { status: 200 })
-  const env = {
-    DATABASE_URL: db.url,
-    SMS_PROVIDER: 'webhook',
-    SMS_WEBHOOK_URL: fake.url,
-    RETRY_BASE_DELAY_MS: '300',
-    POLL_INTERVAL_MS: '100',
-  }
+  const env = { ...webhookEnv(fake.url), RETRY_BASE_DELAY_MS: '300' }
   const first = await startService(env)
   const { status, id } = await submit(first.url, 'restart-safe')
   t.equal(status, 202)
@@ -68,14 +68,7 @@ t.test('SIGTERM between attempts, then a new process: nothing lost, sent once mo
 t.test('kill -9 mid-call: the lease expires, the attempt is labelled ambiguous, the message is sent', async (t) => {
   const fake = await startFakeWebhook(t)
   fake.reply = (_receipt, n) => (n === 1 ? { hang: true } : { status: 200 })
-  const env = {
-    DATABASE_URL: db.url,
-    SMS_PROVIDER: 'webhook',
-    SMS_WEBHOOK_URL: fake.url,
-    PROVIDER_TIMEOUT_MS: '5000',
-    LEASE_MS: '6000',
-    POLL_INTERVAL_MS: '100',
-  }
+  const env = { ...webhookEnv(fake.url), PROVIDER_TIMEOUT_MS: '5000', LEASE_MS: '6000' }
   const first = await startService(env)
   const { status, id } = await submit(first.url, 'kill -9')
   t.equal(status, 202)
