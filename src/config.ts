@@ -17,9 +17,21 @@ export const configSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   ROLE: Type.Enum(['api', 'worker', 'all'], { default: 'all' }),
-  SMS_PROVIDER: Type.Enum(['console', 'webhook'], { default: 'console' }),
-  SMS_FROM: Type.Optional(Type.String({ minLength: 1 })),
+  SMS_PROVIDER: Type.Enum(['console', 'webhook', 'solapi', 'twilio'], { default: 'console' }),
+  SMS_FROM: Type.Optional(Type.String({ minLength: 1, description: 'sender number registered with the provider' })),
   SMS_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  SOLAPI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  SOLAPI_API_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  SOLAPI_BASE_URL: Type.String({ pattern: '^https?://', default: 'https://api.solapi.com' }),
+  TWILIO_ACCOUNT_SID: Type.Optional(Type.String({ minLength: 1 })),
+  TWILIO_AUTH_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
+  TWILIO_BASE_URL: Type.String({ pattern: '^https?://', default: 'https://api.twilio.com' }),
+  SMS_MAX_BYTES: Type.Integer({
+    minimum: 1,
+    maximum: 2_000,
+    default: 90,
+    description: 'longest text sent as SMS, in EUC-KR bytes; longer is LMS',
+  }),
   PROVIDER_TIMEOUT_MS: PositiveInteger(10_000, 'one provider call'),
   RETRY_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 20, default: 3 }),
   RETRY_BASE_DELAY_MS: PositiveInteger(1_000, 'backoff base'),
@@ -31,6 +43,13 @@ export const configSchema = Type.Object({
   DISPATCH_CONCURRENCY: PositiveInteger(32, 'provider calls in flight per dispatcher'),
   POLL_INTERVAL_MS: PositiveInteger(1_000, 'fallback poll when no notification arrives'),
   DATABASE_POOL_SIZE: PositiveInteger(10, 'connections per process'),
+  PAUSE_PROBE_INTERVAL_MS: PositiveInteger(60_000, 'while a provider is paused, one probe message per interval'),
+  ALERT_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  ALERT_WINDOW_MS: PositiveInteger(10_000, 'alerts within this window go out as one'),
+  FRONTEND_URL: Type.String({ pattern: '^https?://', default: 'http://localhost:3000' }),
+  RESULT_READY_TEMPLATE: Type.Optional(
+    Type.String({ minLength: 1, description: 'template file; unset = templates/result-ready.txt' }),
+  ),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),
@@ -70,6 +89,13 @@ function describe(error: EnvSchemaError, env: Record<string, string | undefined>
   return `${name} ${expected} (got ${JSON.stringify(env[name])})`
 }
 
+const REQUIRED_BY_PROVIDER: Record<Config['SMS_PROVIDER'], (keyof Config)[]> = {
+  console: [],
+  webhook: ['SMS_WEBHOOK_URL'],
+  solapi: ['SOLAPI_API_KEY', 'SOLAPI_API_SECRET', 'SMS_FROM'],
+  twilio: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'SMS_FROM'],
+}
+
 /** The rules that span settings; JSON schema cannot say them clearly. */
 export function checkConfig(config: Config): Config {
   const problems: string[] = []
@@ -85,9 +111,8 @@ export function checkConfig(config: Config): Config {
       `RETRY_MAX_DELAY_MS (${config.RETRY_MAX_DELAY_MS}) must be at least RETRY_BASE_DELAY_MS (${config.RETRY_BASE_DELAY_MS})`,
     )
   }
-  if (config.SMS_PROVIDER === 'webhook' && !config.SMS_WEBHOOK_URL) {
-    problems.push('SMS_PROVIDER=webhook needs SMS_WEBHOOK_URL')
-  }
+  const missing = REQUIRED_BY_PROVIDER[config.SMS_PROVIDER].filter((name) => !config[name])
+  if (missing.length > 0) problems.push(`SMS_PROVIDER=${config.SMS_PROVIDER} needs ${missing.join(', ')}`)
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
   return config
 }

@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
+import { createAlerter } from './alerts/alerter.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { connectDatabase } from './db/database.ts'
 import { startEmbeddedPostgres, type OwnedPostgres } from './db/embedded-postgres.ts'
@@ -54,12 +55,18 @@ async function main(): Promise<void> {
 
   let dispatcher: Dispatcher | undefined
   let notifications: { close(): Promise<void> } | undefined
+  const alerts = createAlerter({
+    url: config.ALERT_WEBHOOK_URL,
+    windowMs: config.ALERT_WINDOW_MS,
+    log: log.child({ component: 'alerts' }),
+  })
   const provider = config.ROLE === 'api' ? undefined : createProvider(config, log)
   if (provider) {
     dispatcher = new Dispatcher({
       prisma: database.prisma,
       provider,
       log: log.child({ component: 'dispatcher' }),
+      alerts,
       backoff: {
         baseDelayMs: config.RETRY_BASE_DELAY_MS,
         maxDelayMs: config.RETRY_MAX_DELAY_MS,
@@ -70,6 +77,7 @@ async function main(): Promise<void> {
       batchSize: config.DISPATCH_BATCH_SIZE,
       concurrency: config.DISPATCH_CONCURRENCY,
       pollIntervalMs: config.POLL_INTERVAL_MS,
+      probeIntervalMs: config.PAUSE_PROBE_INTERVAL_MS,
     })
     const wake = dispatcher.wake.bind(dispatcher)
     notifications = listenForDueMessages(databaseUrl, {
@@ -89,6 +97,7 @@ async function main(): Promise<void> {
     await notifications?.close()
     await dispatcher?.stop()
     await provider?.close?.()
+    await alerts.close()
     await database.close()
     await embedded?.stop()
     log.info('stopped')

@@ -4,8 +4,10 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { configSchema, type Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import { installErrorHandling } from './error-handler.ts'
+import { loadResultReadyTemplate } from '../sms/result-ready-template.ts'
 import { healthRoutes } from './routes/health-routes.ts'
 import { messageRoutes } from './routes/message-routes.ts'
+import { notificationRoutes } from './routes/notification-routes.ts'
 import { validatorCompiler } from './schema-validation.ts'
 
 export interface AppOptions {
@@ -39,6 +41,8 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   await app.register(healthRoutes, { pool: database.pool })
   if (settings.ROLE !== 'worker') {
     await app.register(messageRoutes, { config: settings, prisma: database.prisma })
+    const resultReady = await loadResultReadyTemplate(settings.RESULT_READY_TEMPLATE, settings.FRONTEND_URL)
+    await app.register(notificationRoutes, { config: settings, prisma: database.prisma, resultReady })
   }
   return app
 }

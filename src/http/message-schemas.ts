@@ -35,6 +35,19 @@ export const MessageRequestSchema = Type.Object(
   { additionalProperties: false },
 )
 
+export const ResultReadyRequestSchema = Type.Object(
+  {
+    to: MessageRequestSchema.properties.to,
+    jobId: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+      description: 'the finished job; its link is FRONTEND_URL/results/<jobId>, and it gets one message however often it is posted',
+    }),
+  },
+  { additionalProperties: false },
+)
+
 export const BatchRequestSchema = Type.Object(
   {
     messages: Type.Array(

@@ -7,46 +7,67 @@ export interface ClaimedMessage {
   to: string
   text: string
   type: MessageType
-  /** Includes this attempt. */
+  /** Every provider call for this message, this one included. */
   attempts: number
+  /** The calls that used the retry budget, this one included. */
+  countedAttempts: number
   maxRetries: number
   leaseToken: string
+  /** Sent to test a paused provider: if it goes through, the pause ends. */
+  probe: boolean
+}
+
+export interface ClaimOptions {
+  limit: number
+  leaseMs: number
+  provider: string
+  /** While the provider is paused, one probe message per this interval. */
+  probeIntervalMs: number
 }
 
 /**
  * Claims up to `limit` due rows in one statement: locks them (skipping rows another
  * dispatcher holds), moves them to `sending` under a fresh lease token that ends
  * `leaseMs` after the database's now(), counts the attempt and opens its history row.
- * Due rows already past `expires_at` become `expired` instead, in the same statement.
+ *
+ * Rows past `expires_at` are left for `expireOverdue`. While `provider` is paused, the
+ * statement claims nothing, except one probe row when the pause's probe time has come;
+ * taking the probe moves that time on, so among many dispatchers only one probes.
  */
 export async function claimDue(
   prisma: PrismaClient,
-  { limit, leaseMs, provider }: { limit: number; leaseMs: number; provider: string },
+  { limit, leaseMs, provider, probeIntervalMs }: ClaimOptions,
 ): Promise<ClaimedMessage[]> {
   return prisma.$queryRaw<ClaimedMessage[]>`
-    WITH due AS (
+    WITH paused AS (
+      SELECT 1 FROM provider_pauses WHERE provider = ${provider}
+    ), probe AS (
+      UPDATE provider_pauses
+      SET next_probe_at = now() + ${probeIntervalMs} * interval '1 millisecond', probes = probes + 1
+      WHERE provider = ${provider} AND next_probe_at <= now()
+      RETURNING 1
+    ), due AS (
       SELECT id FROM messages
-      WHERE status = 'pending' AND next_attempt_at <= now()
+      WHERE status = 'pending' AND next_attempt_at <= now() AND expires_at > now()
       ORDER BY next_attempt_at
-      LIMIT ${limit}
+      LIMIT CASE WHEN EXISTS (SELECT 1 FROM probe) THEN 1
+                 WHEN EXISTS (SELECT 1 FROM paused) THEN 0
+                 ELSE ${limit}::int END
       FOR UPDATE SKIP LOCKED
-    ), expired AS (
-      UPDATE messages m
-      SET status = 'expired', updated_at = now(), last_error_code = 'expired',
-          last_error = 'not sent before expires_at'
-      FROM due WHERE m.id = due.id AND m.expires_at <= now()
     ), claimed AS (
       UPDATE messages m
-      SET status = 'sending', attempts = m.attempts + 1, lease_token = gen_random_uuid(),
-          locked_until = now() + ${leaseMs} * interval '1 millisecond', provider = ${provider},
-          updated_at = now()
-      FROM due WHERE m.id = due.id AND m.expires_at > now()
-      RETURNING m.id, m.recipient, m.body, m.type, m.attempts, m.max_retries, m.lease_token
+      SET status = 'sending', attempts = m.attempts + 1, counted_attempts = m.counted_attempts + 1,
+          lease_token = gen_random_uuid(), locked_until = now() + ${leaseMs} * interval '1 millisecond',
+          provider = ${provider}, updated_at = now()
+      FROM due WHERE m.id = due.id
+      RETURNING m.id, m.recipient, m.body, m.type, m.attempts, m.counted_attempts, m.max_retries,
+                m.lease_token
     ), opened AS (
       INSERT INTO message_attempts (message_id, attempt, started_at)
       SELECT id, attempts, now() FROM claimed
     )
-    SELECT id, recipient AS "to", body AS "text", type, attempts, max_retries AS "maxRetries",
-           lease_token::text AS "leaseToken"
+    SELECT id, recipient AS "to", body AS "text", type, attempts, counted_attempts AS "countedAttempts",
+           max_retries AS "maxRetries", lease_token::text AS "leaseToken",
+           EXISTS (SELECT 1 FROM probe) AS probe
     FROM claimed`
 }

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino'
+import type { Alerter } from '../alerts/alerter.ts'
 import type { PrismaClient } from '../db/database.ts'
 import type { SendOutcome, SmsProvider } from '../providers/provider.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import { claimDue, type ClaimedMessage } from './claim-due.ts'
+import { expireOverdue } from './expire-overdue.ts'
 import { groupCommit } from './group-commit.ts'
+import { pauseProvider, resumeProvider } from './provider-pauses.ts'
 import { reclaimExpired } from './reclaim-expired.ts'
 import { recordOutcomes, type AttemptResult } from './record-outcomes.ts'
 import { retryUntilStored } from './retry.ts'
@@ -13,6 +16,7 @@ export interface DispatcherOptions {
   prisma: PrismaClient
   provider: SmsProvider
   log: Logger
+  alerts: Alerter
   backoff: BackoffPolicy
   leaseMs: number
   providerTimeoutMs: number
@@ -20,11 +24,14 @@ export interface DispatcherOptions {
   /** Provider calls in flight at most; the dispatcher claims no more rows than it can send. */
   concurrency: number
   pollIntervalMs: number
+  /** While the provider is paused, one probe message per this interval. */
+  probeIntervalMs: number
 }
 
 /** What one pass did. */
 export interface TickSummary {
   reclaimed: number
+  expired: number
   claimed: number
 }
 
@@ -44,7 +51,7 @@ export class Dispatcher {
   #wakeRequested = false
   /** The last claim took all it asked for: more rows are probably due. */
   #backlog = false
-  #lastReclaimAt = Number.NEGATIVE_INFINITY
+  #lastSweepAt = Number.NEGATIVE_INFINITY
 
   constructor(options: DispatcherOptions) {
     this.#options = options
@@ -64,12 +71,12 @@ export class Dispatcher {
     return this.#inFlight.size
   }
 
-  /** One pass: reclaim expired leases, claim what free slots allow, send, record. */
+  /** One pass: reclaim expired leases, expire overdue rows, claim what free slots allow, send, record. */
   async tick(): Promise<TickSummary> {
-    const reclaimed = await this.#reclaim()
+    const { reclaimed, expired } = await this.#sweep()
     const sends = await this.#claimAndSend()
     await Promise.all(sends)
-    return { reclaimed, claimed: sends.length }
+    return { reclaimed, expired, claimed: sends.length }
   }
 
   start(): void {
@@ -95,8 +102,8 @@ export class Dispatcher {
     const { log, pollIntervalMs } = this.#options
     while (!this.#stopping) {
       try {
-        // Expired leases are rare (a crashed or hung dispatcher); once per poll is enough.
-        if (performance.now() - this.#lastReclaimAt >= pollIntervalMs) await this.#reclaim()
+        // Expired leases (a crashed or hung dispatcher) and expiries are rare; once per poll is enough.
+        if (performance.now() - this.#lastSweepAt >= pollIntervalMs) await this.#sweep()
         await this.#claimAndSend()
         if (this.#backlog && this.#inFlight.size < this.#options.concurrency) continue
       } catch (error) {
@@ -106,20 +113,30 @@ export class Dispatcher {
     }
   }
 
-  async #reclaim(): Promise<number> {
-    this.#lastReclaimAt = performance.now()
-    const ids = await reclaimExpired(this.#options.prisma, { limit: this.#options.batchSize })
-    if (ids.length > 0) {
-      this.#options.log.warn({ messageIds: ids }, `reclaimed ${ids.length} messages whose lease expired`)
+  /** Takes back rows from dispatchers that went quiet, and expires rows that ran out of time. */
+  async #sweep(): Promise<{ reclaimed: number; expired: number }> {
+    const { prisma, batchSize, log, alerts, provider } = this.#options
+    this.#lastSweepAt = performance.now()
+    const reclaimed = await reclaimExpired(prisma, { limit: batchSize })
+    if (reclaimed.length > 0) {
+      log.warn({ messageIds: reclaimed.map((m) => m.id) }, `reclaimed ${reclaimed.length} messages whose lease expired`)
     }
-    return ids.length
+    for (const message of reclaimed.filter((m) => m.status === 'dead')) {
+      alerts.notify({ kind: 'dead', messageId: message.id, to: message.to, provider: provider.name, errorCode: 'lease_expired', error: 'the last attempt never reported back' })
+    }
+    const expired = await expireOverdue(prisma, { limit: batchSize })
+    if (expired.length > 0) {
+      log.warn({ messageIds: expired.map((m) => m.id) }, `${expired.length} messages expired unsent`)
+    }
+    for (const message of expired) alerts.notify({ kind: 'expired', messageId: message.id, to: message.to })
+    return { reclaimed: reclaimed.length, expired: expired.length }
   }
 
   async #claimAndSend(): Promise<Promise<void>[]> {
-    const { prisma, provider, leaseMs, batchSize, concurrency } = this.#options
+    const { prisma, provider, leaseMs, batchSize, concurrency, probeIntervalMs } = this.#options
     const limit = Math.min(batchSize, concurrency - this.#inFlight.size)
     if (limit <= 0 || this.#stopping) return []
-    const claimed = await claimDue(prisma, { limit, leaseMs, provider: provider.name })
+    const claimed = await claimDue(prisma, { limit, leaseMs, provider: provider.name, probeIntervalMs })
     this.#backlog = claimed.length === limit
     return claimed.map((message) => {
       const send = this.#deliver(message).finally(() => {
@@ -148,17 +165,57 @@ export class Dispatcher {
       )
     const result = settle(message, outcome, performance.now() - started, backoff)
     const context = { messageId: message.id, attempt: message.attempts, outcome: result.outcome }
+    if (outcome.kind === 'account') await this.#pause(outcome.errorCode, outcome.errorMessage)
     try {
       const recorded = await this.#recorder.add(result)
       if (!recorded) {
         log.warn(context, 'outcome not recorded: the lease was lost and the message was reclaimed')
-      } else if (result.status === 'sent') {
+        return
+      }
+      if (result.status === 'sent') {
         log.debug(context, 'message sent')
-      } else {
-        log.warn({ ...context, status: result.status, errorCode: result.errorCode }, result.errorMessage ?? '')
+        if (message.probe) await this.#resume()
+        return
+      }
+      log.warn({ ...context, status: result.status, errorCode: result.errorCode }, result.errorMessage ?? '')
+      if (result.status === 'dead') {
+        this.#options.alerts.notify({
+          kind: 'dead',
+          messageId: message.id,
+          to: message.to,
+          provider: provider.name,
+          errorCode: result.errorCode,
+          error: result.errorMessage,
+        })
       }
     } catch (error) {
       log.error({ ...context, err: error }, 'outcome could not be recorded; the lease will expire and the message be retried')
+    }
+  }
+
+  /** Stops every dispatcher sending through this provider; the first to see it alerts. */
+  async #pause(errorCode: string, reason: string): Promise<void> {
+    const { prisma, provider, probeIntervalMs, log, alerts } = this.#options
+    try {
+      const created = await pauseProvider(prisma, { provider: provider.name, errorCode, reason, probeIntervalMs })
+      if (!created) return
+      log.error({ provider: provider.name, errorCode }, `provider ${provider.name} paused: ${reason}`)
+      alerts.notify({ kind: 'paused', provider: provider.name, errorCode, reason })
+    } catch (error) {
+      // The message is still rescheduled without using a retry; the next account error pauses.
+      log.error({ err: error, provider: provider.name }, 'could not record the provider pause')
+    }
+  }
+
+  async #resume(): Promise<void> {
+    const { prisma, provider, log, alerts } = this.#options
+    try {
+      if (!(await resumeProvider(prisma, provider.name))) return
+      log.info({ provider: provider.name }, `provider ${provider.name} resumed: a probe message went through`)
+      alerts.notify({ kind: 'resumed', provider: provider.name, by: 'probe' })
+    } catch (error) {
+      // The pause stays; the next probe tries again.
+      log.error({ err: error, provider: provider.name }, 'could not lift the provider pause')
     }
   }
 

@@ -28,8 +28,11 @@ export interface Enqueued {
 /** An idempotency key came back with a different request. */
 export class IdempotencyConflict extends Error {
   override name = 'IdempotencyConflict'
-  constructor(readonly idempotencyKey: string) {
-    super(`Idempotency-Key "${idempotencyKey}" was already used for a different request`)
+  constructor(
+    readonly idempotencyKey: string,
+    message = `Idempotency-Key "${idempotencyKey}" was already used for a different request`,
+  ) {
+    super(message)
   }
 }
 
@@ -45,7 +48,7 @@ const MESSAGE_COLUMNS = Prisma.raw(`
  * Inserts `messages` in one statement, all or none, and returns one result per input in
  * order. A message whose idempotency key exists already returns the stored message; if
  * its request differs, nothing is written and IdempotencyConflict is thrown. Deadlines
- * default from the database clock: due now, expiring `ttlSeconds` later.
+ * default from the database clock: due now, expiring `ttlSeconds` after it is due.
  */
 export async function enqueueMessages(
   prisma: PrismaClient,
@@ -59,7 +62,7 @@ export async function enqueueMessages(
                             expires_at, metadata, idempotency_key, request_hash)
       SELECT i.id, i.recipient, i.body, i.type, i.bytes, i.max_retries,
              coalesce(i.send_at, now()),
-             coalesce(i.expires_at, now() + make_interval(secs => ${ttlSeconds})),
+             coalesce(i.expires_at, coalesce(i.send_at, now()) + make_interval(secs => ${ttlSeconds})),
              i.metadata, i.idempotency_key, i.request_hash
       FROM unnest(
         ${ids}::uuid[],

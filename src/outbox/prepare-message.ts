@@ -36,8 +36,9 @@ export class InvalidMessage extends Error {
  */
 export function prepareMessage(
   request: MessageRequest,
-  { defaultMaxRetries, idempotencyKey, now = new Date() }: {
+  { defaultMaxRetries, smsMaxBytes, idempotencyKey, now = new Date() }: {
     defaultMaxRetries: number
+    smsMaxBytes?: number
     idempotencyKey?: string
     now?: Date
   },
@@ -51,7 +52,7 @@ export function prepareMessage(
     throw error
   }
   try {
-    measured = measureText(request.text)
+    measured = measureText(request.text, smsMaxBytes)
   } catch (error) {
     if (error instanceof UnsendableText) throw new InvalidMessage('text', error.message)
     throw error

@@ -1,13 +1,23 @@
 import type { PrismaClient } from '../db/database.ts'
 
+/** A message taken back from a dispatcher that went quiet. */
+export interface ReclaimedMessage {
+  id: string
+  to: string
+  status: 'pending' | 'dead'
+}
+
 /**
  * Takes back up to `limit` rows whose lease ran out: their dispatcher died or hung
  * mid-call, so the SMS may or may not have gone out. The open attempt is closed as
  * `ambiguous`; the row is due again at once (the lease already outlasted any backoff
- * step worth waiting), or dead if that was its last attempt. Returns the ids taken back.
+ * step worth waiting), or dead if that was its last attempt.
  */
-export async function reclaimExpired(prisma: PrismaClient, { limit }: { limit: number }): Promise<string[]> {
-  const rows = await prisma.$queryRaw<{ id: string }[]>`
+export async function reclaimExpired(
+  prisma: PrismaClient,
+  { limit }: { limit: number },
+): Promise<ReclaimedMessage[]> {
+  return prisma.$queryRaw<ReclaimedMessage[]>`
     WITH stale AS (
       SELECT id FROM messages
       WHERE status = 'sending' AND locked_until < now()
@@ -16,12 +26,12 @@ export async function reclaimExpired(prisma: PrismaClient, { limit }: { limit: n
       FOR UPDATE SKIP LOCKED
     ), reclaimed AS (
       UPDATE messages m
-      SET status = CASE WHEN m.attempts > m.max_retries THEN 'dead' ELSE 'pending' END,
-          next_attempt_at = now(), lease_token = NULL, locked_until = NULL, updated_at = now(),
+      SET status = CASE WHEN m.counted_attempts > m.max_retries THEN 'dead' ELSE 'pending' END,
+          next_attempt_at = least(now(), m.expires_at), lease_token = NULL, locked_until = NULL, updated_at = now(),
           last_error_code = 'lease_expired',
           last_error = 'the dispatcher stopped answering mid-call; the SMS may have been sent'
       FROM stale WHERE m.id = stale.id
-      RETURNING m.id, m.attempts
+      RETURNING m.id, m.recipient, m.status, m.attempts
     ), closed AS (
       UPDATE message_attempts a
       SET outcome = 'ambiguous', finished_at = now(), error_code = 'lease_expired',
@@ -29,6 +39,5 @@ export async function reclaimExpired(prisma: PrismaClient, { limit }: { limit: n
       FROM reclaimed r
       WHERE a.message_id = r.id AND a.attempt = r.attempts AND a.outcome IS NULL
     )
-    SELECT id FROM reclaimed`
-  return rows.map((row) => row.id)
+    SELECT id, recipient AS "to", status FROM reclaimed`
 }

@@ -8,6 +8,8 @@ export interface AttemptResult {
   /** `pending` schedules the next attempt `delayMs` after the database's now(). */
   status: 'sent' | 'pending' | 'dead'
   delayMs: number
+  /** false gives the attempt back to the retry budget (rate limits, account trouble). */
+  counted: boolean
   outcome: OutcomeKind
   errorCode: string | null
   errorMessage: string | null
@@ -31,13 +33,14 @@ export async function recordOutcomes(prisma: PrismaClient, results: AttemptResul
         ${results.map((r) => r.leaseToken)}::uuid[],
         ${results.map((r) => r.status)}::text[],
         ${results.map((r) => r.delayMs)}::int[],
+        ${results.map((r) => r.counted)}::boolean[],
         ${results.map((r) => r.outcome)}::text[],
         ${results.map((r) => r.errorCode)}::text[],
         ${results.map((r) => r.errorMessage)}::text[],
         ${results.map((r) => r.httpStatus)}::int[],
         ${results.map((r) => r.latencyMs)}::int[],
         ${results.map((r) => r.providerMessageId)}::text[]
-      ) AS t(id, lease_token, status, delay_ms, outcome, error_code, error_message, http_status,
+      ) AS t(id, lease_token, status, delay_ms, counted, outcome, error_code, error_message, http_status,
              latency_ms, provider_message_id)
     ), settled AS (
       UPDATE messages m
@@ -46,6 +49,7 @@ export async function recordOutcomes(prisma: PrismaClient, results: AttemptResul
             THEN least(now() + r.delay_ms * interval '1 millisecond', m.expires_at)
             ELSE m.next_attempt_at END,
           sent_at = CASE WHEN r.status = 'sent' THEN now() END,
+          counted_attempts = m.counted_attempts - CASE WHEN r.counted THEN 0 ELSE 1 END,
           lease_token = NULL, locked_until = NULL, updated_at = now(),
           last_error_code = r.error_code, last_error = r.error_message,
           provider_message_id = coalesce(r.provider_message_id, m.provider_message_id)

@@ -3,16 +3,21 @@ import { backoffDelayMs, type BackoffPolicy } from './backoff.ts'
 import type { ClaimedMessage } from './claim-due.ts'
 import type { AttemptResult } from './record-outcomes.ts'
 
+// A Retry-After of days would wait past any expiry; a day also fits the int column.
+const MAX_DELAY_MS = 86_400_000
+
 /**
  * Maps a provider outcome to what happens to the message: the dispatcher's whole policy.
  * - ok: sent.
  * - permanent: dead now; retrying cannot help.
- * - anything else: the next attempt after the backoff (at least the provider's
+ * - retryable, ambiguous: the next attempt after the backoff (at least the provider's
  *   Retry-After), or dead once `maxRetries` retries are used.
+ * - rate_limited, account: the provider's trouble, not the message's. The attempt is not
+ *   counted against the budget; the wait is max(Retry-After, the backoff for every call
+ *   made so far), so a provider that keeps refusing is asked less and less often.
+ *   (`account` also pauses the provider: the dispatcher does that.)
+ * Every wait is cut short at `expires_at` by the write, where the row then expires.
  */
-// A Retry-After of days would wait past any expiry; a day also fits the int column.
-const MAX_DELAY_MS = 86_400_000
-
 export function settle(
   message: ClaimedMessage,
   outcome: SendOutcome,
@@ -25,6 +30,7 @@ export function settle(
       ...base,
       status: 'sent',
       delayMs: 0,
+      counted: true,
       outcome: 'ok',
       errorCode: null,
       errorMessage: null,
@@ -40,11 +46,13 @@ export function settle(
     httpStatus: outcome.httpStatus ?? null,
     providerMessageId: null,
   }
-  const retriesLeft = message.maxRetries + 1 - message.attempts
-  if (outcome.kind === 'permanent' || retriesLeft <= 0) return { ...failure, status: 'dead', delayMs: 0 }
-  const delayMs = Math.min(
-    Math.max(backoffDelayMs(message.attempts, policy), outcome.retryAfterMs ?? 0),
-    MAX_DELAY_MS,
-  )
-  return { ...failure, status: 'pending', delayMs }
+  const counted = outcome.kind !== 'rate_limited' && outcome.kind !== 'account'
+  const wait = (failedAttempts: number) =>
+    Math.min(Math.max(backoffDelayMs(failedAttempts, policy), outcome.retryAfterMs ?? 0), MAX_DELAY_MS)
+  if (!counted) return { ...failure, status: 'pending', counted, delayMs: wait(message.attempts) }
+  const retriesLeft = message.maxRetries + 1 - message.countedAttempts
+  if (outcome.kind === 'permanent' || retriesLeft <= 0) {
+    return { ...failure, status: 'dead', counted, delayMs: 0 }
+  }
+  return { ...failure, status: 'pending', counted, delayMs: wait(message.countedAttempts) }
 }

@@ -2,9 +2,10 @@ import iconv from 'iconv-lite'
 
 /**
  * Korean carriers bill and split by EUC-KR bytes (ASCII 1 byte, Hangul 2): up to 90 is an
- * SMS, up to 2,000 an LMS, which costs about three times as much.
+ * SMS (some carriers say 80, hence SMS_MAX_BYTES), up to 2,000 an LMS, which costs about
+ * three times as much.
  */
-export const SMS_MAX_BYTES = 90
+export const DEFAULT_SMS_MAX_BYTES = 90
 export const LMS_MAX_BYTES = 2_000
 
 export type MessageType = 'SMS' | 'LMS'
@@ -19,7 +20,10 @@ export class UnsendableText extends Error {
  * empty, too long for an LMS, or holds characters carriers cannot encode (emoji, for
  * example, which providers reject with SOLAPI code 1029).
  */
-export function measureText(text: string): { type: MessageType; bytes: number } {
+export function measureText(
+  text: string,
+  smsMaxBytes = DEFAULT_SMS_MAX_BYTES,
+): { type: MessageType; bytes: number } {
   if (text.length === 0) throw new UnsendableText('text is empty')
   let bytes = 0
   let position = 0
@@ -43,7 +47,7 @@ export function measureText(text: string): { type: MessageType; bytes: number } 
   if (bytes > LMS_MAX_BYTES) {
     throw new UnsendableText(`text is ${bytes} bytes in EUC-KR; the limit is ${LMS_MAX_BYTES} (LMS)`)
   }
-  return { type: bytes <= SMS_MAX_BYTES ? 'SMS' : 'LMS', bytes }
+  return { type: bytes <= smsMaxBytes ? 'SMS' : 'LMS', bytes }
 }
 
 function isControlCharacter(character: string): boolean {

@@ -21,12 +21,14 @@ export function webhookDispatcher(
     prisma: db.prisma,
     provider,
     log: silentLog,
+    alerts: { notify: () => {}, close: async () => {} },
     backoff: fastBackoff,
     leaseMs: 5_000,
     providerTimeoutMs: 1_000,
     batchSize: 50,
     concurrency: 16,
     pollIntervalMs: 50,
+    probeIntervalMs: 200,
     ...overrides,
   })
   return { dispatcher, provider }

@@ -35,14 +35,14 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
   const fake = await startFakeWebhook(t)
   const id = await enqueue(db)
   // A dispatcher claims the row and dies without a word.
-  const [claim] = await claimDue(db.prisma, { limit: 10, leaseMs: 100, provider: 'webhook' })
+  const [claim] = await claimDue(db.prisma, { limit: 10, leaseMs: 100, provider: 'webhook', probeIntervalMs: 1_000 })
   t.equal(claim.id, id)
   t.same(await reclaimExpired(db.prisma, { limit: 10 }), [], 'a live lease is left alone')
 
   await new Promise((done) => setTimeout(done, 150))
   const { dispatcher, provider } = webhookDispatcher(db, fake.url)
   t.teardown(() => provider.close?.())
-  t.same(await dispatcher.tick(), { reclaimed: 1, claimed: 1 })
+  t.same(await dispatcher.tick(), { reclaimed: 1, expired: 0, claimed: 1 })
   t.match(await attemptsOf(db, id), [
     { attempt: 1, outcome: 'ambiguous', error_code: 'lease_expired' },
     { attempt: 2, outcome: 'ok' },
@@ -55,6 +55,7 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
       leaseToken: claim.leaseToken,
       status: 'pending',
       delayMs: 0,
+      counted: true,
       outcome: 'retryable',
       errorCode: 'late',
       errorMessage: 'late',
@@ -71,9 +72,9 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
 t.test('a reclaimed row that used its last attempt is dead, not sent again', async (t) => {
   const db = await createTestDatabase(t)
   const id = await enqueue(db, { maxRetries: 0 })
-  await claimDue(db.prisma, { limit: 10, leaseMs: 1, provider: 'webhook' })
+  await claimDue(db.prisma, { limit: 10, leaseMs: 1, provider: 'webhook', probeIntervalMs: 1_000 })
   await new Promise((done) => setTimeout(done, 20))
-  t.same(await reclaimExpired(db.prisma, { limit: 10 }), [id])
+  t.same(await reclaimExpired(db.prisma, { limit: 10 }), [{ id, to: '+821012345678', status: 'dead' }])
   const [row] = await db.sql('SELECT status, attempts, last_error_code FROM messages WHERE id = $1', [id])
   t.same(row, { status: 'dead', attempts: 1, last_error_code: 'lease_expired' })
 })
@@ -81,7 +82,7 @@ t.test('a reclaimed row that used its last attempt is dead, not sent again', asy
 t.test('claims respect their limit and lease from the database clock', async (t) => {
   const db = await createTestDatabase(t)
   for (let i = 0; i < 7; i += 1) await enqueue(db)
-  const claimed = await claimDue(db.prisma, { limit: 5, leaseMs: 30_000, provider: 'webhook' })
+  const claimed = await claimDue(db.prisma, { limit: 5, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })
   t.equal(claimed.length, 5)
   t.equal(new Set(claimed.map((c) => c.leaseToken)).size, 5, 'a fresh token per row')
   const [lease] = await db.sql(
@@ -90,7 +91,7 @@ t.test('claims respect their limit and lease from the database clock', async (t)
      FROM messages WHERE status = 'sending'`,
   )
   t.same(lease, { min_ms: 30_000, max_ms: 30_000 })
-  t.equal((await claimDue(db.prisma, { limit: 5, leaseMs: 30_000, provider: 'webhook' })).length, 2)
+  t.equal((await claimDue(db.prisma, { limit: 5, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })).length, 2)
 })
 
 t.test('the state machine is guarded in the database by named constraints', async (t) => {
@@ -100,7 +101,8 @@ t.test('the state machine is guarded in the database by named constraints', asyn
     [`UPDATE messages SET status = 'sent' WHERE id = $1`, 'messages_sent_at_only_when_sent'],
     [`UPDATE messages SET status = 'sending' WHERE id = $1`, 'messages_lease_only_while_sending'],
     [`UPDATE messages SET status = 'lost' WHERE id = $1`, 'messages_status_valid'],
-    [`UPDATE messages SET attempts = 5 WHERE id = $1`, 'messages_attempts_within_budget'],
+    [`UPDATE messages SET attempts = 5, counted_attempts = 5 WHERE id = $1`, 'messages_attempts_within_budget'],
+    [`UPDATE messages SET counted_attempts = 1 WHERE id = $1`, 'messages_attempts_within_budget'],
     [`UPDATE messages SET type = 'MMS' WHERE id = $1`, 'messages_type_valid'],
   ]
   for (const [statement, constraint] of violations) {

@@ -39,6 +39,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ config: Config; prisma: 
     async (request, reply) => {
       const message = prepareMessage(request.body, {
         defaultMaxRetries: config.RETRY_MAX_RETRIES,
+        smsMaxBytes: config.SMS_MAX_BYTES,
         idempotencyKey: request.headers['idempotency-key'],
       })
       const [result] = await enqueueMessages(prisma, [message], config.MESSAGE_TTL_SECONDS)
@@ -60,7 +61,11 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ config: Config; prisma: 
     async (request, reply) => {
       const messages = request.body.messages.map(({ idempotencyKey, ...item }, index) => {
         try {
-          return prepareMessage(item, { defaultMaxRetries: config.RETRY_MAX_RETRIES, idempotencyKey })
+          return prepareMessage(item, {
+            defaultMaxRetries: config.RETRY_MAX_RETRIES,
+            smsMaxBytes: config.SMS_MAX_BYTES,
+            idempotencyKey,
+          })
         } catch (error) {
           throw error instanceof InvalidMessage ? error.within(`messages/${index}`) : error
         }

@@ -1,0 +1,42 @@
+import type { PrismaClient } from '../db/database.ts'
+
+/** A provider no message can get through until its account is fixed. */
+export interface ProviderPause {
+  provider: string
+  errorCode: string
+  reason: string
+  pausedAt: Date
+  nextProbeAt: Date
+  probes: number
+}
+
+/**
+ * Pauses `provider` for every dispatcher: claims stop (see claimDue) but for one probe
+ * message every `probeIntervalMs`. True only for the call that created the pause, so
+ * the many sends that fail together raise one alert between them.
+ */
+export async function pauseProvider(
+  prisma: PrismaClient,
+  { provider, errorCode, reason, probeIntervalMs }: {
+    provider: string
+    errorCode: string
+    reason: string
+    probeIntervalMs: number
+  },
+): Promise<boolean> {
+  const created = await prisma.$executeRaw`
+    INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at)
+    VALUES (${provider}, ${errorCode}, ${reason}, now() + ${probeIntervalMs} * interval '1 millisecond')
+    ON CONFLICT (provider) DO NOTHING`
+  return created === 1
+}
+
+/** Ends the pause of `provider`; true if there was one. */
+export async function resumeProvider(prisma: PrismaClient, provider: string): Promise<boolean> {
+  const { count } = await prisma.providerPause.deleteMany({ where: { provider } })
+  return count > 0
+}
+
+export function listProviderPauses(prisma: PrismaClient): Promise<ProviderPause[]> {
+  return prisma.providerPause.findMany({ orderBy: { pausedAt: 'asc' } })
+}

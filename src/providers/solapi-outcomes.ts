@@ -1,0 +1,148 @@
+import { parseRetryAfter } from './http-failure.ts'
+import type { OutcomeKind, SendOutcome } from './provider.ts'
+
+type FailureKind = Exclude<OutcomeKind, 'ok'>
+
+const codes = (kind: FailureKind, ...statusCodes: string[]) => statusCodes.map((code) => [code, kind] as const)
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i))
+
+/**
+ * The `statusCode` of a message SOLAPI answered with HTTP 200 but did not accept (it accepts
+ * with "2000"), from docs/providers.md. Later rows override the 1010-1034 range.
+ */
+export const SOLAPI_STATUS_CODE_KINDS: ReadonlyMap<string, FailureKind> = new Map<string, FailureKind>([
+  // Missing fields, bad format or encoding (1029: not EUC-KR), too long (1031).
+  ...codes('permanent', ...range(1010, 1034)),
+  // No balance (1020, 1030, 2230), sender number not registered (1062, 2062), blocked account (2063).
+  ...codes('account', '1020', '1030', '2230', '1062', '2062', '2063'),
+  // SOLAPI's own server errors.
+  ...codes('retryable', '1024', '2024', '3024'),
+  // Recipient opted out (1061/2061, 080), spam (2254), refused by the carrier (3xxx).
+  ...codes('permanent', '1060', '2060', '1061', '2061', '1064', '2064', '2254', '3010', '3013', '3032', '3050'),
+])
+
+/** SOLAPI's `errorCode` on a non-200 answer, which decides before the HTTP status. */
+export const SOLAPI_ERROR_CODE_KINDS: ReadonlyMap<string, OutcomeKind> = new Map<string, OutcomeKind>([
+  ['ValidationError', 'permanent'],
+  ['NotEnoughBalance', 'account'],
+  ['InvalidAPIKey', 'account'],
+  ['SignatureDoesNotMatch', 'account'],
+  ['RequestTimeTooSkewed', 'account'],
+  // The signature was refused, not the message: the next attempt signs with a new salt.
+  ['DuplicatedSignature', 'retryable'],
+  // Answers to sending a group again: the first send went through.
+  ['AlreadySent', 'ok'],
+  ['GroupInProcessing', 'ok'],
+  ['TooManyRequests', 'rate_limited'],
+])
+
+/** The HTTP status, when the body names no errorCode we know. */
+export const SOLAPI_HTTP_STATUS_KINDS: ReadonlyMap<number, FailureKind> = new Map<number, FailureKind>([
+  [400, 'permanent'],
+  [402, 'account'],
+  // Every 403 SOLAPI documents is about the credentials, which stop every message; a
+  // permanent verdict would fail the whole queue one message at a time instead of pausing.
+  [403, 'account'],
+  [404, 'permanent'],
+  [429, 'rate_limited'],
+  // 503 says the request was not processed; the other 5xx may come after it was.
+  [503, 'retryable'],
+  [500, 'ambiguous'],
+  [502, 'ambiguous'],
+  [504, 'ambiguous'],
+])
+
+// SOLAPI's messages may quote the numbers we sent, and errors are logged and shown.
+const PHONE_NUMBER = /\+?\d[\d -]{6,}\d/g
+
+/** What SOLAPI's answer to `POST /messages/v4/send` means for the message. */
+export function outcomeOfSolapiResponse(
+  httpStatus: number,
+  headers: Record<string, string | string[] | undefined>,
+  bodyText: string,
+): SendOutcome {
+  const body = parseJson(bodyText)
+  if (httpStatus >= 200 && httpStatus < 300) return outcomeOfJudgedMessage(httpStatus, body, bodyText)
+  const errorCode = textField(body, 'errorCode')
+  const kind =
+    (errorCode === undefined ? undefined : SOLAPI_ERROR_CODE_KINDS.get(errorCode)) ??
+    SOLAPI_HTTP_STATUS_KINDS.get(httpStatus) ??
+    (httpStatus >= 500 ? 'ambiguous' : 'permanent')
+  if (kind === 'ok') return { kind, httpStatus }
+  // 429 carries its text in `message`; every other error in `errorMessage`.
+  const detail = textField(body, 'errorMessage') ?? textField(body, 'message') ?? bodyText
+  const failure = {
+    kind,
+    errorCode: errorCode ?? `http_${httpStatus}`,
+    errorMessage: describe(`SOLAPI answered HTTP ${httpStatus}${errorCode ? ` ${errorCode}` : ''}`, detail),
+    httpStatus,
+  }
+  if (kind !== 'rate_limited') return failure
+  const retryAfterMs = parseRetryAfter(headers['x-retry-after']) ?? parseRetryAfter(headers['retry-after'])
+  return retryAfterMs === undefined ? failure : { ...failure, retryAfterMs }
+}
+
+/** A 2xx: SOLAPI read the message and its `statusCode` says what it decided. */
+function outcomeOfJudgedMessage(
+  httpStatus: number,
+  body: Record<string, unknown> | undefined,
+  bodyText: string,
+): SendOutcome {
+  const statusCode = textField(body, 'statusCode')
+  if (statusCode === '2000') {
+    const messageId = textField(body, 'messageId')
+    return messageId ? { kind: 'ok', providerMessageId: messageId, httpStatus } : { kind: 'ok', httpStatus }
+  }
+  if (statusCode === undefined) {
+    // A 2xx we cannot read (a proxy's page, a changed API): SOLAPI may have accepted it.
+    return {
+      kind: 'ambiguous',
+      errorCode: `http_${httpStatus}`,
+      errorMessage: describe(`SOLAPI answered HTTP ${httpStatus} without a statusCode`, bodyText),
+      httpStatus,
+    }
+  }
+  return {
+    kind: SOLAPI_STATUS_CODE_KINDS.get(statusCode) ?? kindOfUnknownStatusCode(statusCode),
+    errorCode: statusCode,
+    errorMessage: describe(`SOLAPI refused the message with statusCode ${statusCode}`, textField(body, 'statusMessage') ?? ''),
+    httpStatus,
+  }
+}
+
+/**
+ * An unlisted 1xxx-3xxx is permanent. A 200 means SOLAPI read the message and judged it, so
+ * this is not a transport failure (ambiguous would be wrong), and SOLAPI's transient server
+ * errors are the x024 codes already listed: the rest of these ranges are validation, account
+ * and carrier refusals, which a retry repeats while burning attempts. Permanent shows the code
+ * to an admin, who can add it to the table. Outside those ranges we cannot tell whether the
+ * message went out, so ambiguous.
+ */
+function kindOfUnknownStatusCode(statusCode: string): FailureKind {
+  return /^[123]\d{3}$/.test(statusCode) ? 'permanent' : 'ambiguous'
+}
+
+function describe(source: string, detail: string): string {
+  // Redacted before trimming, so that the cut cannot leave part of a number unmatched.
+  const excerpt = detail.replace(PHONE_NUMBER, redactNumber).trim().slice(0, 200)
+  return excerpt ? `${source}: ${excerpt}` : source
+}
+
+// Dates (8 digits) and short amounts stay readable; phone numbers have at least 9 digits.
+function redactNumber(run: string): string {
+  return run.replace(/\D/g, '').length >= 9 ? '<number>' : run
+}
+
+function textField(body: Record<string, unknown> | undefined, name: string): string | undefined {
+  const value = body?.[name]
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}

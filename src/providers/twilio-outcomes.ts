@@ -1,0 +1,83 @@
+import { parseRetryAfter } from './http-failure.ts'
+import type { OutcomeKind, SendOutcome } from './provider.ts'
+
+type FailureKind = Exclude<OutcomeKind, 'ok'>
+
+/**
+ * Twilio error codes and what each means for a message, from docs/providers.md. The code
+ * decides before the HTTP status: Twilio answers 400 for faults of the account (21606,
+ * 21608) as well as of the message.
+ */
+export const TWILIO_CODE_KINDS: ReadonlyMap<number, FailureKind> = new Map<number, FailureKind>([
+  [20429, 'rate_limited'], // never processed
+  [20503, 'retryable'],
+  [20500, 'ambiguous'], // Twilio: "may send twice if retried"
+  [20003, 'account'], // authentication
+  [21606, 'account'], // From is not capable of sending to this destination
+  [21408, 'account'], // sending to this region is disabled
+  [21608, 'account'], // trial account, unverified To
+  [21211, 'permanent'], // invalid To
+  [21614, 'permanent'], // To is not a mobile number
+  [21635, 'permanent'], // To is a landline
+  [21610, 'permanent'], // the recipient replied STOP
+  [21612, 'permanent'], // this From cannot reach this To
+  [21617, 'permanent'], // body too long
+  [21611, 'retryable'], // the sender's queue is over 10 hours long
+])
+
+/**
+ * 21611 lasts until the sender's queue drains, which is hours: a few minutes of backoff would
+ * only burn attempts. The dispatcher waits max(backoff, retryAfterMs).
+ */
+export const SENDER_QUEUE_FULL_DELAY_MS = 15 * 60_000
+
+// Twilio's messages quote numbers ("The 'To' number +1... is not valid"); errors are logged and shown.
+const PHONE_NUMBER = /\+?\d[\d ().-]{5,}\d/g
+
+/** What Twilio's answer to a Messages POST means for the message. */
+export function outcomeOfTwilioResponse(
+  httpStatus: number,
+  headers: Record<string, string | string[] | undefined>,
+  bodyText: string,
+): SendOutcome {
+  const body = parseJson(bodyText)
+  if (httpStatus >= 200 && httpStatus < 300) {
+    const sid = body?.sid
+    return typeof sid === 'string' ? { kind: 'ok', providerMessageId: sid, httpStatus } : { kind: 'ok', httpStatus }
+  }
+  const code = typeof body?.code === 'number' || typeof body?.code === 'string' ? String(body.code) : undefined
+  const kind = (code === undefined ? undefined : TWILIO_CODE_KINDS.get(Number(code))) ?? kindOfStatus(httpStatus)
+  const detail = typeof body?.message === 'string' ? body.message : bodyText
+  const failure = {
+    kind,
+    errorCode: code ?? `http_${httpStatus}`,
+    errorMessage: describe(httpStatus, code, detail),
+    httpStatus,
+  }
+  if (code === '21611') return { ...failure, retryAfterMs: SENDER_QUEUE_FULL_DELAY_MS }
+  const retryAfterMs = kind === 'rate_limited' ? parseRetryAfter(headers['retry-after']) : undefined
+  return retryAfterMs === undefined ? failure : { ...failure, retryAfterMs }
+}
+
+function kindOfStatus(status: number): FailureKind {
+  if (status === 429) return 'rate_limited'
+  if (status === 503) return 'retryable'
+  if (status === 401) return 'account'
+  if (status >= 400 && status < 500) return 'permanent'
+  return 'ambiguous'
+}
+
+function describe(status: number, code: string | undefined, detail: string): string {
+  const source = code ? `Twilio error ${code} (HTTP ${status})` : `Twilio answered HTTP ${status}`
+  const excerpt = detail.replace(PHONE_NUMBER, '<number>').trim().slice(0, 200)
+  return excerpt ? `${source}: ${excerpt}` : source
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,190 @@
+import { createHmac, randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { FakeReply } from './fake-webhook.ts'
+
+/** One message SOLAPI took in: the fields of `{message}` it was sent. */
+export interface SolapiReceipt {
+  to: string
+  from: string
+  text: string
+  type: string | undefined
+  country: string | undefined
+  at: number
+}
+
+type ReplyTo = (receipt: SolapiReceipt, n: number) => FakeReply
+
+/**
+ * SOLAPI's `POST /messages/v4/send` on 127.0.0.1: a real HTTP server that checks the HMAC
+ * signature, its date and its single use, and the message fields, as SOLAPI does; records
+ * each valid request in its ledger, then answers as `reply` says (by default 200, "2000").
+ */
+export interface FakeSolapi {
+  baseUrl: string
+  ledger: SolapiReceipt[]
+  /** The errorCode of each request it refused before the ledger (auth, validation, path). */
+  rejections: string[]
+  /** Decides each answer; `n` counts requests with this `to` and `text`, from 1. */
+  reply: ReplyTo
+  close(): Promise<void>
+}
+
+/** Replies for `fake.reply`, one per row of the SOLAPI code table. */
+export const fakeSolapiReplies = {
+  /** Accepted for sending: what a real send answers. */
+  accepted: (): ReplyTo => (receipt) => messageResult(receipt, '2000', '정상 접수(이통사로 접수 예정)'),
+  /** Read but refused: HTTP 200 with a failing statusCode, e.g. `statusCode('1030')`. */
+  statusCode:
+    (statusCode: string, statusMessage = `fake statusCode ${statusCode}`): ReplyTo =>
+    (receipt) =>
+      messageResult(receipt, statusCode, statusMessage),
+  /** An error answer, e.g. `error(402, 'NotEnoughBalance')`. */
+  error:
+    (status: number, errorCode: string, errorMessage = `fake ${errorCode}`): ReplyTo =>
+    () =>
+      solapiError(status, errorCode, errorMessage),
+  /** 429 with SOLAPI's own header; its text is in `message`, not `errorMessage`. */
+  tooManyRequests:
+    (retryAfterSeconds: number): ReplyTo =>
+    () => ({
+      status: 429,
+      headers: { 'x-retry-after': String(retryAfterSeconds) },
+      body: JSON.stringify({ errorCode: 'TooManyRequests', message: 'Too many requests' }),
+    }),
+}
+
+const SEND_PATH = '/messages/v4/send'
+const ALLOWED_SKEW_MS = 15 * 60_000
+
+/** Why the fake refused a request before its ledger. */
+type Refusal = [status: number, errorCode: string, errorMessage: string]
+const MISSING_FIELDS: Refusal = [400, 'ValidationError', 'message.to, message.from and message.text are required']
+
+export async function startFakeSolapi(
+  t: { teardown(fn: () => unknown): void },
+  { apiKey, apiSecret }: { apiKey: string; apiSecret: string },
+): Promise<FakeSolapi> {
+  // SOLAPI forgets signatures after 15 minutes; a test never runs that long.
+  const usedSalts = new Set<string>()
+  const usedSignatures = new Set<string>()
+  const hanging = new Set<ServerResponse>()
+  const fake: FakeSolapi = {
+    baseUrl: '',
+    ledger: [],
+    rejections: [],
+    reply: fakeSolapiReplies.accepted(),
+    close: () => new Promise<void>((done) => {
+      for (const response of hanging) response.destroy()
+      server.closeAllConnections()
+      server.close(() => done())
+    }),
+  }
+
+  function authRefusal(header: string | undefined): Refusal | undefined {
+    const fields = parseAuthorization(header)
+    // SOLAPI does not document the code for a malformed header; this one is the fake's.
+    if (!fields) return [403, 'InvalidAuthorization', 'Authorization header is not HMAC-SHA256 apiKey, date, salt, signature']
+    if (fields.apiKey !== apiKey) return [403, 'InvalidAPIKey', 'Invalid API Key']
+    // NaN (an unreadable date) fails the comparison, as it should.
+    if (!(Math.abs(Date.now() - Date.parse(fields.date)) <= ALLOWED_SKEW_MS)) {
+      return [403, 'RequestTimeTooSkewed', 'Request date is not within 15 minutes of the server time']
+    }
+    const expected = createHmac('sha256', apiSecret).update(fields.date + fields.salt).digest('hex')
+    if (fields.signature !== expected) return [403, 'SignatureDoesNotMatch', 'Signature does not match']
+    if (usedSalts.has(fields.salt) || usedSignatures.has(fields.signature)) {
+      return [403, 'DuplicatedSignature', 'This signature has already been used']
+    }
+    usedSalts.add(fields.salt)
+    usedSignatures.add(fields.signature)
+    return undefined
+  }
+
+  function receiptOf(raw: string): SolapiReceipt | undefined {
+    let message: Record<string, unknown> | undefined
+    try {
+      message = (JSON.parse(raw) as { message?: Record<string, unknown> }).message
+    } catch {
+      return undefined
+    }
+    const { to, from, text, type, country } = message ?? {}
+    if (typeof to !== 'string' || !to || typeof from !== 'string' || !from || typeof text !== 'string' || !text) {
+      return undefined
+    }
+    return { to, from, text, type: optional(type), country: optional(country), at: Date.now() }
+  }
+
+  function handle(request: IncomingMessage, raw: string): FakeReply {
+    const refusal =
+      request.method !== 'POST' || request.url !== SEND_PATH
+        ? ([404, 'NotFound', `${request.method} ${request.url} not found`] as Refusal)
+        : authRefusal(request.headers.authorization)
+    const receipt = refusal ? undefined : receiptOf(raw)
+    if (!receipt) {
+      const [status, errorCode, errorMessage] = refusal ?? MISSING_FIELDS
+      fake.rejections.push(errorCode)
+      return solapiError(status, errorCode, errorMessage)
+    }
+    fake.ledger.push(receipt)
+    const n = fake.ledger.filter((r) => r.to === receipt.to && r.text === receipt.text).length
+    return fake.reply(receipt, n)
+  }
+
+  const server: Server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
+    let raw = ''
+    for await (const chunk of request) raw += chunk
+    const reply = handle(request, raw)
+    if ('hang' in reply) {
+      hanging.add(response)
+      return
+    }
+    if ('reset' in reply) {
+      request.socket.destroy()
+      return
+    }
+    if (reply.delayMs) await new Promise((done) => setTimeout(done, reply.delayMs))
+    response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
+    response.end(reply.body ?? '')
+  })
+
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
+  fake.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  t.teardown(() => fake.close())
+  return fake
+}
+
+/** `HMAC-SHA256 apiKey=..., date=..., salt=..., signature=...` as its four fields. */
+function parseAuthorization(header: string | undefined) {
+  const match = /^HMAC-SHA256 (.+)$/.exec(header ?? '')
+  if (!match) return undefined
+  const fields = new Map(
+    match[1].split(/,\s*/).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  )
+  const [key, date, salt, signature] = ['apiKey', 'date', 'salt', 'signature'].map((name) => fields.get(name))
+  if (!key || !date || !salt || !signature) return undefined
+  return { apiKey: key, date, salt, signature }
+}
+
+function optional(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+function solapiError(status: number, errorCode: string, errorMessage: string): FakeReply {
+  return { status, body: JSON.stringify({ errorCode, errorMessage }) }
+}
+
+/** SOLAPI's 200 to a single send: the message as it took it in, with its verdict. */
+function messageResult(receipt: SolapiReceipt, statusCode: string, statusMessage: string): FakeReply {
+  const body = {
+    groupId: `G4V${randomBytes(8).toString('hex').toUpperCase()}`,
+    messageId: `M4V${randomBytes(8).toString('hex').toUpperCase()}`,
+    statusCode,
+    statusMessage,
+    to: receipt.to,
+    from: receipt.from,
+    type: receipt.type ?? 'SMS',
+    country: receipt.country ?? '82',
+    accountId: '24010100000001',
+  }
+  return { status: 200, body: JSON.stringify(body) }
+}

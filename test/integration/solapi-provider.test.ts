@@ -1,0 +1,239 @@
+import { createServer } from 'node:net'
+import t from 'tap'
+import { request } from 'undici'
+import { solapiAuthorization } from '../../src/providers/solapi-signature.ts'
+import { createSolapiProvider } from '../../src/providers/solapi-provider.ts'
+import { fakeSolapiReplies, startFakeSolapi } from '../helpers/fake-solapi.ts'
+
+const credentials = { apiKey: 'NCSFAKEKEY0001', apiSecret: 'FAKESECRET0123456789ABCDEFGHIJKL' }
+// Fictional numbers only: 010-1234-5678 and a US 555 number.
+const sms = { id: '0b6c2f4e-2d7a-4f1e-9c3b-5a8d7e6f1a20', to: '+821012345678', text: 'hello', type: 'SMS' as const }
+const sender = '02-1234-5678'
+const timeout = (ms = 2_000) => AbortSignal.timeout(ms)
+
+async function setUp(t: { teardown(fn: () => unknown): void }, settings: Partial<typeof credentials> = {}) {
+  const fake = await startFakeSolapi(t, credentials)
+  const provider = createSolapiProvider({ ...credentials, ...settings, baseUrl: fake.baseUrl, from: sender })
+  t.teardown(() => provider.close?.())
+  return { fake, provider }
+}
+
+t.test('an accepted message is ok and keeps SOLAPI messageId', async (t) => {
+  const { fake, provider } = await setUp(t)
+  let messageId = ''
+  fake.reply = (receipt, n) => {
+    const reply = fakeSolapiReplies.accepted()(receipt, n) as { status: number; body: string }
+    messageId = (JSON.parse(reply.body) as { messageId: string }).messageId
+    return reply
+  }
+  const outcome = await provider.send(sms, timeout())
+  t.match(messageId, /^M4V[0-9A-F]{16}$/)
+  t.same(outcome, { kind: 'ok', providerMessageId: messageId, httpStatus: 200 })
+  t.match(fake.ledger, [{ to: '01012345678', from: '0212345678', text: 'hello', type: 'SMS', country: undefined }])
+})
+
+t.test('signs every send afresh: the fake accepts them all and sees no reused salt', async (t) => {
+  const { fake, provider } = await setUp(t)
+  const outcomes = await Promise.all([1, 2, 3, 4, 5].map(() => provider.send(sms, timeout())))
+  t.same(outcomes.map((outcome) => outcome.kind), ['ok', 'ok', 'ok', 'ok', 'ok'])
+  t.same(fake.rejections, [])
+  t.equal(fake.ledger.length, 5)
+})
+
+t.test('the fake refuses a reused salt and a skewed date, so the test above can fail', async (t) => {
+  const fake = await startFakeSolapi(t, credentials)
+  const body = JSON.stringify({ message: { to: '01012345678', from: '0212345678', text: 'hello' } })
+  const post = async (authorization: string) => {
+    const response = await request(`${fake.baseUrl}/messages/v4/send`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body,
+    })
+    return { status: response.statusCode, body: await response.body.json() }
+  }
+  const reused = solapiAuthorization(credentials.apiKey, credentials.apiSecret, new Date(), 'fixedsalt0123456')
+  t.equal((await post(reused)).status, 200)
+  t.same(await post(reused), { status: 403, body: { errorCode: 'DuplicatedSignature', errorMessage: 'This signature has already been used' } })
+  const stale = new Date(Date.now() - 16 * 60_000)
+  t.match(await post(solapiAuthorization(credentials.apiKey, credentials.apiSecret, stale)), { status: 403, body: { errorCode: 'RequestTimeTooSkewed' } })
+  t.match(await post(solapiAuthorization('NCSUNKNOWNKEY', credentials.apiSecret)), { status: 403, body: { errorCode: 'InvalidAPIKey' } })
+  t.same(fake.rejections, ['DuplicatedSignature', 'RequestTimeTooSkewed', 'InvalidAPIKey'])
+  t.equal(fake.ledger.length, 1)
+})
+
+t.test('a wrong secret is an account problem: SignatureDoesNotMatch, nothing sent', async (t) => {
+  const { fake, provider } = await setUp(t, { apiSecret: 'NOT-THE-SECRET' })
+  t.match(await provider.send(sms, timeout()), {
+    kind: 'account',
+    errorCode: 'SignatureDoesNotMatch',
+    errorMessage: /^SOLAPI answered HTTP 403 SignatureDoesNotMatch: /,
+    httpStatus: 403,
+  })
+  t.same(fake.rejections, ['SignatureDoesNotMatch'])
+  t.equal(fake.ledger.length, 0)
+})
+
+t.test('a message without text is refused by the fake as SOLAPI does: permanent ValidationError', async (t) => {
+  const { fake, provider } = await setUp(t)
+  t.match(await provider.send({ ...sms, text: '' }, timeout()), { kind: 'permanent', errorCode: 'ValidationError', httpStatus: 400 })
+  t.same(fake.rejections, ['ValidationError'])
+})
+
+t.test('each error answer in the code table gives its kind', async (t) => {
+  const { fake, provider } = await setUp(t)
+  const cases = [
+    [400, 'ValidationError', 'permanent'],
+    [404, 'NotFound', 'permanent'],
+    [402, 'NotEnoughBalance', 'account'],
+    [403, 'InvalidAPIKey', 'account'],
+    [403, 'SignatureDoesNotMatch', 'account'],
+    [403, 'RequestTimeTooSkewed', 'account'],
+    [403, 'DuplicatedSignature', 'retryable'],
+    [503, 'ServiceUnavailable', 'retryable'],
+    [500, 'InternalError', 'ambiguous'],
+    [502, 'BadGateway', 'ambiguous'],
+    [504, 'GatewayTimeout', 'ambiguous'],
+    [422, 'Unprocessable', 'permanent'],
+    [507, 'InsufficientStorage', 'ambiguous'],
+  ] as const
+  for (const [status, errorCode, kind] of cases) {
+    fake.reply = fakeSolapiReplies.error(status, errorCode, `because ${errorCode}`)
+    t.same(
+      await provider.send(sms, timeout()),
+      { kind, errorCode, errorMessage: `SOLAPI answered HTTP ${status} ${errorCode}: because ${errorCode}`, httpStatus: status },
+      `${status} ${errorCode}`,
+    )
+  }
+  for (const errorCode of ['AlreadySent', 'GroupInProcessing']) {
+    fake.reply = fakeSolapiReplies.error(409, errorCode)
+    t.same(await provider.send(sms, timeout()), { kind: 'ok', httpStatus: 409 }, `409 ${errorCode}`)
+  }
+  t.same(fake.rejections, [], 'every answer above came from the script, not the fake auth')
+})
+
+t.test('a body that is not JSON does not throw: the HTTP status decides', async (t) => {
+  const { fake, provider } = await setUp(t)
+  const cases = [
+    [502, 'ambiguous', 'http_502'],
+    [503, 'retryable', 'http_503'],
+    [413, 'permanent', 'http_413'],
+    [200, 'ambiguous', 'http_200'],
+  ] as const
+  for (const [status, kind, errorCode] of cases) {
+    fake.reply = () => ({ status, body: '<html>upstream says no</html>' })
+    t.match(await provider.send(sms, timeout()), { kind, errorCode, errorMessage: /^SOLAPI answered HTTP \d+.*upstream says no/, httpStatus: status }, `${status}`)
+  }
+})
+
+t.test('each refusing statusCode in a 200 gives its kind', async (t) => {
+  const { fake, provider } = await setUp(t)
+  const cases = [
+    ['1010', 'permanent'],
+    ['1029', 'permanent'],
+    ['1031', 'permanent'],
+    ['1034', 'permanent'],
+    ['1020', 'account'],
+    ['1030', 'account'],
+    ['2230', 'account'],
+    ['1062', 'account'],
+    ['2062', 'account'],
+    ['2063', 'account'],
+    ['1024', 'retryable'],
+    ['2024', 'retryable'],
+    ['3024', 'retryable'],
+    ['1060', 'permanent'],
+    ['2060', 'permanent'],
+    ['1061', 'permanent'],
+    ['2061', 'permanent'],
+    ['1064', 'permanent'],
+    ['2064', 'permanent'],
+    ['2254', 'permanent'],
+    ['3010', 'permanent'],
+    ['3013', 'permanent'],
+    ['3032', 'permanent'],
+    ['3050', 'permanent'],
+    ['2999', 'permanent'], // unknown, but SOLAPI judged it
+    ['9999', 'ambiguous'], // outside the known ranges: cannot tell whether it went out
+  ] as const
+  for (const [statusCode, kind] of cases) {
+    fake.reply = fakeSolapiReplies.statusCode(statusCode, `verdict ${statusCode}`)
+    t.same(
+      await provider.send(sms, timeout()),
+      { kind, errorCode: statusCode, errorMessage: `SOLAPI refused the message with statusCode ${statusCode}: verdict ${statusCode}`, httpStatus: 200 },
+      statusCode,
+    )
+  }
+})
+
+t.test('phone numbers quoted by SOLAPI are kept out of the error message', async (t) => {
+  const { fake, provider } = await setUp(t)
+  fake.reply = fakeSolapiReplies.statusCode('1062', 'sender 02-1234-5678 is not registered to send to 01012345678')
+  t.match(await provider.send(sms, timeout()), {
+    kind: 'account',
+    errorMessage: 'SOLAPI refused the message with statusCode 1062: sender <number> is not registered to send to <number>',
+  })
+})
+
+t.test("429 is rate_limited and carries SOLAPI's fractional x-retry-after in ms", async (t) => {
+  const { fake, provider } = await setUp(t)
+  fake.reply = fakeSolapiReplies.tooManyRequests(1.5)
+  t.same(await provider.send(sms, timeout()), {
+    kind: 'rate_limited',
+    errorCode: 'TooManyRequests',
+    errorMessage: 'SOLAPI answered HTTP 429 TooManyRequests: Too many requests',
+    httpStatus: 429,
+    retryAfterMs: 1_500,
+  })
+  fake.reply = () => ({ status: 429, headers: { 'retry-after': '3' }, body: '{"message":"slow down"}' })
+  t.match(await provider.send(sms, timeout()), { kind: 'rate_limited', errorCode: 'http_429', retryAfterMs: 3_000 }, 'standard Retry-After')
+})
+
+t.test('a hung provider is aborted at the timeout and the outcome is ambiguous', async (t) => {
+  const { fake, provider } = await setUp(t)
+  fake.reply = () => ({ hang: true })
+  const started = performance.now()
+  t.match(await provider.send(sms, timeout(300)), { kind: 'ambiguous', errorCode: 'timeout' })
+  t.ok(performance.now() - started < 2_000, 'did not wait past the timeout')
+  t.equal(fake.ledger.length, 1, 'the request did reach the provider')
+})
+
+t.test('a reset after the request was read is ambiguous', async (t) => {
+  const { fake, provider } = await setUp(t)
+  fake.reply = () => ({ reset: true })
+  t.match(await provider.send(sms, timeout()), { kind: 'ambiguous', errorCode: 'UND_ERR_SOCKET' })
+  t.equal(fake.ledger.length, 1)
+})
+
+t.test('a refused connection is retryable: nothing was sent', async (t) => {
+  const port = await new Promise<number>((done) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number }
+      probe.close(() => done(port))
+    })
+  })
+  const provider = createSolapiProvider({ ...credentials, baseUrl: `http://127.0.0.1:${port}`, from: sender })
+  t.teardown(() => provider.close?.())
+  t.match(await provider.send(sms, timeout()), { kind: 'retryable', errorCode: 'ECONNREFUSED' })
+})
+
+t.test('numbers: Korean ones in domestic form, others as national number plus country', async (t) => {
+  const fake = await startFakeSolapi(t, credentials)
+  const provider = createSolapiProvider({ ...credentials, baseUrl: fake.baseUrl, from: '+82 2-1234-5678' })
+  t.teardown(() => provider.close?.())
+  t.match(await provider.send(sms, timeout()), { kind: 'ok' })
+  t.match(await provider.send({ ...sms, to: '+12025550123' }, timeout()), { kind: 'ok' })
+  t.same(
+    fake.ledger.map(({ to, from, country }) => ({ to, from, country })),
+    [
+      { to: '01012345678', from: '0212345678', country: undefined },
+      { to: '2025550123', from: '0212345678', country: '1' },
+    ],
+  )
+})
+
+t.test('a recipient that is not a phone number is permanent and not quoted', async (t) => {
+  const { fake, provider } = await setUp(t)
+  const outcome = await provider.send({ ...sms, to: 'not-a-number-1234' }, timeout())
+  t.same(outcome, { kind: 'permanent', errorCode: 'invalid_recipient', errorMessage: 'the recipient is not an E.164 number' })
+  t.equal(fake.ledger.length, 0)
+})
