@@ -65,8 +65,10 @@ export class ConfigError extends Error {
 /** Reads and validates the configuration; throws a message that names the bad setting. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   let config: Config
+  // `SOLAPI_API_KEY=` (as docker compose writes `${SOLAPI_API_KEY:-}`) means "not set".
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
   try {
-    config = envSchema<Config>({ schema: configSchema, data: env, dotenv: false })
+    config = envSchema<Config>({ schema: configSchema, data: set, dotenv: false })
   } catch (error) {
     const details = (error as { errors?: EnvSchemaError[] }).errors
     if (!details) throw error

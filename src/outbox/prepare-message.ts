@@ -66,6 +66,9 @@ export function prepareMessage(
     throw new InvalidMessage('expiresAt', 'must be after sendAt')
   }
   if (request.metadata !== undefined) checkMetadata(request.metadata)
+  if (idempotencyKey?.startsWith(RESERVED_KEY_PREFIX)) {
+    throw new InvalidMessage('idempotencyKey', `the prefix "${RESERVED_KEY_PREFIX}" is reserved for /v1/notifications/result-ready`)
+  }
   const maxRetries = request.maxRetries ?? defaultMaxRetries
   const message: NewMessage = {
     to,
@@ -80,6 +83,9 @@ export function prepareMessage(
   if (idempotencyKey !== undefined) message.requestHash = fingerprint(message)
   return message
 }
+
+/** Keys of the result-ready notifications; a caller's own key must not claim one. */
+export const RESERVED_KEY_PREFIX = 'result-ready:'
 
 // Metadata rides along on every row; a cap keeps the table about messages.
 const METADATA_MAX_BYTES = 4_096

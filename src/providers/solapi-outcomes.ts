@@ -1,4 +1,5 @@
 import { parseRetryAfter } from './http-failure.ts'
+import { describeAnswer, parseJsonObject } from './provider-answer.ts'
 import type { OutcomeKind, SendOutcome } from './provider.ts'
 
 type FailureKind = Exclude<OutcomeKind, 'ok'>
@@ -52,16 +53,13 @@ export const SOLAPI_HTTP_STATUS_KINDS: ReadonlyMap<number, FailureKind> = new Ma
   [504, 'ambiguous'],
 ])
 
-// SOLAPI's messages may quote the numbers we sent, and errors are logged and shown.
-const PHONE_NUMBER = /\+?\d[\d -]{6,}\d/g
-
 /** What SOLAPI's answer to `POST /messages/v4/send` means for the message. */
 export function outcomeOfSolapiResponse(
   httpStatus: number,
   headers: Record<string, string | string[] | undefined>,
   bodyText: string,
 ): SendOutcome {
-  const body = parseJson(bodyText)
+  const body = parseJsonObject(bodyText)
   if (httpStatus >= 200 && httpStatus < 300) return outcomeOfJudgedMessage(httpStatus, body, bodyText)
   const errorCode = textField(body, 'errorCode')
   const kind =
@@ -74,7 +72,7 @@ export function outcomeOfSolapiResponse(
   const failure = {
     kind,
     errorCode: errorCode ?? `http_${httpStatus}`,
-    errorMessage: describe(`SOLAPI answered HTTP ${httpStatus}${errorCode ? ` ${errorCode}` : ''}`, detail),
+    errorMessage: describeAnswer(`SOLAPI answered HTTP ${httpStatus}${errorCode ? ` ${errorCode}` : ''}`, detail),
     httpStatus,
   }
   if (kind !== 'rate_limited') return failure
@@ -98,14 +96,14 @@ function outcomeOfJudgedMessage(
     return {
       kind: 'ambiguous',
       errorCode: `http_${httpStatus}`,
-      errorMessage: describe(`SOLAPI answered HTTP ${httpStatus} without a statusCode`, bodyText),
+      errorMessage: describeAnswer(`SOLAPI answered HTTP ${httpStatus} without a statusCode`, bodyText),
       httpStatus,
     }
   }
   return {
     kind: SOLAPI_STATUS_CODE_KINDS.get(statusCode) ?? kindOfUnknownStatusCode(statusCode),
     errorCode: statusCode,
-    errorMessage: describe(`SOLAPI refused the message with statusCode ${statusCode}`, textField(body, 'statusMessage') ?? ''),
+    errorMessage: describeAnswer(`SOLAPI refused the message with statusCode ${statusCode}`, textField(body, 'statusMessage') ?? ''),
     httpStatus,
   }
 }
@@ -122,27 +120,7 @@ function kindOfUnknownStatusCode(statusCode: string): FailureKind {
   return /^[123]\d{3}$/.test(statusCode) ? 'permanent' : 'ambiguous'
 }
 
-function describe(source: string, detail: string): string {
-  // Redacted before trimming, so that the cut cannot leave part of a number unmatched.
-  const excerpt = detail.replace(PHONE_NUMBER, redactNumber).trim().slice(0, 200)
-  return excerpt ? `${source}: ${excerpt}` : source
-}
-
-// Dates (8 digits) and short amounts stay readable; phone numbers have at least 9 digits.
-function redactNumber(run: string): string {
-  return run.replace(/\D/g, '').length >= 9 ? '<number>' : run
-}
-
 function textField(body: Record<string, unknown> | undefined, name: string): string | undefined {
   const value = body?.[name]
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text)
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
 }

@@ -1,4 +1,5 @@
 import { parseRetryAfter } from './http-failure.ts'
+import { describeAnswer, parseJsonObject } from './provider-answer.ts'
 import type { OutcomeKind, SendOutcome } from './provider.ts'
 
 type FailureKind = Exclude<OutcomeKind, 'ok'>
@@ -31,16 +32,13 @@ export const TWILIO_CODE_KINDS: ReadonlyMap<number, FailureKind> = new Map<numbe
  */
 export const SENDER_QUEUE_FULL_DELAY_MS = 15 * 60_000
 
-// Twilio's messages quote numbers ("The 'To' number +1... is not valid"); errors are logged and shown.
-const PHONE_NUMBER = /\+?\d[\d ().-]{5,}\d/g
-
 /** What Twilio's answer to a Messages POST means for the message. */
 export function outcomeOfTwilioResponse(
   httpStatus: number,
   headers: Record<string, string | string[] | undefined>,
   bodyText: string,
 ): SendOutcome {
-  const body = parseJson(bodyText)
+  const body = parseJsonObject(bodyText)
   if (httpStatus >= 200 && httpStatus < 300) {
     const sid = body?.sid
     return typeof sid === 'string' ? { kind: 'ok', providerMessageId: sid, httpStatus } : { kind: 'ok', httpStatus }
@@ -68,16 +66,5 @@ function kindOfStatus(status: number): FailureKind {
 }
 
 function describe(status: number, code: string | undefined, detail: string): string {
-  const source = code ? `Twilio error ${code} (HTTP ${status})` : `Twilio answered HTTP ${status}`
-  const excerpt = detail.replace(PHONE_NUMBER, '<number>').trim().slice(0, 200)
-  return excerpt ? `${source}: ${excerpt}` : source
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text)
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
+  return describeAnswer(code ? `Twilio error ${code} (HTTP ${status})` : `Twilio answered HTTP ${status}`, detail)
 }

@@ -89,6 +89,14 @@ t.test('Idempotency-Key: the same body returns the original (200); another body 
   t.equal(await rowCount(), before)
 })
 
+t.test('a caller cannot take the key of a result-ready notification', async (t) => {
+  const before = await rowCount()
+  const response = await post({ to: '010-1234-5678', text: 'hi' }, { 'idempotency-key': 'result-ready:job-7' })
+  t.equal(response.statusCode, 400)
+  t.match(response.json(), { code: 'INVALID_MESSAGE', message: /idempotencyKey: the prefix "result-ready:" is reserved/ })
+  t.equal(await rowCount(), before)
+})
+
 t.test('50 parallel requests with one key make one row and one id', async (t) => {
   const headers = { 'idempotency-key': 'race-1' }
   const responses = await Promise.all(

@@ -47,3 +47,108 @@ t.test('settings that only make sense together', async (t) => {
   })
   t.throws(() => loadConfig({ SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: 'ftp://x' }), { message: /SMS_WEBHOOK_URL/ })
 })
+
+t.test('SMS_PROVIDER=solapi needs its key, secret and sender, each named', async (t) => {
+  t.throws(() => loadConfig({ SMS_PROVIDER: 'solapi' }), {
+    name: 'ConfigError',
+    message: /SMS_PROVIDER=solapi needs SOLAPI_API_KEY, SOLAPI_API_SECRET, SMS_FROM/,
+  })
+  t.throws(() => loadConfig({ SMS_PROVIDER: 'solapi', SOLAPI_API_KEY: 'key' }), {
+    message: /SMS_PROVIDER=solapi needs SOLAPI_API_SECRET, SMS_FROM$/,
+  })
+  t.throws(() => loadConfig({ SMS_PROVIDER: 'solapi', SOLAPI_API_KEY: 'key', SOLAPI_API_SECRET: 'secret' }), {
+    message: /SMS_PROVIDER=solapi needs SMS_FROM$/,
+  })
+  // An empty value is not a setting.
+  t.throws(
+    () => loadConfig({ SMS_PROVIDER: 'solapi', SOLAPI_API_KEY: '', SOLAPI_API_SECRET: 'secret', SMS_FROM: '01012345678' }),
+    { name: 'ConfigError', message: /SOLAPI_API_KEY/ },
+  )
+})
+
+t.test('SMS_PROVIDER=twilio needs its account SID, auth token and sender, each named', async (t) => {
+  t.throws(() => loadConfig({ SMS_PROVIDER: 'twilio' }), {
+    name: 'ConfigError',
+    message: /SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, SMS_FROM/,
+  })
+  t.throws(() => loadConfig({ SMS_PROVIDER: 'twilio', TWILIO_AUTH_TOKEN: 'token', SMS_FROM: '+821012345678' }), {
+    message: /SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID$/,
+  })
+  // Another provider's credentials do not count.
+  t.throws(
+    () => loadConfig({ SMS_PROVIDER: 'twilio', SOLAPI_API_KEY: 'key', SOLAPI_API_SECRET: 'secret', SMS_FROM: '+821012345678' }),
+    { message: /needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN$/ },
+  )
+})
+
+t.test('complete provider settings pass, and the base URLs default to the real APIs', async (t) => {
+  const solapi = loadConfig({
+    SMS_PROVIDER: 'solapi',
+    SOLAPI_API_KEY: 'key',
+    SOLAPI_API_SECRET: 'secret',
+    SMS_FROM: '01012345678',
+  })
+  t.match(solapi, {
+    SMS_PROVIDER: 'solapi',
+    SOLAPI_API_KEY: 'key',
+    SOLAPI_API_SECRET: 'secret',
+    SMS_FROM: '01012345678',
+  })
+  t.equal(solapi.SOLAPI_BASE_URL, 'https://api.solapi.com')
+  t.equal(solapi.TWILIO_BASE_URL, 'https://api.twilio.com')
+
+  const twilio = loadConfig({
+    SMS_PROVIDER: 'twilio',
+    TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+    TWILIO_AUTH_TOKEN: 'token',
+    SMS_FROM: '+821012345678',
+  })
+  t.match(twilio, { SMS_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000', SMS_FROM: '+821012345678' })
+  t.equal(twilio.TWILIO_BASE_URL, 'https://api.twilio.com')
+  t.equal(twilio.SOLAPI_BASE_URL, 'https://api.solapi.com')
+
+  // A fake server for tests can take their place, but only over http(s).
+  t.equal(
+    loadConfig({
+      SMS_PROVIDER: 'solapi',
+      SOLAPI_API_KEY: 'key',
+      SOLAPI_API_SECRET: 'secret',
+      SMS_FROM: '01012345678',
+      SOLAPI_BASE_URL: 'http://127.0.0.1:9999',
+    }).SOLAPI_BASE_URL,
+    'http://127.0.0.1:9999',
+  )
+  t.throws(() => loadConfig({ TWILIO_BASE_URL: 'api.twilio.com' }), {
+    name: 'ConfigError',
+    message: /TWILIO_BASE_URL must match pattern/,
+  })
+})
+
+t.test('SMS_MAX_BYTES defaults to 90, reads a number, and refuses 0', async (t) => {
+  t.equal(loadConfig({}).SMS_MAX_BYTES, 90)
+  t.equal(loadConfig({ SMS_MAX_BYTES: '80' }).SMS_MAX_BYTES, 80)
+  t.throws(() => loadConfig({ SMS_MAX_BYTES: '0' }), {
+    name: 'ConfigError',
+    message: /SMS_MAX_BYTES must be >= 1 \(got "0"\)/,
+  })
+  t.throws(() => loadConfig({ SMS_MAX_BYTES: '2001' }), { message: /SMS_MAX_BYTES must be <= 2000/ })
+})
+
+t.test('FRONTEND_URL must be http(s)', async (t) => {
+  t.equal(loadConfig({}).FRONTEND_URL, 'http://localhost:3000')
+  t.equal(loadConfig({ FRONTEND_URL: 'https://findmyrizz.example' }).FRONTEND_URL, 'https://findmyrizz.example')
+  t.equal(loadConfig({ FRONTEND_URL: 'http://127.0.0.1:5173/' }).FRONTEND_URL, 'http://127.0.0.1:5173/')
+  for (const bad of ['findmyrizz.example', 'ftp://findmyrizz.example', 'javascript:alert(1)']) {
+    t.throws(() => loadConfig({ FRONTEND_URL: bad }), { name: 'ConfigError', message: /FRONTEND_URL/ }, bad)
+  }
+})
+
+t.test('an empty value is unset, as docker compose passes `${NAME:-}`', async (t) => {
+  const config = loadConfig({ SMS_WEBHOOK_URL: '', ALERT_WEBHOOK_URL: '', FRONTEND_URL: '', SOLAPI_API_KEY: '' })
+  t.equal(config.SMS_WEBHOOK_URL, undefined)
+  t.equal(config.ALERT_WEBHOOK_URL, undefined)
+  t.equal(config.FRONTEND_URL, 'http://localhost:3000')
+  t.throws(() => loadConfig({ SMS_PROVIDER: 'solapi', SOLAPI_API_KEY: '', SOLAPI_API_SECRET: 's', SMS_FROM: '0212345678' }), {
+    message: /SMS_PROVIDER=solapi needs SOLAPI_API_KEY$/,
+  })
+})

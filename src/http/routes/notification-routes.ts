@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import type { Config } from '../../config.ts'
 import type { PrismaClient } from '../../db/database.ts'
 import { enqueueMessages, IdempotencyConflict } from '../../outbox/enqueue.ts'
-import { prepareMessage } from '../../outbox/prepare-message.ts'
+import { prepareMessage, RESERVED_KEY_PREFIX } from '../../outbox/prepare-message.ts'
 import type { ResultReadyTemplate } from '../../sms/result-ready-template.ts'
 import { AcceptedMessageSchema, ErrorSchema, ResultReadyRequestSchema } from '../message-schemas.ts'
 import { acceptedView } from '../message-view.ts'
@@ -38,7 +38,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{
         { to, text: resultReady.render(jobId), metadata: { notification: 'result-ready', jobId } },
         { defaultMaxRetries: config.RETRY_MAX_RETRIES, smsMaxBytes: config.SMS_MAX_BYTES },
       )
-      const idempotencyKey = `result-ready:${jobId}`
+      const idempotencyKey = `${RESERVED_KEY_PREFIX}${jobId}`
       // The job and the number identify the notification, not its text: a template edited
       // between two calls must not turn the second call into a conflict.
       const requestHash = createHash('sha256').update(JSON.stringify([message.to, jobId])).digest('hex')
