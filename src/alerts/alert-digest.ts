@@ -1,4 +1,4 @@
-import { maskPhoneNumber } from '../sms/phone-number.ts'
+import { maskPhoneNumber, redactPhoneNumbers } from '../sms/phone-number.ts'
 import type { AlertEvent } from './alert-event.ts'
 
 // Enough examples to start an investigation; the admin API has the rest.
@@ -20,6 +20,7 @@ export class AlertDigest {
   }
 
   add(event: AlertEvent): void {
+    // Error texts and reasons are a provider's own words, which may quote a number in full.
     switch (event.kind) {
       case 'dead': {
         this.dead += 1
@@ -33,7 +34,7 @@ export class AlertDigest {
         this.#keepExample({ ...event, errorCode: 'expired', error: 'not sent before expires_at' })
         break
       default:
-        this.providerChanges.push(event)
+        this.providerChanges.push(event.kind === 'paused' ? { ...event, reason: redactPhoneNumbers(event.reason) } : event)
     }
   }
 
@@ -76,7 +77,8 @@ export class AlertDigest {
       messageId: event.messageId,
       to: maskPhoneNumber(event.to),
       errorCode: event.errorCode,
-      error: event.error?.slice(0, 200) ?? null,
+      // Redacted before trimming, so that the cut cannot leave part of a number unmatched.
+      error: event.error === null ? null : redactPhoneNumbers(event.error).slice(0, 200),
     })
   }
 }

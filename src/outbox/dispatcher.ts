@@ -115,14 +115,21 @@ export class Dispatcher {
 
   /** Takes back rows from dispatchers that went quiet, and expires rows that ran out of time. */
   async #sweep(): Promise<{ reclaimed: number; expired: number }> {
-    const { prisma, batchSize, log, alerts, provider } = this.#options
+    const { prisma, batchSize, log, alerts } = this.#options
     this.#lastSweepAt = performance.now()
     const reclaimed = await reclaimExpired(prisma, { limit: batchSize })
     if (reclaimed.length > 0) {
       log.warn({ messageIds: reclaimed.map((m) => m.id) }, `reclaimed ${reclaimed.length} messages whose lease expired`)
     }
     for (const message of reclaimed.filter((m) => m.status === 'dead')) {
-      alerts.notify({ kind: 'dead', messageId: message.id, to: message.to, provider: provider.name, errorCode: 'lease_expired', error: 'the last attempt never reported back' })
+      alerts.notify({
+        kind: 'dead',
+        messageId: message.id,
+        to: message.to,
+        provider: message.provider,
+        errorCode: 'lease_expired',
+        error: 'the last attempt never reported back',
+      })
     }
     const expired = await expireOverdue(prisma, { limit: batchSize })
     if (expired.length > 0) {

@@ -5,6 +5,8 @@ export interface ReclaimedMessage {
   id: string
   to: string
   status: 'pending' | 'dead'
+  /** The provider of the call that never reported back. */
+  provider: string
 }
 
 /**
@@ -31,7 +33,7 @@ export async function reclaimExpired(
           last_error_code = 'lease_expired',
           last_error = 'the dispatcher stopped answering mid-call; the SMS may have been sent'
       FROM stale WHERE m.id = stale.id
-      RETURNING m.id, m.recipient, m.status, m.attempts
+      RETURNING m.id, m.recipient, m.status, m.provider, m.attempts
     ), closed AS (
       UPDATE message_attempts a
       SET outcome = 'ambiguous', finished_at = now(), error_code = 'lease_expired',
@@ -39,5 +41,5 @@ export async function reclaimExpired(
       FROM reclaimed r
       WHERE a.message_id = r.id AND a.attempt = r.attempts AND a.outcome IS NULL
     )
-    SELECT id, recipient AS "to", status FROM reclaimed`
+    SELECT id, recipient AS "to", status, provider FROM reclaimed`
 }

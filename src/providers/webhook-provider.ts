@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici'
 import { outcomeOfRequestError, parseRetryAfter } from './http-failure.ts'
+import { describeAnswer } from './provider-answer.ts'
 import type { OutgoingSms, SendOutcome, SmsProvider } from './provider.ts'
 
 /**
@@ -38,15 +39,10 @@ export function outcomeOfStatus(
   body: string,
 ): SendOutcome {
   if (status >= 200 && status < 300) return { kind: 'ok', httpStatus: status }
-  const failure = { errorCode: `http_${status}`, errorMessage: describe(status, body), httpStatus: status }
+  const failure = { errorCode: `http_${status}`, errorMessage: describeAnswer(`webhook answered ${status}`, body), httpStatus: status }
   if (status === 429) return { kind: 'rate_limited', ...failure, retryAfterMs: parseRetryAfter(retryAfter) }
   // 408 and 503 say the request was not processed; other 5xx may come after it was.
   if (status === 408 || status === 503) return { kind: 'retryable', ...failure }
   if (status >= 500) return { kind: 'ambiguous', ...failure }
   return { kind: 'permanent', ...failure }
-}
-
-function describe(status: number, body: string): string {
-  const excerpt = body.trim().slice(0, 200)
-  return excerpt ? `webhook answered ${status}: ${excerpt}` : `webhook answered ${status}`
 }

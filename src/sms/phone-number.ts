@@ -42,3 +42,14 @@ function maskRaw(input: string): string {
   let digitsLeft = shown.replace(/\D/g, '').length
   return shown.replace(/\d/g, (digit) => (--digitsLeft < 2 ? digit : '*'))
 }
+
+// Dates (8 digits) and amounts stay readable; phone numbers have at least 9 digits.
+const DIGIT_RUN = /[+(]?\d[\d ().-]{5,}\d/g
+
+/**
+ * `text` with every phone-number-like run of digits replaced by `<number>`: for words we
+ * did not write (a provider's error answer) before they reach logs, rows or alerts.
+ */
+export function redactPhoneNumbers(text: string): string {
+  return text.replace(DIGIT_RUN, (run) => (run.replace(/\D/g, '').length >= 9 ? '<number>' : run))
+}

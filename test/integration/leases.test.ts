@@ -74,7 +74,7 @@ t.test('a reclaimed row that used its last attempt is dead, not sent again', asy
   const id = await enqueue(db, { maxRetries: 0 })
   await claimDue(db.prisma, { limit: 10, leaseMs: 1, provider: 'webhook', probeIntervalMs: 1_000 })
   await new Promise((done) => setTimeout(done, 20))
-  t.same(await reclaimExpired(db.prisma, { limit: 10 }), [{ id, to: '+821012345678', status: 'dead' }])
+  t.same(await reclaimExpired(db.prisma, { limit: 10 }), [{ id, to: '+821012345678', status: 'dead', provider: 'webhook' }])
   const [row] = await db.sql('SELECT status, attempts, last_error_code FROM messages WHERE id = $1', [id])
   t.same(row, { status: 'dead', attempts: 1, last_error_code: 'lease_expired' })
 })

@@ -1,25 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import t from 'tap'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
+import { startService, until } from '../helpers/service-process.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
-
-// The real binary, as `npm start` runs it, against this file's database.
-function startService(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)))
-  return new Promise((ready, fail) => {
-    let output = ''
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk
-      const match = output.match(/sms-outbox API on (http:\/\/[\d.:]+)/)
-      if (match) ready({ child, url: match[1], exited })
-    })
-    child.once('exit', (code) => fail(new Error(`service exited (${code}) before listening: ${output}`)))
-  })
-}
 
 async function submit(serviceUrl: string, text: string): Promise<{ status: number; id: string }> {
   const response = await fetch(`${serviceUrl}/v1/messages`, {
@@ -28,14 +10,6 @@ async function submit(serviceUrl: string, text: string): Promise<{ status: numbe
     body: JSON.stringify({ to: '010-1234-5678', text }),
   })
   return { status: response.status, id: ((await response.json()) as { id: string }).id }
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) {
-  const deadline = performance.now() + timeoutMs
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((done) => setTimeout(done, 25))
-  }
 }
 
 const db = await createTestDatabase(t)

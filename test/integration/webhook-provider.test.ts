@@ -35,6 +35,17 @@ t.test('maps each status to its outcome kind', async (t) => {
   }
 })
 
+t.test("a number quoted in the receiver's answer is redacted from the error", async (t) => {
+  const fake = await startFakeWebhook(t)
+  const provider = createWebhookProvider(fake.url)
+  t.teardown(() => provider.close?.())
+  fake.reply = () => ({ status: 422, body: '{"error":"+821012345678 has opted out"}' })
+  t.match(await provider.send(sms, timeout()), {
+    kind: 'permanent',
+    errorMessage: 'webhook answered 422: {"error":"<number> has opted out"}',
+  })
+})
+
 t.test('429 is rate_limited and carries Retry-After in ms', async (t) => {
   const fake = await startFakeWebhook(t)
   const provider = createWebhookProvider(fake.url)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { LMS_MAX_BYTES, measureText, UnsendableText } from '../../src/sms/message-encoding.ts'
-import { InvalidPhoneNumber, maskPhoneNumber, normalizePhoneNumber } from '../../src/sms/phone-number.ts'
+import { InvalidPhoneNumber, maskPhoneNumber, normalizePhoneNumber, redactPhoneNumbers } from '../../src/sms/phone-number.ts'
 
 t.test('phone numbers: E.164 and Korean domestic forms normalise to E.164', async (t) => {
   for (const input of ['+821012345678', '010-1234-5678', '01012345678', '+82 10 1234 5678', '010.1234.5678']) {
@@ -44,4 +44,12 @@ t.test('text: too long, empty, emoji or control characters are refused with a re
   t.throws(() => measureText('hi 😀'), { message: /U\+1F600 at position 3/ })
   t.throws(() => measureText('a\u0000b'), { message: /control character at position 1/ })
   t.same(measureText('line\nbreak\ttab'), { type: 'SMS', bytes: 14 })
+})
+
+t.test('redaction: number-like runs of 9+ digits go, dates and amounts stay', async (t) => {
+  t.equal(
+    redactPhoneNumbers('+821012345678 and 010-1234-5678 and (02) 312-3456 failed on 2026-11-29, 1,000 won'),
+    '<number> and <number> and <number> failed on 2026-11-29, 1,000 won',
+  )
+  t.equal(redactPhoneNumbers('no numbers here'), 'no numbers here')
 })
