@@ -50,6 +50,13 @@ export const configSchema = Type.Object({
   RESULT_READY_TEMPLATE: Type.Optional(
     Type.String({ minLength: 1, description: 'template file; unset = templates/result-ready.txt' }),
   ),
+  API_TOKEN: Type.Optional(
+    Type.String({ minLength: 16, description: 'when set, the enqueue routes need Authorization: Bearer' }),
+  ),
+  ADMIN_TOKEN: Type.Optional(
+    Type.String({ minLength: 16, description: 'the admin API and page; unset = generated at boot and printed' }),
+  ),
+  RETENTION_HOURS: PositiveInteger(168, 'terminal rows older than this lose number and text'),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),

@@ -1,14 +1,19 @@
 import closeWithGrace from 'close-with-grace'
-import { pino } from 'pino'
+import { randomBytes } from 'node:crypto'
 import { createAlerter } from './alerts/alerter.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { connectDatabase } from './db/database.ts'
 import { startEmbeddedPostgres, type OwnedPostgres } from './db/embedded-postgres.ts'
 import { applyMigrations } from './db/migrations.ts'
 import { buildApp } from './http/app.ts'
+import { createLogger } from './logger.ts'
 import { Dispatcher } from './outbox/dispatcher.ts'
 import { listenForDueMessages } from './outbox/due-notifications.ts'
+import { startRetention, type RetentionJob } from './outbox/retention.ts'
 import { createProvider } from './providers/create-provider.ts'
+
+// Erasure is due hours after the fact; every ten minutes is prompt enough.
+const RETENTION_INTERVAL_MS = 10 * 60_000
 
 // Long enough for in-flight provider calls (PROVIDER_TIMEOUT_MS) to finish and be recorded.
 const graceMs = (config: Config) => config.PROVIDER_TIMEOUT_MS + 5_000
@@ -26,7 +31,7 @@ async function main(): Promise<void> {
     console.error(error.message)
     process.exit(1)
   }
-  const log = pino({ level: config.LOG_LEVEL, redact: ['req.headers.authorization'] })
+  const log = createLogger(config.LOG_LEVEL)
 
   let embedded: OwnedPostgres | undefined
   let databaseUrl = config.DATABASE_URL
@@ -51,15 +56,22 @@ async function main(): Promise<void> {
     poolSize: config.DATABASE_POOL_SIZE,
     onError: (error) => log.warn({ err: error }, 'idle database connection lost'),
   })
-  const app = await buildApp({ config, database, logger: log })
+  let adminToken = config.ADMIN_TOKEN
+  if (!adminToken && config.ROLE !== 'worker') {
+    adminToken = randomBytes(24).toString('base64url')
+    // Printed once, never stored: set ADMIN_TOKEN to keep one across restarts.
+    log.warn(`ADMIN_TOKEN is not set; the admin token of this run is ${adminToken}`)
+  }
 
   let dispatcher: Dispatcher | undefined
   let notifications: { close(): Promise<void> } | undefined
+  let retention: RetentionJob | undefined
   const alerts = createAlerter({
     url: config.ALERT_WEBHOOK_URL,
     windowMs: config.ALERT_WINDOW_MS,
     log: log.child({ component: 'alerts' }),
   })
+  const app = await buildApp({ config: { ...config, ADMIN_TOKEN: adminToken }, database, logger: log, alerts })
   const provider = config.ROLE === 'api' ? undefined : createProvider(config, log)
   if (provider) {
     dispatcher = new Dispatcher({
@@ -85,6 +97,11 @@ async function main(): Promise<void> {
       onError: (error) => log.warn({ err: error }, 'LISTEN connection lost; polling until it is back'),
     })
     dispatcher.start()
+    retention = startRetention(database.prisma, {
+      retentionHours: config.RETENTION_HOURS,
+      intervalMs: RETENTION_INTERVAL_MS,
+      log: log.child({ component: 'retention' }),
+    })
   }
 
   const address = await app.listen({ host: config.HOST, port: config.PORT })
@@ -95,6 +112,7 @@ async function main(): Promise<void> {
     else log.info(`${signal}: stopping; in-flight sends finish first`)
     await app.close()
     await notifications?.close()
+    await retention?.stop()
     await dispatcher?.stop()
     await provider?.close?.()
     await alerts.close()

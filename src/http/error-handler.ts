@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { InvalidFilter } from '../admin/message-filter.ts'
 import { isDatabaseUnavailable } from '../db/database-unavailable.ts'
 import { IdempotencyConflict } from '../outbox/enqueue.ts'
 import { InvalidMessage } from '../outbox/prepare-message.ts'
@@ -17,6 +18,7 @@ const REQUEST_ERROR_CODES: Record<string, string> = {
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
   404: 'Not Found',
   409: 'Conflict',
   413: 'Payload Too Large',
@@ -37,6 +39,7 @@ export function installErrorHandling(app: FastifyInstance): void {
 
     if (error.validation) return send(400, 'VALIDATION_FAILED', error.message)
     if (error instanceof InvalidMessage) return send(400, 'INVALID_MESSAGE', error.message)
+    if (error instanceof InvalidFilter) return send(400, 'INVALID_FILTER', error.message)
     if (error instanceof IdempotencyConflict) return send(409, 'IDEMPOTENCY_CONFLICT', error.message)
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable')

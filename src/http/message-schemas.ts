@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox'
 
-const DateTime = (description: string) => Type.String({ format: 'date-time', description })
-const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
+export const DateTime = (description: string) => Type.String({ format: 'date-time', description })
+export const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
 
 const IdempotencyKey = {
   minLength: 1,
@@ -72,12 +72,12 @@ export const IdempotencyHeadersSchema = Type.Object({
 
 export const MessageIdParamsSchema = Type.Object({ id: Type.String({ format: 'uuid' }) })
 
-const Status = Type.Enum(['pending', 'sending', 'sent', 'dead', 'expired', 'canceled'])
+export const Status = Type.Enum(['pending', 'sending', 'sent', 'dead', 'expired', 'canceled'])
 
 export const AcceptedMessageSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   status: Status,
-  to: Type.String({ description: 'masked: +82 10-****-5678' }),
+  to: Nullable(Type.String({ description: 'masked: +82 10-****-5678; null once erased (RETENTION_HOURS)' })),
   type: Type.Enum(['SMS', 'LMS']),
   bytes: Type.Integer(),
   nextAttemptAt: DateTime('when a dispatcher may next send it'),
@@ -109,7 +109,7 @@ export const AttemptSchema = Type.Object({
 
 export const MessageDetailSchema = Type.Object({
   ...AcceptedMessageSchema.properties,
-  text: Type.String(),
+  text: Nullable(Type.String({ description: 'null once erased (RETENTION_HOURS)' })),
   maxRetries: Type.Integer(),
   attemptCount: Type.Integer({ description: 'provider calls started so far' }),
   attempts: Type.Array(AttemptSchema),
@@ -121,6 +121,7 @@ export const MessageDetailSchema = Type.Object({
   updatedAt: DateTime('last change'),
   sentAt: Nullable(DateTime('provider accepted it')),
   expiresAt: DateTime('never sent after this'),
+  erasedAt: Nullable(DateTime('number and text erased by the retention job')),
 })
 
 export const ErrorSchema = Type.Object({

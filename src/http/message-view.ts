@@ -1,5 +1,7 @@
+import type { MessageSummary } from '../admin/list-messages.ts'
 import type { AttemptRecord, MessageRecord } from '../outbox/message.ts'
 import { maskPhoneNumber } from '../sms/phone-number.ts'
+import type { MessageSummaryView } from './admin-schemas.ts'
 import type { AcceptedMessage, MessageDetail } from './message-schemas.ts'
 
 /** What a caller sees of a message it just submitted. The number is always masked. */
@@ -7,7 +9,7 @@ export function acceptedView(message: MessageRecord): AcceptedMessage {
   return {
     id: message.id,
     status: message.status,
-    to: maskPhoneNumber(message.to),
+    to: message.to === null ? null : maskPhoneNumber(message.to),
     type: message.type,
     bytes: message.bytes,
     nextAttemptAt: message.nextAttemptAt.toISOString(),
@@ -35,5 +37,20 @@ export function detailView(message: MessageRecord, attempts: AttemptRecord[]): M
     updatedAt: message.updatedAt.toISOString(),
     sentAt: message.sentAt?.toISOString() ?? null,
     expiresAt: message.expiresAt.toISOString(),
+    erasedAt: message.erasedAt?.toISOString() ?? null,
+  }
+}
+
+/** A line of the admin list. The number is masked here too. */
+export function summaryView(message: MessageSummary): MessageSummaryView {
+  return {
+    ...message,
+    to: message.to === null ? null : maskPhoneNumber(message.to),
+    createdAt: message.createdAt.toISOString(),
+    updatedAt: message.updatedAt.toISOString(),
+    nextAttemptAt: message.nextAttemptAt.toISOString(),
+    expiresAt: message.expiresAt.toISOString(),
+    sentAt: message.sentAt?.toISOString() ?? null,
+    erasedAt: message.erasedAt?.toISOString() ?? null,
   }
 }

@@ -8,8 +8,9 @@ export type MessageStatus = 'pending' | 'sending' | 'sent' | 'dead' | 'expired' 
 export interface MessageRecord {
   id: string
   status: MessageStatus
-  to: string
-  text: string
+  /** null once the retention job erased it */
+  to: string | null
+  text: string | null
   type: MessageType
   bytes: number
   attempts: number
@@ -24,6 +25,7 @@ export interface MessageRecord {
   updatedAt: Date
   sentAt: Date | null
   expiresAt: Date
+  erasedAt: Date | null
 }
 
 export interface AttemptRecord {

@@ -31,10 +31,25 @@ export async function pauseProvider(
   return created === 1
 }
 
-/** Ends the pause of `provider`; true if there was one. */
-export async function resumeProvider(prisma: PrismaClient, provider: string): Promise<boolean> {
-  const { count } = await prisma.providerPause.deleteMany({ where: { provider } })
-  return count > 0
+/**
+ * Ends the pause of `provider`; true if there was one. With an `actor` (an admin, not a
+ * probe), the resume is recorded in admin_actions in the same statement.
+ */
+export async function resumeProvider(
+  prisma: PrismaClient,
+  provider: string,
+  { actor }: { actor?: string } = {},
+): Promise<boolean> {
+  const [{ resumed }] = await prisma.$queryRaw<{ resumed: number }[]>`
+    WITH resumed AS (
+      DELETE FROM provider_pauses WHERE provider = ${provider} RETURNING provider, error_code
+    ), logged AS (
+      INSERT INTO admin_actions (actor, action, provider, detail)
+      SELECT ${actor ?? null}::text, 'resume', provider, jsonb_build_object('errorCode', error_code)
+      FROM resumed WHERE ${actor ?? null}::text IS NOT NULL
+    )
+    SELECT count(*)::int AS resumed FROM resumed`
+  return resumed > 0
 }
 
 export function listProviderPauses(prisma: PrismaClient): Promise<ProviderPause[]> {

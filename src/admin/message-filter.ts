@@ -1,0 +1,31 @@
+import { Prisma } from '../generated/prisma/client.ts'
+import type { MessageStatus } from '../outbox/message.ts'
+
+/** Which messages an admin means: for lists, bulk redrives and the CLI alike. */
+export interface MessageFilter {
+  status?: MessageStatus[]
+  /** E.164, already normalised. */
+  to?: string
+  /** `last_error_code`, e.g. `1030` or `http_503`. */
+  errorCode?: string
+  /** Accepted at or after. */
+  since?: Date
+  /** Accepted before. */
+  until?: Date
+}
+
+/** The filter as SQL conditions on `messages`, ANDed; `TRUE` when it is empty. */
+export function filterCondition(filter: MessageFilter): Prisma.Sql {
+  const conditions: Prisma.Sql[] = []
+  if (filter.status?.length) conditions.push(Prisma.sql`status = ANY(${filter.status}::text[])`)
+  if (filter.to !== undefined) conditions.push(Prisma.sql`recipient = ${filter.to}`)
+  if (filter.errorCode !== undefined) conditions.push(Prisma.sql`last_error_code = ${filter.errorCode}`)
+  if (filter.since !== undefined) conditions.push(Prisma.sql`created_at >= ${filter.since}`)
+  if (filter.until !== undefined) conditions.push(Prisma.sql`created_at < ${filter.until}`)
+  return conditions.length > 0 ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`
+}
+
+/** A filter the caller got wrong (a number that is no number, a cursor we never issued). */
+export class InvalidFilter extends Error {
+  override name = 'InvalidFilter'
+}

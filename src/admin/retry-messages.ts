@@ -1,0 +1,87 @@
+import type { PrismaClient } from '../db/database.ts'
+import { Prisma } from '../generated/prisma/client.ts'
+import type { MessageStatus } from '../outbox/message.ts'
+import { SUMMARY_COLUMNS, type MessageSummary } from './list-messages.ts'
+import { filterCondition, type MessageFilter } from './message-filter.ts'
+
+/** Only these come back: a message that was sent, or canceled on purpose, stays so. */
+export const RETRYABLE_STATUSES: MessageStatus[] = ['dead', 'expired']
+
+export interface RetryOptions {
+  /** Recorded in admin_actions. */
+  actor: string
+  /** A retried message gets at least this long again before it expires. */
+  ttlSeconds: number
+}
+
+export type RetryResult =
+  | { result: 'retried' | 'unchanged'; message: MessageSummary }
+  | { result: 'not_retryable'; message: MessageSummary; reason: string }
+  | { result: 'not_found' }
+
+/**
+ * Moves one dead or expired message back to `pending`, due now, with a fresh retry budget
+ * and at least `ttlSeconds` before it expires, and records who did it. A message already
+ * pending or being sent again is left alone (`unchanged`): retrying twice is harmless.
+ */
+export async function retryMessage(prisma: PrismaClient, id: string, options: RetryOptions): Promise<RetryResult> {
+  const retried = await redrive(prisma, Prisma.sql`id = ${id}::uuid`, { ...options, bulk: false })
+  const [message] = await prisma.$queryRaw<MessageSummary[]>`
+    SELECT ${SUMMARY_COLUMNS} FROM messages WHERE id = ${id}::uuid`
+  if (!message) return { result: 'not_found' }
+  if (retried > 0) return { result: 'retried', message }
+  if (message.status === 'pending' || message.status === 'sending') return { result: 'unchanged', message }
+  const reason =
+    message.erasedAt !== null
+      ? 'its number and text were erased by the retention job'
+      : `a ${message.status} message is not sent again; only dead and expired ones are`
+  return { result: 'not_retryable', message, reason }
+}
+
+/**
+ * The bulk redrive: every dead or expired message matching `filter` back to `pending`, as
+ * `retryMessage` does, in one statement. Other statuses in the filter are ignored. With
+ * `dryRun`, only counts them.
+ */
+export async function retryMatching(
+  prisma: PrismaClient,
+  filter: MessageFilter,
+  { dryRun, ...options }: RetryOptions & { dryRun: boolean },
+): Promise<{ matched: number; retried: number }> {
+  const statuses = (filter.status ?? RETRYABLE_STATUSES).filter((status) => RETRYABLE_STATUSES.includes(status))
+  if (statuses.length === 0) return { matched: 0, retried: 0 }
+  const scope = filterCondition({ ...filter, status: statuses })
+  if (!dryRun) {
+    const retried = await redrive(prisma, scope, { ...options, bulk: true })
+    return { matched: retried, retried }
+  }
+  const [{ matched }] = await prisma.$queryRaw<{ matched: number }[]>`
+    SELECT count(*)::int AS matched FROM messages WHERE ${scope} AND erased_at IS NULL`
+  return { matched, retried: 0 }
+}
+
+/** The one statement behind both retries; returns how many rows it moved. */
+async function redrive(
+  prisma: PrismaClient,
+  scope: Prisma.Sql,
+  { actor, ttlSeconds, bulk }: RetryOptions & { bulk: boolean },
+): Promise<number> {
+  const [{ retried }] = await prisma.$queryRaw<{ retried: number }[]>`
+    WITH target AS (
+      SELECT id, status FROM messages
+      WHERE ${scope} AND status = ANY(${RETRYABLE_STATUSES}::text[]) AND erased_at IS NULL
+      FOR UPDATE SKIP LOCKED
+    ), retried AS (
+      UPDATE messages m
+      SET status = 'pending', counted_attempts = 0, next_attempt_at = now(), updated_at = now(),
+          expires_at = greatest(m.expires_at, now() + make_interval(secs => ${ttlSeconds}))
+      FROM target WHERE m.id = target.id
+      RETURNING m.id, target.status AS previous_status
+    ), logged AS (
+      INSERT INTO admin_actions (actor, action, message_id, detail)
+      SELECT ${actor}, 'retry', id, jsonb_build_object('from', previous_status, 'bulk', ${bulk}::boolean)
+      FROM retried
+    )
+    SELECT count(*)::int AS retried FROM retried`
+  return retried
+}

@@ -1,0 +1,112 @@
+import { Type, type Static } from 'typebox'
+import { AttemptSchema, DateTime, MessageDetailSchema, Nullable, Status } from './message-schemas.ts'
+
+const STATUSES = 'pending|sending|sent|dead|expired|canceled'
+
+export const AdminListQuerySchema = Type.Object(
+  {
+    status: Type.Optional(
+      Type.String({
+        pattern: `^(${STATUSES})(,(${STATUSES}))*$`,
+        description: 'one status or several, comma-separated: dead,expired',
+      }),
+    ),
+    to: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'E.164 or a Korean mobile number' })),
+    errorCode: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'last error code, e.g. 1030' })),
+    since: Type.Optional(DateTime('accepted at or after')),
+    until: Type.Optional(DateTime('accepted before')),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'nextCursor of the previous page' })),
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  },
+  { additionalProperties: false },
+)
+
+export const ActorHeadersSchema = Type.Object({
+  'x-admin-actor': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 100, description: 'who is acting, for admin_actions; default admin-api' }),
+  ),
+})
+
+export const BulkRetryRequestSchema = Type.Object(
+  {
+    status: Type.Optional(Type.Array(Type.Enum(['dead', 'expired']), { minItems: 1, description: 'default both' })),
+    to: AdminListQuerySchema.properties.to,
+    errorCode: AdminListQuerySchema.properties.errorCode,
+    since: AdminListQuerySchema.properties.since,
+    until: AdminListQuerySchema.properties.until,
+    dryRun: Type.Boolean({ default: false, description: 'only count what would be retried' }),
+  },
+  { additionalProperties: false },
+)
+
+export const MessageSummarySchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  status: Status,
+  to: Nullable(Type.String({ description: 'masked; null once erased' })),
+  type: Type.Enum(['SMS', 'LMS']),
+  bytes: Type.Integer(),
+  attempts: Type.Integer(),
+  maxRetries: Type.Integer(),
+  lastErrorCode: Nullable(Type.String()),
+  lastError: Nullable(Type.String()),
+  provider: Nullable(Type.String()),
+  createdAt: DateTime('accepted at'),
+  updatedAt: DateTime('last change'),
+  nextAttemptAt: DateTime('when a dispatcher may next send it'),
+  expiresAt: DateTime('never sent after this'),
+  sentAt: Nullable(DateTime('provider accepted it')),
+  erasedAt: Nullable(DateTime('number and text erased')),
+})
+
+export const MessagePageSchema = Type.Object({
+  messages: Type.Array(MessageSummarySchema),
+  nextCursor: Nullable(Type.String({ description: 'pass as cursor for the next page; null on the last' })),
+})
+
+export const AdminMessageDetailSchema = Type.Object({
+  ...MessageDetailSchema.properties,
+  to: Nullable(Type.String({ description: 'the full E.164 number: the one place it is shown' })),
+  attempts: Type.Array(AttemptSchema),
+  actions: Type.Array(
+    Type.Object({ at: DateTime('when'), actor: Type.String(), action: Type.String(), detail: Type.Unknown() }),
+  ),
+})
+
+export const MessageActionResultSchema = Type.Object({
+  result: Type.Enum(['retried', 'canceled', 'unchanged']),
+  message: MessageSummarySchema,
+})
+
+export const BulkRetryResultSchema = Type.Object({
+  matched: Type.Integer(),
+  retried: Type.Integer(),
+  dryRun: Type.Boolean(),
+})
+
+export const ProvidersSchema = Type.Object({
+  active: Nullable(Type.String({ description: "this process's SMS_PROVIDER; null for ROLE=api" })),
+  paused: Type.Array(
+    Type.Object({
+      provider: Type.String(),
+      errorCode: Type.String(),
+      reason: Type.String(),
+      pausedAt: DateTime('paused at'),
+      nextProbeAt: DateTime('next probe message'),
+      probes: Type.Integer(),
+    }),
+  ),
+})
+
+export const ProviderParamsSchema = Type.Object({
+  provider: Type.Enum(['console', 'webhook', 'solapi', 'twilio']),
+})
+
+export const StatsSchema = Type.Object({
+  byStatus: Type.Record(Type.String(), Type.Integer()),
+  deadByErrorCode: Type.Array(Type.Object({ errorCode: Type.String(), count: Type.Integer() })),
+  perHour: Type.Array(
+    Type.Object({ hour: DateTime('start of the hour'), created: Type.Integer(), sent: Type.Integer(), dead: Type.Integer() }),
+  ),
+})
+
+export type MessageSummaryView = Static<typeof MessageSummarySchema>

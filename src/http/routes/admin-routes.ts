@@ -1,0 +1,210 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Alerter } from '../../alerts/alerter.ts'
+import { adminActionsOf } from '../../admin/admin-actions.ts'
+import { cancelMessage } from '../../admin/cancel-message.ts'
+import { listMessages } from '../../admin/list-messages.ts'
+import { InvalidFilter, type MessageFilter } from '../../admin/message-filter.ts'
+import { outboxStats } from '../../admin/outbox-stats.ts'
+import { retryMatching, retryMessage } from '../../admin/retry-messages.ts'
+import type { Config } from '../../config.ts'
+import type { PrismaClient } from '../../db/database.ts'
+import { findMessage } from '../../outbox/find-message.ts'
+import type { MessageStatus } from '../../outbox/message.ts'
+import { listProviderPauses, resumeProvider } from '../../outbox/provider-pauses.ts'
+import { InvalidPhoneNumber, normalizePhoneNumber } from '../../sms/phone-number.ts'
+import {
+  ActorHeadersSchema,
+  AdminListQuerySchema,
+  AdminMessageDetailSchema,
+  BulkRetryRequestSchema,
+  BulkRetryResultSchema,
+  MessageActionResultSchema,
+  MessagePageSchema,
+  ProviderParamsSchema,
+  ProvidersSchema,
+  StatsSchema,
+} from '../admin-schemas.ts'
+import { ErrorSchema, MessageIdParamsSchema } from '../message-schemas.ts'
+import { detailView, summaryView } from '../message-view.ts'
+
+const Errors = { 400: ErrorSchema, 401: ErrorSchema, 503: ErrorSchema }
+const DEFAULT_ACTOR = 'admin-api'
+
+/**
+ * What admins need: find what failed, see every attempt, retry, cancel, resume a paused
+ * provider, count. Mounted behind the ADMIN_TOKEN guard (see app.ts).
+ */
+export const adminRoutes: FastifyPluginAsyncTypebox<{
+  config: Config
+  prisma: PrismaClient
+  alerts?: Alerter
+}> = async (app, { config, prisma, alerts }) => {
+  const notFound = (id: string) => ({ statusCode: 404, code: 'MESSAGE_NOT_FOUND', error: 'Not Found', message: `no message ${id}` })
+  const conflict = (code: string, message: string) => ({ statusCode: 409, code, error: 'Conflict', message })
+
+  app.get(
+    '/v1/admin/messages',
+    {
+      schema: {
+        summary: 'Messages, newest first, filtered and paged by cursor; numbers masked',
+        querystring: AdminListQuerySchema,
+        response: { 200: MessagePageSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { cursor, limit, ...filter } = request.query
+      const page = await listMessages(prisma, parseFilter(filter), { cursor, limit })
+      return { messages: page.messages.map(summaryView), nextCursor: page.nextCursor }
+    },
+  )
+
+  app.get(
+    '/v1/admin/messages/:id',
+    {
+      schema: {
+        summary: 'One message with its full number, every attempt and every admin action',
+        params: MessageIdParamsSchema,
+        response: { 200: AdminMessageDetailSchema, 404: ErrorSchema, ...Errors },
+      },
+    },
+    async (request, reply) => {
+      const found = await findMessage(prisma, request.params.id)
+      if (!found) return reply.code(404).send(notFound(request.params.id))
+      const actions = await adminActionsOf(prisma, request.params.id)
+      return {
+        ...detailView(found.message, found.attempts),
+        to: found.message.to,
+        actions: actions.map((action) => ({ ...action, at: action.at.toISOString() })),
+      }
+    },
+  )
+
+  app.post(
+    '/v1/admin/messages/:id/retry',
+    {
+      schema: {
+        summary: 'Send a dead or expired message again, with a fresh retry budget; harmless twice',
+        params: MessageIdParamsSchema,
+        headers: ActorHeadersSchema,
+        response: { 200: MessageActionResultSchema, 404: ErrorSchema, 409: ErrorSchema, ...Errors },
+      },
+    },
+    async (request, reply) => {
+      const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
+      const outcome = await retryMessage(prisma, request.params.id, { actor, ttlSeconds: config.MESSAGE_TTL_SECONDS })
+      if (outcome.result === 'not_found') return reply.code(404).send(notFound(request.params.id))
+      if (outcome.result === 'not_retryable') {
+        return reply.code(409).send(conflict('MESSAGE_NOT_RETRYABLE', `message ${request.params.id} cannot be retried: ${outcome.reason}`))
+      }
+      return { result: outcome.result, message: summaryView(outcome.message) }
+    },
+  )
+
+  app.post(
+    '/v1/admin/messages/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a pending message so that it is never sent; harmless twice',
+        params: MessageIdParamsSchema,
+        headers: ActorHeadersSchema,
+        response: { 200: MessageActionResultSchema, 404: ErrorSchema, 409: ErrorSchema, ...Errors },
+      },
+    },
+    async (request, reply) => {
+      const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
+      const outcome = await cancelMessage(prisma, request.params.id, { actor })
+      if (outcome.result === 'not_found') return reply.code(404).send(notFound(request.params.id))
+      if (outcome.result === 'not_cancelable') {
+        return reply.code(409).send(conflict('MESSAGE_NOT_CANCELABLE', `message ${request.params.id} cannot be canceled: ${outcome.reason}`))
+      }
+      return { result: outcome.result, message: summaryView(outcome.message) }
+    },
+  )
+
+  app.post(
+    '/v1/admin/messages/retry',
+    {
+      schema: {
+        summary: 'Bulk redrive: every dead or expired message matching the filter; dryRun counts first',
+        headers: ActorHeadersSchema,
+        body: BulkRetryRequestSchema,
+        response: { 200: BulkRetryResultSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { dryRun, status, ...rest } = request.body
+      const filter = parseFilter({ ...rest, status: status?.join(',') })
+      const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
+      const counts = await retryMatching(prisma, filter, { actor, ttlSeconds: config.MESSAGE_TTL_SECONDS, dryRun })
+      return { ...counts, dryRun }
+    },
+  )
+
+  app.get(
+    '/v1/admin/providers',
+    { schema: { summary: 'Which providers are paused, and why', response: { 200: ProvidersSchema, ...Errors } } },
+    async () => {
+      const paused = await listProviderPauses(prisma)
+      return {
+        active: config.ROLE === 'api' ? null : config.SMS_PROVIDER,
+        paused: paused.map((pause) => ({
+          ...pause,
+          pausedAt: pause.pausedAt.toISOString(),
+          nextProbeAt: pause.nextProbeAt.toISOString(),
+        })),
+      }
+    },
+  )
+
+  app.post(
+    '/v1/admin/providers/:provider/resume',
+    {
+      schema: {
+        summary: 'End a provider pause now instead of at the next successful probe',
+        params: ProviderParamsSchema,
+        headers: ActorHeadersSchema,
+        response: { 200: Type.Object({ provider: Type.String(), resumed: Type.Boolean() }), ...Errors },
+      },
+    },
+    async (request) => {
+      const { provider } = request.params
+      const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
+      const resumed = await resumeProvider(prisma, provider, { actor })
+      if (resumed) {
+        request.log.info({ provider, actor }, `provider ${provider} resumed by ${actor}`)
+        alerts?.notify({ kind: 'resumed', provider, by: 'admin' })
+      }
+      return { provider, resumed }
+    },
+  )
+
+  app.get(
+    '/v1/admin/stats',
+    { schema: { summary: 'Counts per status, dead per error code, and the last 24 hours by hour', response: { 200: StatsSchema, ...Errors } } },
+    async () => {
+      const stats = await outboxStats(prisma)
+      return { ...stats, perHour: stats.perHour.map((hour) => ({ ...hour, hour: hour.hour.toISOString() })) }
+    },
+  )
+}
+
+/** The query's filter, with the number normalised as enqueue stores it. */
+function parseFilter(query: { status?: string; to?: string; errorCode?: string; since?: string; until?: string }): MessageFilter {
+  let to: string | undefined
+  if (query.to !== undefined) {
+    try {
+      to = normalizePhoneNumber(query.to)
+    } catch (error) {
+      if (error instanceof InvalidPhoneNumber) throw new InvalidFilter(`to: ${error.message}`)
+      throw error
+    }
+  }
+  return {
+    status: query.status?.split(',') as MessageStatus[] | undefined,
+    to,
+    errorCode: query.errorCode,
+    since: query.since === undefined ? undefined : new Date(query.since),
+    until: query.until === undefined ? undefined : new Date(query.until),
+  }
+}

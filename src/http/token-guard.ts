@@ -1,0 +1,59 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type {} from '@fastify/cookie'
+
+/** The admin page's cookie; it holds a value derived from ADMIN_TOKEN, never the token. */
+export const ADMIN_SESSION_COOKIE = 'sms_outbox_admin'
+
+// Names under which people put tokens in URLs. URLs end up in access logs, proxies and
+// browser history, so a token there is refused even when it is right.
+const TOKEN_QUERY_NAMES = new Set(['token', 'access_token', 'api_key', 'apikey', 'admin_token', 'api_token'])
+
+/**
+ * Compares secrets in constant time. Hashing first gives both sides the same length, so
+ * neither the content nor the length of the expected token leaks through timing.
+ */
+export function sameSecret(presented: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest()
+  return timingSafeEqual(digest(presented), digest(expected))
+}
+
+/** What the admin page's cookie holds: a MAC of the token, useless anywhere else. */
+export function adminSessionValue(adminToken: string): string {
+  return createHmac('sha256', adminToken).update('sms-outbox admin session v1').digest('base64url')
+}
+
+export interface TokenGuardOptions {
+  token: string
+  /** Named in the 401 message: `ADMIN_TOKEN` or `API_TOKEN`. */
+  setting: string
+  /** Also accept the admin page's session cookie (a SameSite=Strict cookie, so no CSRF). */
+  acceptSessionCookie?: boolean
+}
+
+/** A preHandler that lets a request through only with the right bearer token. */
+export function tokenGuard({ token, setting, acceptSessionCookie = false }: TokenGuardOptions) {
+  const session = adminSessionValue(token)
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const query = (request.query ?? {}) as Record<string, unknown>
+    if (Object.keys(query).some((name) => TOKEN_QUERY_NAMES.has(name.toLowerCase()))) {
+      return refuse(reply, 'a token in the URL is refused (URLs are kept in logs and browser history); send it as Authorization: Bearer <token>')
+    }
+    const header = request.headers.authorization
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+      if (match && sameSecret(match[1], token)) return
+      return refuse(reply, `the Authorization header must be "Bearer <${setting}>", and the token must match`)
+    }
+    const cookie = acceptSessionCookie ? request.cookies?.[ADMIN_SESSION_COOKIE] : undefined
+    if (cookie !== undefined && sameSecret(cookie, session)) return
+    return refuse(reply, `this route needs Authorization: Bearer <${setting}>`)
+  }
+}
+
+function refuse(reply: FastifyReply, message: string): FastifyReply {
+  return reply
+    .code(401)
+    .header('www-authenticate', 'Bearer realm="sms-outbox"')
+    .send({ statusCode: 401, code: 'UNAUTHORIZED', error: 'Unauthorized', message })
+}

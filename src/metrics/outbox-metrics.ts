@@ -1,0 +1,143 @@
+import type { Logger } from 'pino'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { PrismaClient } from '../db/database.ts'
+import type { MessageStatus } from '../outbox/message.ts'
+import { listProviderPauses } from '../outbox/provider-pauses.ts'
+import type { OutcomeKind } from '../providers/provider.ts'
+import { countMessagesByStatus, readDueBacklog } from './outbox-readings.ts'
+import { sharedReading } from './shared-reading.ts'
+
+// Listed so that every series exists from the first scrape: a rate() or an alert on
+// `status="dead"` needs the series before the first dead message, not after.
+const STATUSES = ['pending', 'sending', 'sent', 'dead', 'expired', 'canceled'] as const satisfies readonly MessageStatus[]
+const OUTCOMES = ['ok', 'retryable', 'ambiguous', 'rate_limited', 'account', 'permanent'] as const satisfies readonly OutcomeKind[]
+
+/** What the dispatcher reports: one call per provider call. */
+export interface AttemptMetrics {
+  /** One provider call, its outcome, and how long the provider took (seconds). */
+  recordAttempt(provider: string, outcome: OutcomeKind, seconds: number): void
+}
+
+export interface OutboxMetrics extends AttemptMetrics {
+  /** This process's metrics, for GET /metrics. */
+  readonly registry: Registry
+}
+
+export interface OutboxMetricsOptions {
+  prisma: PrismaClient
+  log: Logger
+  /**
+   * How long the per-status counts are reused. Counting by status reads the whole
+   * messages table (sent rows pile up), too costly to repeat on every scrape of every
+   * scraper; a few seconds of lag is harmless for a gauge scraped every 15 s or so.
+   */
+  statusCountMaxAgeMs?: number
+}
+
+/**
+ * The outbox's Prometheus metrics, in a registry of their own (not prom-client's global
+ * one) so that tests can build several apps in one process. Counters and the histogram
+ * are this process's; the database gauges are read at scrape time and are the same from
+ * every process sharing the database.
+ */
+export function createOutboxMetrics({ prisma, log, statusCountMaxAgeMs = 5_000 }: OutboxMetricsOptions): OutboxMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+
+  // A failed read is logged here, once per reading, not once per gauge that wanted it.
+  const logFailure = (what: string) => (error: unknown): never => {
+    log.warn({ err: error }, `metrics: could not read ${what}; the database gauges keep their last values`)
+    throw error
+  }
+  const statusCounts = sharedReading(() => countMessagesByStatus(prisma).catch(logFailure('message counts')), {
+    maxAgeMs: statusCountMaxAgeMs,
+  })
+  // Index reads: fresh on every scrape, shared only by the gauges of one scrape.
+  const dueBacklog = sharedReading(() => readDueBacklog(prisma).catch(logFailure('the due backlog')), { maxAgeMs: 0 })
+  const pauses = sharedReading(() => listProviderPauses(prisma).catch(logFailure('provider pauses')), { maxAgeMs: 0 })
+
+  new Gauge({
+    name: 'sms_outbox_database_gauges_up',
+    help: '1 if this scrape read the database; 0 means the database gauges below hold their last values',
+    registers: [registry],
+    async collect() {
+      const readings = await Promise.allSettled([statusCounts(), dueBacklog(), pauses()])
+      this.set(readings.every((reading) => reading.status === 'fulfilled') ? 1 : 0)
+    },
+  })
+
+  new Gauge({
+    name: 'sms_outbox_messages',
+    help: `Messages per status (read at most every ${statusCountMaxAgeMs / 1000} s)`,
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      const counts = await statusCounts().catch(() => undefined)
+      if (!counts) return
+      this.reset()
+      for (const status of new Set([...STATUSES, ...counts.keys()])) this.set({ status }, counts.get(status) ?? 0)
+    },
+  })
+
+  new Gauge({
+    name: 'sms_outbox_due_messages',
+    help: 'Pending messages whose next attempt is due now: the backlog the dispatchers have not claimed yet',
+    registers: [registry],
+    async collect() {
+      const backlog = await dueBacklog().catch(() => undefined)
+      if (backlog) this.set(backlog.due)
+    },
+  })
+
+  new Gauge({
+    name: 'sms_outbox_oldest_due_age_seconds',
+    help: 'How long the longest-waiting due message has been due (database clock); 0 when none is due',
+    registers: [registry],
+    async collect() {
+      const backlog = await dueBacklog().catch(() => undefined)
+      if (backlog) this.set(backlog.oldestDueAgeSeconds)
+    },
+  })
+
+  new Gauge({
+    name: 'sms_outbox_provider_paused',
+    help: '1 for each provider paused after an account error (a row in provider_pauses)',
+    labelNames: ['provider'],
+    registers: [registry],
+    async collect() {
+      const rows = await pauses().catch(() => undefined)
+      if (!rows) return
+      // A resumed provider's series disappears, which resolves an alert on it.
+      this.reset()
+      for (const { provider } of rows) this.set({ provider }, 1)
+    },
+  })
+
+  const attempts = new Counter({
+    name: 'sms_outbox_attempts_total',
+    help: 'Provider calls made by this process, by outcome',
+    labelNames: ['provider', 'outcome'],
+    registers: [registry],
+  })
+  const sendDuration = new Histogram({
+    name: 'sms_outbox_send_duration_seconds',
+    help: 'Latency of provider calls made by this process, whatever their outcome',
+    labelNames: ['provider'],
+    // Provider calls take tens of milliseconds to seconds; PROVIDER_TIMEOUT_MS defaults to 10 s.
+    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  })
+
+  const seenProviders = new Set<string>()
+  return {
+    registry,
+    recordAttempt(provider, outcome, seconds) {
+      if (!seenProviders.has(provider)) {
+        seenProviders.add(provider)
+        for (const kind of OUTCOMES) attempts.inc({ provider, outcome: kind }, 0)
+      }
+      attempts.inc({ provider, outcome })
+      sendDuration.observe({ provider }, seconds)
+    },
+  }
+}
