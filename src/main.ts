@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type OwnedPostgres } from './db/embedded-postgre
 import { applyMigrations } from './db/migrations.ts'
 import { buildApp } from './http/app.ts'
 import { createLogger } from './logger.ts'
+import { createOutboxMetrics } from './metrics/outbox-metrics.ts'
 import { Dispatcher } from './outbox/dispatcher.ts'
 import { listenForDueMessages } from './outbox/due-notifications.ts'
 import { startRetention, type RetentionJob } from './outbox/retention.ts'
@@ -71,7 +72,9 @@ async function main(): Promise<void> {
     windowMs: config.ALERT_WINDOW_MS,
     log: log.child({ component: 'alerts' }),
   })
-  const app = await buildApp({ config: { ...config, ADMIN_TOKEN: adminToken }, database, logger: log, alerts })
+  // One registry per process: the app serves it at /metrics, the dispatcher counts into it.
+  const metrics = createOutboxMetrics({ prisma: database.prisma, log: log.child({ component: 'metrics' }) })
+  const app = await buildApp({ config: { ...config, ADMIN_TOKEN: adminToken }, database, logger: log, alerts, metrics })
   const provider = config.ROLE === 'api' ? undefined : createProvider(config, log)
   if (provider) {
     dispatcher = new Dispatcher({
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
       concurrency: config.DISPATCH_CONCURRENCY,
       pollIntervalMs: config.POLL_INTERVAL_MS,
       probeIntervalMs: config.PAUSE_PROBE_INTERVAL_MS,
+      metrics,
     })
     const wake = dispatcher.wake.bind(dispatcher)
     notifications = listenForDueMessages(databaseUrl, {

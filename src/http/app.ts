@@ -6,7 +6,10 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { configSchema, type Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import { installErrorHandling } from './error-handler.ts'
+import { registerOperability } from './operability.ts'
+import { requestIdOf } from './request-id.ts'
 import type { Alerter } from '../alerts/alerter.ts'
+import { createOutboxMetrics, type OutboxMetrics } from '../metrics/outbox-metrics.ts'
 import { loadResultReadyTemplate } from '../sms/result-ready-template.ts'
 import { adminRoutes } from './routes/admin-routes.ts'
 import { healthRoutes } from './routes/health-routes.ts'
@@ -22,6 +25,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['loggerInstance']
   /** Where an admin's provider resume is announced. */
   alerts?: Alerter
+  /** This process's metrics, shared with its dispatcher; omitted (tests), the app makes its own. */
+  metrics?: OutboxMetrics
 }
 
 /**
@@ -29,12 +34,14 @@ export interface AppOptions {
  * process (see main.ts). Tests build it and call `inject`. With ROLE=worker it serves
  * only the health routes.
  */
-export async function buildApp({ config, database, logger, alerts }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logger, alerts, metrics }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     // 64 KiB fits the largest single message many times over; the batch route allows more.
     bodyLimit: 64 * 1024,
-    requestIdHeader: 'x-request-id',
+    // requestIdOf reads x-request-id itself: an id unfit for the logs is replaced by a UUID.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     requestTimeout: 30_000,
   }).withTypeProvider<TypeBoxTypeProvider>()
   // Fastify's default drops unknown properties and coerces types; a typo'd field or a
@@ -45,6 +52,12 @@ export async function buildApp({ config, database, logger, alerts }: AppOptions)
   const settings = app.getEnvs<Config>()
 
   installErrorHandling(app)
+  // Before any route: the API document learns the routes as they are added, and the
+  // request-id and load-shedding hooks must run ahead of every route's own hooks.
+  await registerOperability(app, {
+    metrics: metrics ?? createOutboxMetrics({ prisma: database.prisma, log: app.log }),
+    apiTokenRequired: settings.API_TOKEN !== undefined,
+  })
   await app.register(healthRoutes, { pool: database.pool })
   if (settings.ROLE === 'worker') return app
 

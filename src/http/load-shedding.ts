@@ -26,7 +26,8 @@ export interface LoadSheddingOptions {
   maxHeapUsedBytes?: number
   /**
    * A further overload signal, checked every `checkIntervalMs`; true sheds requests.
-   * For example a database pool with a long queue of waiting clients.
+   * For example a database pool with a long queue of waiting clients. A check that
+   * throws counts as overloaded (under-pressure's rule).
    */
   isOverloaded?: () => boolean | Promise<boolean>
   checkIntervalMs?: number

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino'
+import type { BaseLogger } from 'pino'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { PrismaClient } from '../db/database.ts'
 import type { MessageStatus } from '../outbox/message.ts'
@@ -25,7 +25,8 @@ export interface OutboxMetrics extends AttemptMetrics {
 
 export interface OutboxMetricsOptions {
   prisma: PrismaClient
-  log: Logger
+  /** pino or Fastify's logger: only read failures are logged. */
+  log: Pick<BaseLogger, 'warn'>
   /**
    * How long the per-status counts are reused. Counting by status reads the whole
    * messages table (sent rows pile up), too costly to repeat on every scrape of every
@@ -45,16 +46,20 @@ export function createOutboxMetrics({ prisma, log, statusCountMaxAgeMs = 5_000 }
   collectDefaultMetrics({ register: registry })
 
   // A failed read is logged here, once per reading, not once per gauge that wanted it.
-  const logFailure = (what: string) => (error: unknown): never => {
-    log.warn({ err: error }, `metrics: could not read ${what}; the database gauges keep their last values`)
-    throw error
+  const logged = <T>(what: string, read: () => Promise<T>) => async (): Promise<T> => {
+    try {
+      return await read()
+    } catch (error) {
+      log.warn({ err: error }, `metrics: could not read ${what}; the database gauges keep their last values`)
+      throw error
+    }
   }
-  const statusCounts = sharedReading(() => countMessagesByStatus(prisma).catch(logFailure('message counts')), {
+  const statusCounts = sharedReading(logged('message counts', () => countMessagesByStatus(prisma)), {
     maxAgeMs: statusCountMaxAgeMs,
   })
-  // Index reads: fresh on every scrape, shared only by the gauges of one scrape.
-  const dueBacklog = sharedReading(() => readDueBacklog(prisma).catch(logFailure('the due backlog')), { maxAgeMs: 0 })
-  const pauses = sharedReading(() => listProviderPauses(prisma).catch(logFailure('provider pauses')), { maxAgeMs: 0 })
+  // Index and tiny-table reads: fresh on every scrape, shared only by the gauges of one scrape.
+  const dueBacklog = sharedReading(logged('the due backlog', () => readDueBacklog(prisma)), { maxAgeMs: 0 })
+  const pauses = sharedReading(logged('provider pauses', () => listProviderPauses(prisma)), { maxAgeMs: 0 })
 
   new Gauge({
     name: 'sms_outbox_database_gauges_up',

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Alerter } from '../alerts/alerter.ts'
 import type { PrismaClient } from '../db/database.ts'
+import type { AttemptMetrics } from '../metrics/outbox-metrics.ts'
 import type { SendOutcome, SmsProvider } from '../providers/provider.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import { claimDue, type ClaimedMessage } from './claim-due.ts'
@@ -26,6 +27,8 @@ export interface DispatcherOptions {
   pollIntervalMs: number
   /** While the provider is paused, one probe message per this interval. */
   probeIntervalMs: number
+  /** Told of every provider call: its outcome and latency. */
+  metrics?: AttemptMetrics
 }
 
 /** What one pass did. */
@@ -170,7 +173,9 @@ export class Dispatcher {
           errorMessage: `the ${provider.name} provider failed unexpectedly: ${String(error)}`,
         }),
       )
-    const result = settle(message, outcome, performance.now() - started, backoff)
+    const latencyMs = performance.now() - started
+    this.#options.metrics?.recordAttempt(provider.name, outcome.kind, latencyMs / 1000)
+    const result = settle(message, outcome, latencyMs, backoff)
     const context = { messageId: message.id, attempt: message.attempts, outcome: result.outcome }
     if (outcome.kind === 'account') await this.#pause(outcome.errorCode, outcome.errorMessage)
     try {
