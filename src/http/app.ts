@@ -11,6 +11,7 @@ import { requestIdOf } from './request-id.ts'
 import type { Alerter } from '../alerts/alerter.ts'
 import { createOutboxMetrics, type OutboxMetrics } from '../metrics/outbox-metrics.ts'
 import { loadResultReadyTemplate } from '../sms/result-ready-template.ts'
+import { adminPageRoutes } from './routes/admin-page-routes.ts'
 import { adminRoutes } from './routes/admin-routes.ts'
 import { healthRoutes } from './routes/health-routes.ts'
 import { messageRoutes } from './routes/message-routes.ts'
@@ -77,5 +78,6 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
     adminApi.addHook('onRequest', tokenGuard({ token: adminToken, setting: 'ADMIN_TOKEN', acceptSessionCookie: true }))
     await adminApi.register(adminRoutes, { config: settings, prisma: database.prisma, alerts })
   })
+  await app.register(adminPageRoutes, { adminToken })
   return app
 }
