@@ -53,7 +53,7 @@ export async function startEmbeddedPostgres(options: {
   await waitUntilReady(server, onLog)
   return {
     pid: server.pid!,
-    url: (database = 'postgres') => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    url: (database = 'postgres') => embeddedPostgresUrl(port, database),
     stop: () =>
       new Promise<void>((done) => {
         if (server.exitCode !== null || server.signalCode !== null) return done()
@@ -77,6 +77,11 @@ function waitUntilReady(server: ChildProcess, onLog: (line: string) => void): Pr
   })
 }
 
+/** How to reach an embedded server: it listens on 127.0.0.1 only. */
+export function embeddedPostgresUrl(port: number, database = 'postgres'): string {
+  return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`
+}
+
 /** A server left running on this directory (say, by a process killed with -9) holds its lock. */
 function refuseIfRunning(databaseDir: string): void {
   const lockFile = resolve(databaseDir, 'postmaster.pid')
@@ -84,8 +89,9 @@ function refuseIfRunning(databaseDir: string): void {
   const pid = Number(readFileSync(lockFile, 'utf8').split('\n')[0])
   try {
     process.kill(pid, 0)
-  } catch {
-    return // stale lock: PostgreSQL removes it itself
+  } catch (error) {
+    // EPERM: alive, but another user's (the postgres user, when we are not root).
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return // stale lock: PostgreSQL removes it itself
   }
   throw new Error(
     `PostgreSQL (pid ${pid}) is already running on ${databaseDir}: another sms-outbox uses this DATA_DIR, or one was killed and left it behind (stop it with: kill -INT ${pid})`,
