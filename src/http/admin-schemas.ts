@@ -101,6 +101,8 @@ export const ProviderParamsSchema = Type.Object({
   provider: Type.Enum(['console', 'webhook', 'solapi', 'twilio']),
 })
 
+export const ProviderResumeResultSchema = Type.Object({ provider: Type.String(), resumed: Type.Boolean() })
+
 export const StatsSchema = Type.Object({
   byStatus: Type.Record(Type.String(), Type.Integer()),
   deadByErrorCode: Type.Array(Type.Object({ errorCode: Type.String(), count: Type.Integer() })),

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
 import type { Alerter } from '../../alerts/alerter.ts'
 import { adminActionsOf } from '../../admin/admin-actions.ts'
 import { cancelMessage } from '../../admin/cancel-message.ts'
@@ -22,6 +21,7 @@ import {
   MessageActionResultSchema,
   MessagePageSchema,
   ProviderParamsSchema,
+  ProviderResumeResultSchema,
   ProvidersSchema,
   StatsSchema,
 } from '../admin-schemas.ts'
@@ -164,7 +164,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
         summary: 'End a provider pause now instead of at the next successful probe',
         params: ProviderParamsSchema,
         headers: ActorHeadersSchema,
-        response: { 200: Type.Object({ provider: Type.String(), resumed: Type.Boolean() }), ...Errors },
+        response: { 200: ProviderResumeResultSchema, ...Errors },
       },
     },
     async (request) => {
