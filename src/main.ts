@@ -79,6 +79,7 @@ async function main(): Promise<void> {
   if (provider) {
     dispatcher = new Dispatcher({
       prisma: database.prisma,
+      pool: database.pool,
       provider,
       log: log.child({ component: 'dispatcher' }),
       alerts,

@@ -55,7 +55,27 @@ export async function listMessages(
 }
 
 // created_at::text as PostgreSQL writes it, e.g. `2026-11-29 18:49:16.123456+00`.
-const POSTGRES_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/
+const POSTGRES_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/
+
+/**
+ * A cursor's timestamp must be one PostgreSQL can read back: the shape alone let a forged
+ * `0000-01-01` or `2026-02-30` through to the cast, a 500 (chaos scenario 23, input fuzz).
+ */
+function isRealTimestamp(text: string): boolean {
+  const match = POSTGRES_TIMESTAMP.exec(text)
+  if (!match) return false
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number)
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second))
+  return (
+    year >= 1 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second
+  )
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 function encodeCursor(createdAt: string, id: string): string {
@@ -70,7 +90,7 @@ function afterCursor(cursor: string): Prisma.Sql {
   } catch {
     throw new InvalidFilter('cursor is not one this API returned')
   }
-  if (typeof createdAt !== 'string' || !POSTGRES_TIMESTAMP.test(createdAt) || typeof id !== 'string' || !UUID.test(id)) {
+  if (typeof createdAt !== 'string' || !isRealTimestamp(createdAt) || typeof id !== 'string' || !UUID.test(id)) {
     throw new InvalidFilter('cursor is not one this API returned')
   }
   return Prisma.sql`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`

@@ -68,8 +68,8 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
     if (settings.API_TOKEN) {
       callerApi.addHook('onRequest', tokenGuard({ token: settings.API_TOKEN, setting: 'API_TOKEN' }))
     }
-    await callerApi.register(messageRoutes, { config: settings, prisma: database.prisma })
-    await callerApi.register(notificationRoutes, { config: settings, prisma: database.prisma, resultReady })
+    await callerApi.register(messageRoutes, { config: settings, prisma: database.prisma, pool: database.pool })
+    await callerApi.register(notificationRoutes, { config: settings, pool: database.pool, resultReady })
   })
   // Without ADMIN_TOKEN (tests, or a caller that forgot main.ts's generated one), an
   // unguessable token locks the admin routes rather than leaving them open.

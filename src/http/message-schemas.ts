@@ -27,6 +27,9 @@ export const MessageRequestSchema = Type.Object(
     maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, description: 'default RETRY_MAX_RETRIES' })),
     metadata: Type.Optional(
       Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), {
+        // A Record's key schema becomes a pattern, which drops maxLength: longer keys got
+        // through (chaos scenario 23, input fuzz).
+        propertyNames: { maxLength: 64 },
         maxProperties: 32,
         description: 'yours, stored and returned as is',
       }),

@@ -1,39 +1,99 @@
-/**
- * Turns a function that writes many items in one statement into one that takes a single
- * item. Items that arrive while a write is running wait and go together in the next one,
- * so a busy dispatcher makes a few large writes and an idle one waits for nobody.
- * `write` returns one result per item, in order.
- */
-export function groupCommit<T, R>(write: (items: T[]) => Promise<R[]>): {
+export interface GroupCommitOptions {
+  /** Most items in one write; the rest wait for the next. Default: no limit. */
+  maxBatch?: number
+  /**
+   * Writes in flight at once (default 1). A second write can be on its way while the
+   * first one's commit is being flushed.
+   */
+  concurrency?: number
+  /**
+   * Whether a failed write of several items should be retried one item at a time, so
+   * that an item the database refuses fails only its own caller. Default: never (the
+   * whole batch fails). Answer false for errors every item would meet again, such as an
+   * unreachable database.
+   */
+  splitOnError?: (error: unknown) => boolean
+}
+
+export interface GroupCommit<T, R> {
+  /** Resolves with this item's result once the write that carried it has committed. */
   add(item: T): Promise<R>
   /** Resolves once everything added so far is written (or has failed). */
   drain(): Promise<void>
-} {
-  let queue: { item: T; resolve: (result: R) => void; reject: (error: unknown) => void }[] = []
-  let running: Promise<void> | undefined
+}
 
-  async function run(): Promise<void> {
-    while (queue.length > 0) {
-      const batch = queue
-      queue = []
-      try {
-        const results = await write(batch.map((entry) => entry.item))
-        batch.forEach((entry, index) => entry.resolve(results[index]))
-      } catch (error) {
+/**
+ * Turns a function that writes many items in one statement into one that takes a single
+ * item. Items that arrive while writes are running wait and go together in the next one,
+ * so a busy caller makes a few large writes and an idle one waits for nobody. A write
+ * starts at the end of the current turn of the event loop (setImmediate), so that items
+ * that arrived together (requests read from many sockets at once) also go together.
+ * `write` returns one result per item, in order.
+ */
+export function groupCommit<T, R>(
+  write: (items: T[]) => Promise<R[]>,
+  { maxBatch = Number.POSITIVE_INFINITY, concurrency = 1, splitOnError }: GroupCommitOptions = {},
+): GroupCommit<T, R> {
+  type Entry = { item: T; resolve: (result: R) => void; reject: (error: unknown) => void }
+  let queue: Entry[] = []
+  let running = 0
+  let scheduled = false
+  let idle: { promise: Promise<void>; resolve: () => void } | undefined
+
+  async function writeBatch(batch: Entry[]): Promise<void> {
+    try {
+      const results = await write(batch.map((entry) => entry.item))
+      batch.forEach((entry, index) => entry.resolve(results[index]))
+    } catch (error) {
+      if (batch.length > 1 && splitOnError?.(error)) {
+        for (const entry of batch) await writeBatch([entry])
+      } else {
         for (const entry of batch) entry.reject(error)
       }
     }
-    running = undefined
+  }
+
+  function pump(): void {
+    while (running < concurrency && queue.length > 0) {
+      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch)
+      queue = batch === queue ? [] : queue.slice(maxBatch)
+      running += 1
+      void writeBatch(batch).finally(() => {
+        running -= 1
+        pump()
+        settle()
+      })
+    }
+  }
+
+  function settle(): void {
+    if (running === 0 && queue.length === 0 && !scheduled && idle) {
+      idle.resolve()
+      idle = undefined
+    }
   }
 
   return {
     add(item) {
       const result = new Promise<R>((resolve, reject) => queue.push({ item, resolve, reject }))
-      running ??= run()
+      if (!scheduled) {
+        scheduled = true
+        setImmediate(() => {
+          scheduled = false
+          pump()
+          settle()
+        })
+      }
       return result
     },
-    async drain() {
-      while (running) await running
+    drain() {
+      if (running === 0 && queue.length === 0 && !scheduled) return Promise.resolve()
+      if (!idle) {
+        let resolve!: () => void
+        const promise = new Promise<void>((done) => (resolve = done))
+        idle = { promise, resolve }
+      }
+      return idle.promise
     },
   }
 }

@@ -90,14 +90,37 @@ export const RESERVED_KEY_PREFIX = 'result-ready:'
 // Metadata rides along on every row; a cap keeps the table about messages.
 const METADATA_MAX_BYTES = 4_096
 
+// No caller's metadata nests this deep, and JSON.stringify recurses: 30,000 levels of
+// brackets fit the 64 KiB body limit and overflowed the stack, a 500 (chaos scenario 23).
+const METADATA_MAX_DEPTH = 32
+
+/** How deeply `value` nests, counted level by level without recursion; stops past `limit`. */
+function nestingDepth(value: unknown, limit: number): number {
+  let depth = 0
+  for (let level: unknown[] = [value]; level.length > 0 && depth <= limit; depth += 1) {
+    level = level.flatMap((item) => (typeof item === 'object' && item !== null ? Object.values(item) : []))
+  }
+  return depth
+}
+
 function checkMetadata(metadata: Record<string, unknown>): void {
-  const json = JSON.stringify(metadata)
+  if (nestingDepth(metadata, METADATA_MAX_DEPTH) > METADATA_MAX_DEPTH) {
+    throw new InvalidMessage('metadata', `must not nest deeper than ${METADATA_MAX_DEPTH} levels`)
+  }
+  let unpaired = false
+  const json = JSON.stringify(metadata, (key, value: unknown) => {
+    if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) unpaired = true
+    return value
+  })
   if (Buffer.byteLength(json) > METADATA_MAX_BYTES) {
     throw new InvalidMessage('metadata', `must be at most ${METADATA_MAX_BYTES} bytes as JSON`)
   }
-  // PostgreSQL's jsonb cannot store U+0000.
+  // PostgreSQL's jsonb cannot store U+0000, nor half of a surrogate pair (JSON allows both).
   if (json.includes('\\u0000')) throw new InvalidMessage('metadata', 'must not contain U+0000')
+  if (unpaired) throw new InvalidMessage('metadata', 'must not contain an unpaired surrogate (\\uD800-\\uDFFF)')
 }
+
+const LONE_SURROGATE = /\p{Surrogate}/u
 
 /** Same request, same fingerprint: normalised, so `010-1234-5678` and `+821012345678` match. */
 function fingerprint(message: NewMessage): string {

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../db/database.ts'
+import type pg from 'pg'
 import type { OutcomeKind } from '../providers/provider.ts'
 
 /** What one finished attempt did to its message, ready to write. */
@@ -25,45 +25,50 @@ export interface AttemptResult {
  *
  * A retry is never scheduled past `expires_at`: the row comes due then and expires.
  */
-export async function recordOutcomes(prisma: PrismaClient, results: AttemptResult[]): Promise<string[]> {
-  const rows = await prisma.$queryRaw<{ id: string }[]>`
-    WITH result AS (
-      SELECT * FROM unnest(
-        ${results.map((r) => r.id)}::uuid[],
-        ${results.map((r) => r.leaseToken)}::uuid[],
-        ${results.map((r) => r.status)}::text[],
-        ${results.map((r) => r.delayMs)}::int[],
-        ${results.map((r) => r.counted)}::boolean[],
-        ${results.map((r) => r.outcome)}::text[],
-        ${results.map((r) => r.errorCode)}::text[],
-        ${results.map((r) => r.errorMessage)}::text[],
-        ${results.map((r) => r.httpStatus)}::int[],
-        ${results.map((r) => r.latencyMs)}::int[],
-        ${results.map((r) => r.providerMessageId)}::text[]
-      ) AS t(id, lease_token, status, delay_ms, counted, outcome, error_code, error_message, http_status,
-             latency_ms, provider_message_id)
-    ), settled AS (
-      UPDATE messages m
-      SET status = r.status,
-          next_attempt_at = CASE WHEN r.status = 'pending'
-            THEN least(now() + r.delay_ms * interval '1 millisecond', m.expires_at)
-            ELSE m.next_attempt_at END,
-          sent_at = CASE WHEN r.status = 'sent' THEN now() END,
-          counted_attempts = m.counted_attempts - CASE WHEN r.counted THEN 0 ELSE 1 END,
-          lease_token = NULL, locked_until = NULL, updated_at = now(),
-          last_error_code = r.error_code, last_error = r.error_message,
-          provider_message_id = coalesce(r.provider_message_id, m.provider_message_id)
-      FROM result r
-      WHERE m.id = r.id AND m.lease_token = r.lease_token AND m.status = 'sending'
-      RETURNING m.id, m.attempts
-    ), closed AS (
-      UPDATE message_attempts a
-      SET outcome = r.outcome, finished_at = now(), error_code = r.error_code,
-          error_message = r.error_message, http_status = r.http_status,
-          latency_ms = r.latency_ms, provider_message_id = r.provider_message_id
-      FROM settled s JOIN result r ON r.id = s.id
-      WHERE a.message_id = s.id AND a.attempt = s.attempts
-    )
-    SELECT id FROM settled`
+export async function recordOutcomes(db: pg.Pool | pg.PoolClient, results: AttemptResult[]): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(RECORD_OUTCOMES, [
+    results.map((r) => r.id),
+    results.map((r) => r.leaseToken),
+    results.map((r) => r.status),
+    results.map((r) => r.delayMs),
+    results.map((r) => r.counted),
+    results.map((r) => r.outcome),
+    results.map((r) => r.errorCode),
+    results.map((r) => r.errorMessage),
+    results.map((r) => r.httpStatus),
+    results.map((r) => r.latencyMs),
+    results.map((r) => r.providerMessageId),
+  ])
   return rows.map((row) => row.id)
 }
+
+// On the pg pool under Prisma, as claimDue: the dispatcher's hot path.
+const RECORD_OUTCOMES = `
+  WITH result AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::boolean[], $6::text[],
+                         $7::text[], $8::text[], $9::int[], $10::int[], $11::text[])
+      AS t(id, lease_token, status, delay_ms, counted, outcome, error_code, error_message, http_status,
+           latency_ms, provider_message_id)
+  ), settled AS (
+    UPDATE messages m
+    SET status = r.status,
+        next_attempt_at = CASE WHEN r.status = 'pending'
+          THEN least(now() + r.delay_ms * interval '1 millisecond', m.expires_at)
+          ELSE m.next_attempt_at END,
+        sent_at = CASE WHEN r.status = 'sent' THEN now() END,
+        counted_attempts = m.counted_attempts - CASE WHEN r.counted THEN 0 ELSE 1 END,
+        lease_token = NULL, locked_until = NULL, updated_at = now(),
+        last_error_code = r.error_code, last_error = r.error_message,
+        provider_message_id = coalesce(r.provider_message_id, m.provider_message_id)
+    FROM result r
+    WHERE m.id = r.id AND m.lease_token = r.lease_token AND m.status = 'sending'
+    RETURNING m.id, m.attempts
+  ), closed AS (
+    UPDATE message_attempts a
+    SET outcome = r.outcome, finished_at = now(), error_code = r.error_code,
+        error_message = r.error_message, http_status = r.http_status,
+        latency_ms = r.latency_ms, provider_message_id = r.provider_message_id
+    FROM settled s JOIN result r ON r.id = s.id
+    WHERE a.message_id = s.id AND a.attempt = s.attempts
+  )
+  SELECT id FROM settled`

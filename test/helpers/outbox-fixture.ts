@@ -19,6 +19,7 @@ export function webhookDispatcher(
   const provider = overrides.provider ?? createWebhookProvider(webhookUrl)
   const dispatcher = new Dispatcher({
     prisma: db.prisma,
+    pool: db.pool,
     provider,
     log: silentLog,
     alerts: { notify: () => {}, close: async () => {} },
@@ -40,7 +41,7 @@ export async function enqueue(
   extra: Partial<NewMessage> = {},
 ): Promise<string> {
   const message = prepareMessage({ to: '010-1234-5678', text: 'hello', ...request }, { defaultMaxRetries: 3 })
-  const [result] = await enqueueMessages(db.prisma, [{ ...message, ...extra }], 86_400)
+  const [result] = await enqueueMessages(db.pool, [{ ...message, ...extra }], 86_400)
   return result.message.id
 }
 

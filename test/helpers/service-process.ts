@@ -8,19 +8,33 @@ export interface ServiceProcess {
   output(): string
 }
 
-/** The real binary, as `npm start` runs it, with `env` on top of this process's. */
-export function startService(env: Record<string, string>): Promise<ServiceProcess> {
+/**
+ * The real binary, as `npm start` runs it, with `env` on top of this process's. Resolves
+ * once it listens: the API, or with ROLE=worker the health checks. `onSpawn` learns the
+ * child at once, so that a caller can kill one that is still booting.
+ */
+export function startService(
+  env: Record<string, string>,
+  { onSpawn }: { onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
+  onSpawn?.(child)
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)))
   let output = ''
+  let listening = false
   return new Promise((ready, fail) => {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       output += chunk
-      const match = output.match(/sms-outbox API on (http:\/\/[\d.:]+)/)
-      if (match) ready({ child, url: match[1], exited, output: () => output })
+      // Only until it listens: a busy API logs every request, and scanning the whole log
+      // again for every chunk would cost the chaos runs quadratic time.
+      if (listening) return
+      const match = output.match(/sms-outbox (?:API|health checks) on (http:\/\/[\d.:]+)/)
+      if (!match) return
+      listening = true
+      ready({ child, url: match[1], exited, output: () => output })
     })
     child.once('exit', (code) => fail(new Error(`service exited (${code}) before listening: ${output}`)))
   })

@@ -35,7 +35,7 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
   const fake = await startFakeWebhook(t)
   const id = await enqueue(db)
   // A dispatcher claims the row and dies without a word.
-  const [claim] = await claimDue(db.prisma, { limit: 10, leaseMs: 100, provider: 'webhook', probeIntervalMs: 1_000 })
+  const [claim] = await claimDue(db.pool, { limit: 10, leaseMs: 100, provider: 'webhook', probeIntervalMs: 1_000 })
   t.equal(claim.id, id)
   t.same(await reclaimExpired(db.prisma, { limit: 10 }), [], 'a live lease is left alone')
 
@@ -49,7 +49,7 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
   ])
 
   // The dead dispatcher comes back and reports: its write is fenced off.
-  const written = await recordOutcomes(db.prisma, [
+  const written = await recordOutcomes(db.pool, [
     {
       id,
       leaseToken: claim.leaseToken,
@@ -72,7 +72,7 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
 t.test('a reclaimed row that used its last attempt is dead, not sent again', async (t) => {
   const db = await createTestDatabase(t)
   const id = await enqueue(db, { maxRetries: 0 })
-  await claimDue(db.prisma, { limit: 10, leaseMs: 1, provider: 'webhook', probeIntervalMs: 1_000 })
+  await claimDue(db.pool, { limit: 10, leaseMs: 1, provider: 'webhook', probeIntervalMs: 1_000 })
   await new Promise((done) => setTimeout(done, 20))
   t.same(await reclaimExpired(db.prisma, { limit: 10 }), [{ id, to: '+821012345678', status: 'dead', provider: 'webhook' }])
   const [row] = await db.sql('SELECT status, attempts, last_error_code FROM messages WHERE id = $1', [id])
@@ -82,7 +82,7 @@ t.test('a reclaimed row that used its last attempt is dead, not sent again', asy
 t.test('claims respect their limit and lease from the database clock', async (t) => {
   const db = await createTestDatabase(t)
   for (let i = 0; i < 7; i += 1) await enqueue(db)
-  const claimed = await claimDue(db.prisma, { limit: 5, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })
+  const claimed = await claimDue(db.pool, { limit: 5, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })
   t.equal(claimed.length, 5)
   t.equal(new Set(claimed.map((c) => c.leaseToken)).size, 5, 'a fresh token per row')
   const [lease] = await db.sql(
@@ -91,7 +91,7 @@ t.test('claims respect their limit and lease from the database clock', async (t)
      FROM messages WHERE status = 'sending'`,
   )
   t.same(lease, { min_ms: 30_000, max_ms: 30_000 })
-  t.equal((await claimDue(db.prisma, { limit: 5, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })).length, 2)
+  t.equal((await claimDue(db.pool, { limit: 5, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })).length, 2)
 })
 
 t.test('the state machine is guarded in the database by named constraints', async (t) => {

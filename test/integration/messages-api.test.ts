@@ -43,6 +43,7 @@ t.test('bad input: a 4xx that says what is wrong, and no row', async (t) => {
     ['maxRetries as a string', { to: '+821012345678', text: 'hi', maxRetries: '3' }, 400, /maxRetries must be integer/],
     ['negative maxRetries', { to: '+821012345678', text: 'hi', maxRetries: -1 }, 400, /maxRetries must be >= 0/],
     ['NUL in metadata', { to: '+821012345678', text: 'hi', metadata: { a: 'x\u0000' } }, 400, /U\+0000/],
+    ['unpaired surrogate in metadata', { to: '+821012345678', text: 'hi', metadata: { a: 'x\ud800' } }, 400, /unpaired surrogate/],
     ['__proto__ key', JSON.parse('{"to":"+821012345678","text":"hi","__proto__":{"x":1}}'), 400, /.+/],
     ['not an object', [1, 2], 400, /body must be object/],
   ]

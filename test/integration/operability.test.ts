@@ -41,7 +41,7 @@ async function operableApp(
   installErrorHandling(app)
   await registerOperability(app, { metrics, apiTokenRequired: false, ...options })
   await app.register(healthRoutes, { pool: db.pool })
-  await app.register(messageRoutes, { config: loadConfig({ DATABASE_URL: db.url }), prisma: db.prisma })
+  await app.register(messageRoutes, { config: loadConfig({ DATABASE_URL: db.url }), prisma: db.prisma, pool: db.pool })
   await app.ready()
   t.teardown(() => app.close())
   return app

@@ -64,7 +64,7 @@ t.test('an erased message reads as erased everywhere and cannot be retried', asy
   const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
   t.teardown(() => app.close())
   const message = prepareMessage({ to: '010-1234-5678', text: 'order shipped' }, { defaultMaxRetries: 3, idempotencyKey: 'order-9' })
-  const [{ message: stored }] = await enqueueMessages(db.prisma, [message], 86_400)
+  const [{ message: stored }] = await enqueueMessages(db.pool, [message], 86_400)
   await db.sql(`UPDATE messages SET status = 'dead', updated_at = now() - interval '1000 hours' WHERE id = $1`, [stored.id])
   await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 10 })
 

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type pg from 'pg'
 import type { Config } from '../../config.ts'
 import type { PrismaClient } from '../../db/database.ts'
 import { enqueueMessages } from '../../outbox/enqueue.ts'
+import { createEnqueueCoalescer } from '../../outbox/enqueue-coalescer.ts'
 import { findMessage } from '../../outbox/find-message.ts'
 import { InvalidMessage, prepareMessage } from '../../outbox/prepare-message.ts'
 import {
@@ -22,10 +24,16 @@ const BATCH_BODY_LIMIT = 4 * 1024 * 1024
 const Errors = { 400: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 503: ErrorSchema }
 
 /** Submitting messages and reading them back: the caller-facing API. */
-export const messageRoutes: FastifyPluginAsyncTypebox<{ config: Config; prisma: PrismaClient }> = async (
-  app,
-  { config, prisma },
-) => {
+export const messageRoutes: FastifyPluginAsyncTypebox<{
+  config: Config
+  prisma: PrismaClient
+  /** The pool under Prisma: the enqueue SQL runs on it directly (see outbox/enqueue.ts). */
+  pool: pg.Pool
+}> = async (app, { config, prisma, pool }) => {
+  // Concurrent single POSTs share one INSERT and one commit; each is answered after it.
+  const coalescer = createEnqueueCoalescer(pool)
+  app.addHook('onClose', () => coalescer.drain())
+
   app.post(
     '/v1/messages',
     {
@@ -42,7 +50,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ config: Config; prisma: 
         smsMaxBytes: config.SMS_MAX_BYTES,
         idempotencyKey: request.headers['idempotency-key'],
       })
-      const [result] = await enqueueMessages(prisma, [message], config.MESSAGE_TTL_SECONDS)
+      const result = await coalescer.enqueue(message, config.MESSAGE_TTL_SECONDS)
       // 200 tells a retrying caller that this is the message it created before.
       return reply.code(result.created ? 202 : 200).send(acceptedView(result.message))
     },
@@ -70,7 +78,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ config: Config; prisma: 
           throw error instanceof InvalidMessage ? error.within(`messages/${index}`) : error
         }
       })
-      const results = await enqueueMessages(prisma, messages, config.MESSAGE_TTL_SECONDS)
+      const results = await enqueueMessages(pool, messages, config.MESSAGE_TTL_SECONDS)
       return reply.code(202).send({
         messages: results.map((result) => ({ ...acceptedView(result.message), created: result.created })),
       })

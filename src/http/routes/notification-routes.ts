@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { createHash } from 'node:crypto'
 import type { Config } from '../../config.ts'
-import type { PrismaClient } from '../../db/database.ts'
+import type pg from 'pg'
 import { enqueueMessages, IdempotencyConflict } from '../../outbox/enqueue.ts'
 import { prepareMessage, RESERVED_KEY_PREFIX } from '../../outbox/prepare-message.ts'
 import type { ResultReadyTemplate } from '../../sms/result-ready-template.ts'
@@ -14,9 +14,9 @@ const RESULT_LINK_LIFETIME_SECONDS = 24 * 60 * 60
 /** Notifications built from templates: the caller names the event, not the text. */
 export const notificationRoutes: FastifyPluginAsyncTypebox<{
   config: Config
-  prisma: PrismaClient
+  pool: pg.Pool
   resultReady: ResultReadyTemplate
-}> = async (app, { config, prisma, resultReady }) => {
+}> = async (app, { config, pool, resultReady }) => {
   app.post(
     '/v1/notifications/result-ready',
     {
@@ -44,7 +44,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{
       const requestHash = createHash('sha256').update(JSON.stringify([message.to, jobId])).digest('hex')
       try {
         const [result] = await enqueueMessages(
-          prisma,
+          pool,
           [{ ...message, idempotencyKey, requestHash }],
           RESULT_LINK_LIFETIME_SECONDS,
         )

@@ -1,0 +1,109 @@
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import pg from 'pg'
+import { startEmbeddedPostgres, type OwnedPostgres } from '../src/db/embedded-postgres.ts'
+
+/** The PostgreSQL server every system in one bench run shares. */
+export interface BenchServer {
+  /** `embedded` or the host of DATABASE_URL. */
+  kind: string
+  /** `server_version` as the server reports it. */
+  version: string
+  /** The embedded server's process, whose CPU time the bench reports. */
+  pid: number | undefined
+  /** A fresh database on this server, dropped by `close()`. */
+  createDatabase(suffix: string): Promise<string>
+  /** Runs SQL on `database` with a short-lived client. */
+  sql<T extends pg.QueryResultRow = Record<string, any>>(url: string, text: string, values?: unknown[]): Promise<T[]>
+  close(): Promise<void>
+}
+
+/** `url` with its database replaced. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url)
+  parsed.pathname = `/${database}`
+  return parsed.toString()
+}
+
+/**
+ * An embedded PostgreSQL in a temporary directory, or the server of `serverUrl` (which
+ * must let this user create databases). Databases are named after `runId`, so runs can
+ * share a server (the smoke test runs beside the rest of the suite).
+ */
+export async function openBenchServer(serverUrl: string | undefined, runId: string): Promise<BenchServer> {
+  let embedded: OwnedPostgres | undefined
+  let dataDir: string | undefined
+  if (!serverUrl) {
+    dataDir = mkdtempSync(join(tmpdir(), 'sms-outbox-bench-'))
+    embedded = await startEmbeddedPostgres({ dataDir })
+    serverUrl = embedded.url()
+  }
+  const server = serverUrl
+  const created: string[] = []
+  const sql = async <T extends pg.QueryResultRow>(url: string, text: string, values?: unknown[]) => {
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      return (await client.query<T>(text, values)).rows
+    } finally {
+      await client.end()
+    }
+  }
+  const [{ server_version: version }] = await sql<{ server_version: string }>(server, 'SHOW server_version')
+  return {
+    kind: embedded ? 'embedded' : new URL(server).host,
+    version,
+    pid: embedded?.pid,
+    async createDatabase(suffix) {
+      const name = `bench_${runId}_${suffix}`
+      await sql(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await sql(server, `CREATE DATABASE ${name}`)
+      created.push(name)
+      return withDatabase(server, name)
+    },
+    sql,
+    async close() {
+      try {
+        for (const name of created) await sql(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {})
+      } finally {
+        await embedded?.stop()
+        if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+      }
+    },
+  }
+}
+
+const PGBENCH_CANDIDATES = [
+  process.env.PGBENCH,
+  '/usr/lib/postgresql/18/bin/pgbench',
+  '/usr/lib/postgresql/17/bin/pgbench',
+  '/usr/lib/postgresql/16/bin/pgbench',
+  '/usr/lib/postgresql/15/bin/pgbench',
+  '/usr/bin/pgbench',
+]
+
+/** pgbench from the environment (PGBENCH) or a Debian PostgreSQL package; the embedded package ships none. */
+export function findPgbench(): string | undefined {
+  return PGBENCH_CANDIDATES.find((path): path is string => path !== undefined && existsSync(path))
+}
+
+const run = promisify(execFile)
+
+/** One pgbench run of a custom script; returns its transactions per second. */
+export async function pgbench(
+  binary: string,
+  url: string,
+  { script, clients, threads, seconds }: { script: string; clients: number; threads: number; seconds: number },
+): Promise<number> {
+  const { stdout } = await run(
+    binary,
+    ['-n', '-M', 'prepared', '-c', String(clients), '-j', String(threads), '-T', String(seconds), '-f', script, url],
+    { maxBuffer: 1 << 20 },
+  )
+  const match = stdout.match(/tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/)
+  if (!match) throw new Error(`pgbench printed no tps:\n${stdout}`)
+  return Number(match[1])
+}

@@ -1,0 +1,59 @@
+import { round } from './measure.ts'
+import type { BenchResult } from './run.ts'
+
+export interface Ratio {
+  name: string
+  value: number
+  /** null: shown for context, no target. */
+  target: string | null
+  met: boolean | null
+}
+
+/** The issue's targets (and a few figures for context), each from figures of the same run. */
+export function ratiosOf({ outbox, pgBoss, graphileWorker, pgbench }: Omit<BenchResult, 'ratios'>): Ratio[] {
+  const ratios: Ratio[] = []
+  const atLeast = (name: string, value: number, min: number) =>
+    ratios.push({ name, value: round(value), target: `>= ${min}x`, met: value >= min })
+  const atMost = (name: string, value: number, max: number, unit: string) =>
+    ratios.push({ name, value: round(value), target: `<= ${max}${unit}`, met: value <= max })
+  const context = (name: string, value: number) => ratios.push({ name, value: round(value), target: null, met: null })
+
+  const rest = outbox.restEnqueue?.messagesPerSecond
+  const batch = outbox.batchEnqueue?.messagesPerSecond
+  const dispatched = outbox.dispatch?.messagesPerSecond
+  if (rest && pgBoss) atLeast('REST enqueue / pg-boss enqueue', rest / pgBoss.enqueue.jobsPerSecond, 4)
+  if (rest && pgbench?.insertsPerSecond) {
+    atLeast('REST enqueue / pgbench one INSERT per commit', rest / pgbench.insertsPerSecond, 0.7)
+  }
+  if (batch && pgBoss) atLeast('batch enqueue / pg-boss enqueue', batch / pgBoss.enqueue.jobsPerSecond, 15)
+  if (dispatched && graphileWorker) {
+    atLeast('dispatch over HTTP / graphile-worker no-op drain', dispatched / graphileWorker.drain.jobsPerSecond, 3)
+  }
+  if (outbox.lag) {
+    atMost(`lag p50 at ${outbox.lag.ratePerSecond} msg/s`, outbox.lag.p50Ms, 25, ' ms')
+    atMost(`lag p99 at ${outbox.lag.ratePerSecond} msg/s`, outbox.lag.p99Ms, 250, ' ms')
+  }
+  if (outbox.claim) {
+    atMost('claim p99, with sent rows / empty table', outbox.claim.withSentRows.p99Ms / outbox.claim.emptyTable.p99Ms, 1.5, 'x')
+  }
+  if (outbox.peakRssMB) atMost('service peak RSS', outbox.peakRssMB.max, 200, ' MB')
+
+  if (rest && graphileWorker) context('REST enqueue / graphile-worker enqueue', rest / graphileWorker.enqueue.jobsPerSecond)
+  if (dispatched && pgBoss) context('dispatch over HTTP / pg-boss no-op drain (batch 500)', dispatched / pgBoss.drain.jobsPerSecond)
+  if (dispatched && graphileWorker?.drainBatched) {
+    context('dispatch over HTTP / graphile-worker no-op drain, local queue 500', dispatched / graphileWorker.drainBatched.jobsPerSecond)
+  }
+  if (pgbench?.withTriggerPerSecond && pgbench.insertsPerSecond) {
+    context('pgbench: INSERT into messages (NOTIFY trigger) / plain table', pgbench.withTriggerPerSecond / pgbench.insertsPerSecond)
+  }
+  return ratios
+}
+
+/** The ratios as a Markdown table, for the terminal and the README. */
+export function ratioTable(ratios: Ratio[]): string {
+  const lines = ['| measure | value | target | met |', '|---|---:|---|---|']
+  for (const { name, value, target, met } of ratios) {
+    lines.push(`| ${name} | ${value} | ${target ?? '(context)'} | ${met === null ? '' : met ? 'yes' : 'no'} |`)
+  }
+  return lines.join('\n')
+}

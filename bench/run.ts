@@ -1,0 +1,258 @@
+// `npm run bench [-- --quick] [-- --out FILE] [-- --cpu-prof DIR]`
+//
+// One run, one PostgreSQL (embedded, or the server of DATABASE_URL): pgbench's
+// one-INSERT-per-commit ceiling, pg-boss and graphile-worker (enqueue, no-op drain), and
+// this service as `npm start` runs it (REST and batch enqueue, dispatch to a fake
+// provider over HTTP, end-to-end lag at a steady rate, claim cost with a big table, peak
+// RSS). Prints one JSON document on stdout and the ratios against the issue's targets
+// on stderr. Compare ratios within a run: absolute figures on a shared machine are noise.
+//
+// Settings of the service may be given in the environment (e.g. DISPATCH_CONCURRENCY);
+// the bench sets only what it must (database, provider, port, role).
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os, { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { applyMigrations } from '../src/db/migrations.ts'
+import { startCpuMeter, waitForQuietMachine, type CpuShare } from './cpu.ts'
+import { benchGraphileWorker, benchPgBoss, type QueueFigures } from './competitors.ts'
+import { startFakeProvider } from './fake-provider.ts'
+import { round } from './measure.ts'
+import {
+  batchEnqueue,
+  claimCost,
+  dispatch,
+  emptyOutbox,
+  endToEndLag,
+  restEnqueue,
+  sql,
+  type ClaimFigures,
+  type DispatchFigures,
+  type EnqueueFigures,
+  type LagFigures,
+} from './outbox.ts'
+import { findPgbench, openBenchServer, pgbench } from './postgres.ts'
+import { ratiosOf, ratioTable, type Ratio } from './report.ts'
+import { startService, type BenchService } from './service.ts'
+
+const PHASES = ['pgbench', 'pg-boss', 'graphile-worker', 'rest', 'batch', 'dispatch', 'lag', 'claim'] as const
+type Phase = (typeof PHASES)[number]
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    /** Comma-separated phases, to iterate on one; ratios need the phases they compare. */
+    only: { type: 'string' },
+    out: { type: 'string' },
+    /** Writes the service's V8 CPU profiles (one per role) under this directory. */
+    'cpu-prof': { type: 'string' },
+  },
+})
+const only = args.only?.split(',') ?? [...PHASES]
+for (const phase of only) {
+  if (!PHASES.includes(phase as Phase)) throw new Error(`--only: unknown phase ${phase} (phases: ${PHASES.join(', ')})`)
+}
+const runs = (phase: Phase) => only.includes(phase)
+
+/** Sizes of one run; `--quick` checks that the bench works, in well under a minute. */
+const SIZES = args.quick
+  ? { seconds: 1, warmupSeconds: 1, jobs: 1_000, dispatch: 2_000, lagSeconds: 2, lagWarmupSeconds: 1, lagRate: 200, claimIterations: 40, sentRows: 20_000, pgbenchSeconds: 1 }
+  : { seconds: 10, warmupSeconds: 2, jobs: 20_000, dispatch: 20_000, lagSeconds: 10, lagWarmupSeconds: 3, lagRate: 1_000, claimIterations: 500, sentRows: 1_000_000, pgbenchSeconds: 10 }
+const CONNECTIONS = 32
+const CALLERS = 16
+const BATCH_SIZE = 1_000
+const BATCH_CONNECTIONS = 4
+const CLAIM_BATCH = 100
+
+export interface BenchResult {
+  command: string
+  quick: boolean
+  phases: string[]
+  startedAt: string
+  machine: { cpus: number; node: string; postgres: string; server: string }
+  /** The service's settings that the run's environment changed from the defaults. */
+  serviceEnv: Record<string, string>
+  pgbench?: {
+    clients: number
+    seconds: number
+    insertsPerSecond: number | null
+    withTriggerPerSecond: number | null
+    skipped?: string
+    cpu?: CpuShare
+  }
+  pgBoss?: QueueFigures
+  graphileWorker?: QueueFigures
+  outbox: {
+    restEnqueue?: EnqueueFigures
+    batchEnqueue?: EnqueueFigures & { batchSize: number }
+    dispatch?: DispatchFigures
+    lag?: LagFigures
+    claim?: ClaimFigures
+    /** VmHWM of the service process of each role that ran, and the largest. */
+    peakRssMB?: { api?: number; worker?: number; all?: number; max: number }
+  }
+  ratios: Ratio[]
+}
+
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
+const runId = randomBytes(4).toString('hex')
+const workDir = mkdtempSync(join(tmpdir(), 'sms-outbox-bench-run-'))
+const startedAt = new Date().toISOString()
+const SERVICE_SETTINGS = /^(DISPATCH_|POLL_|DATABASE_POOL|LOG_LEVEL|LEASE_MS|PROVIDER_TIMEOUT|NODE_OPTIONS)/
+const serviceEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => SERVICE_SETTINGS.test(name))) as Record<string, string>
+
+/** Before each phase, up to 30 s for the machine to be quiet (other jobs share it). */
+const quiet = async () => {
+  const waited = await waitForQuietMachine(args.quick ? 0 : 30_000)
+  if (waited > 1) log(`waited ${waited.toFixed(0)} s for the machine to be quiet`)
+}
+
+const server = await openBenchServer(process.env.DATABASE_URL, runId)
+const provider = await startFakeProvider()
+let service: BenchService | undefined
+let failed = false
+try {
+  log(`PostgreSQL ${server.version} (${server.kind}); work files in ${workDir}`)
+  const result: Omit<BenchResult, 'ratios'> = {
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    quick: args.quick,
+    phases: only,
+    startedAt,
+    machine: { cpus: os.availableParallelism(), node: process.version, postgres: server.version, server: server.kind },
+    serviceEnv,
+    outbox: {},
+  }
+
+  if (runs('pgbench')) {
+    await quiet()
+    log(`pgbench: one INSERT per commit, ${CONNECTIONS} clients, ${SIZES.pgbenchSeconds} s`)
+    result.pgbench = await measurePgbench()
+  }
+  if (runs('pg-boss')) {
+    await quiet()
+    log(`pg-boss: ${SIZES.jobs} jobs from ${CALLERS} callers, then a no-op drain`)
+    result.pgBoss = await benchPgBoss(await server.createDatabase('pgboss'), { jobs: SIZES.jobs, callers: CALLERS })
+  }
+  if (runs('graphile-worker')) {
+    await quiet()
+    log(`graphile-worker: ${SIZES.jobs} jobs from ${CALLERS} callers, then no-op drains`)
+    result.graphileWorker = await benchGraphileWorker(await server.createDatabase('graphile'), { jobs: SIZES.jobs, callers: CALLERS })
+  }
+
+  const databaseUrl = await server.createDatabase('outbox')
+  await applyMigrations(databaseUrl)
+  const rss: Record<string, number> = {}
+  const withService = async <T>(
+    role: 'api' | 'worker' | 'all',
+    work: (service: BenchService, meter: () => ReturnType<typeof startCpuMeter>) => Promise<T>,
+  ) => {
+    await emptyOutbox(databaseUrl)
+    service = await startService(
+      { DATABASE_URL: databaseUrl, ROLE: role, SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: provider.url, ...serviceEnv },
+      { logFile: join(workDir, `service-${role}.log`), cpuProfileDir: args['cpu-prof'] && join(args['cpu-prof'], role) },
+    )
+    const running = service
+    try {
+      await quiet()
+      return await work(running, () => startCpuMeter({ servicePid: running.pid, postgresPid: server.pid }))
+    } finally {
+      rss[role] = Math.max(rss[role] ?? 0, service.peakRssMB())
+      await service.stop()
+      service = undefined
+    }
+  }
+
+  if (runs('rest') || runs('batch')) {
+    await withService('api', async (api, meter) => {
+      if (runs('rest')) {
+        log(`REST enqueue: ${CONNECTIONS} connections, ${SIZES.seconds} s`)
+        result.outbox.restEnqueue = await restEnqueue(api.url, {
+          connections: CONNECTIONS,
+          seconds: SIZES.seconds,
+          warmupSeconds: SIZES.warmupSeconds,
+        }, meter, databaseUrl)
+      }
+      if (runs('batch')) {
+        log(`batch enqueue: ${BATCH_SIZE} messages per request, ${BATCH_CONNECTIONS} connections, ${SIZES.seconds} s`)
+        result.outbox.batchEnqueue = await batchEnqueue(api.url, {
+          connections: BATCH_CONNECTIONS,
+          seconds: SIZES.seconds,
+          warmupSeconds: SIZES.warmupSeconds,
+          batchSize: BATCH_SIZE,
+        }, meter, databaseUrl)
+      }
+    })
+  }
+  if (runs('dispatch')) {
+    log(`dispatch: ${SIZES.dispatch} due messages through the fake provider`)
+    result.outbox.dispatch = await withService('worker', (_, meter) =>
+      dispatch(databaseUrl, provider, { messages: SIZES.dispatch }, meter),
+    )
+  }
+  if (runs('lag')) {
+    log(`end-to-end lag: ${SIZES.lagRate} msg/s for ${SIZES.lagWarmupSeconds} s of warm-up and ${SIZES.lagSeconds} s, API and dispatcher in one process`)
+    result.outbox.lag = await withService('all', (all, meter) =>
+      endToEndLag(all.url, provider, { ratePerSecond: SIZES.lagRate, seconds: SIZES.lagSeconds, warmupSeconds: SIZES.lagWarmupSeconds }, meter, databaseUrl),
+    )
+  }
+  if (Object.keys(rss).length > 0) result.outbox.peakRssMB = { ...rss, max: Math.max(...Object.values(rss)) }
+  if (runs('claim')) {
+    await quiet()
+    log(`claim cost: ${SIZES.claimIterations} claims of ${CLAIM_BATCH} on an empty table, then with ${SIZES.sentRows} sent rows`)
+    result.outbox.claim = await claimCost(databaseUrl, { batch: CLAIM_BATCH, iterations: SIZES.claimIterations, sentRows: SIZES.sentRows })
+  }
+
+  const complete: BenchResult = { ...roundAll(result), ratios: ratiosOf(result) }
+  const json = JSON.stringify(complete, null, 2)
+  if (args.out) writeFileSync(args.out, `${json}\n`)
+  process.stdout.write(`${json}\n`)
+  process.stderr.write(`\n${ratioTable(complete.ratios)}\n`)
+} catch (error) {
+  failed = true
+  throw error
+} finally {
+  await service?.stop()
+  await provider.close()
+  await server.close()
+  // The services' logs are kept when something went wrong.
+  if (!failed) rmSync(workDir, { recursive: true, force: true })
+}
+
+/**
+ * pgbench, 32 clients, each committing one INSERT of a message row at a time: into a
+ * table shaped like `messages` (same columns, constraints and indexes) without its
+ * NOTIFY trigger, the ceiling; and into `messages` itself, trigger and all.
+ */
+async function measurePgbench(): Promise<NonNullable<BenchResult['pgbench']>> {
+  const binary = findPgbench()
+  const base = { clients: CONNECTIONS, seconds: SIZES.pgbenchSeconds }
+  if (!binary) return { ...base, insertsPerSecond: null, withTriggerPerSecond: null, skipped: 'pgbench not found (set PGBENCH)' }
+  const url = await server.createDatabase('pgbench')
+  await applyMigrations(url)
+  await sql(url, 'CREATE TABLE messages_plain (LIKE messages INCLUDING ALL)')
+  const script = (table: string) => {
+    const file = join(workDir, `${table}.sql`)
+    writeFileSync(
+      file,
+      `INSERT INTO ${table} (id, recipient, body, type, bytes, max_retries, next_attempt_at, expires_at)
+       VALUES (gen_random_uuid(), '+821012345678', '[sms-outbox] 인증번호 [482913]를 입력해 주세요.', 'SMS', 43, 3, now(), now() + interval '1 day');\n`,
+    )
+    return file
+  }
+  const run = (table: string) => pgbench(binary, url, { script: script(table), clients: CONNECTIONS, threads: 2, seconds: SIZES.pgbenchSeconds })
+  const meter = startCpuMeter({ postgresPid: server.pid })
+  const insertsPerSecond = await run('messages_plain')
+  const cpu = meter.stop()
+  return { ...base, insertsPerSecond, withTriggerPerSecond: await run('messages'), cpu }
+}
+
+/** Every number to 3 significant digits, except counts. */
+function roundAll<T>(value: T): T {
+  if (typeof value === 'number') return (Number.isInteger(value) ? value : round(value)) as T
+  if (Array.isArray(value)) return value.map(roundAll) as T
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, roundAll(inner)])) as T
+  }
+  return value
+}

@@ -1,0 +1,56 @@
+import t from 'tap'
+import { buildApp } from '../../src/http/app.ts'
+import { silentLog } from '../helpers/outbox-fixture.ts'
+import { createTestDatabase } from '../helpers/test-database.ts'
+
+// Each case was a 500 (or, for the long metadata key, a 202) found by chaos scenario 23,
+// the input fuzz. Every one must be a 400 that names the field, and write nothing.
+const ADMIN_TOKEN = 'admin-token-for-fuzz-findings-0123'
+const db = await createTestDatabase(t)
+const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
+t.teardown(() => app.close())
+const rowCount = async () => (await db.sql('SELECT count(*)::int AS n FROM messages'))[0].n as number
+const cursor = (createdAt: string) => Buffer.from(JSON.stringify([createdAt, '8b1e6f6e-0000-4000-8000-000000000000'])).toString('base64url')
+
+t.test('dates JavaScript or PostgreSQL cannot hold are a 400, not a 500', async (t) => {
+  for (const when of ['2026-06-30T23:59:60Z', '0000-01-01T00:00:00Z', '0001-01-01T00:00:00+01:00']) {
+    for (const field of ['sendAt', 'expiresAt']) {
+      const single = await app.inject({ method: 'POST', url: '/v1/messages', payload: { to: '010-1234-5678', text: 'x', [field]: when } })
+      t.equal(single.statusCode, 400, `${field} ${when}`)
+      t.match(single.json(), { code: 'VALIDATION_FAILED', message: new RegExp(field) })
+      const batch = await app.inject({ method: 'POST', url: '/v1/messages/batch', payload: { messages: [{ to: '010-1234-5678', text: 'x', [field]: when }] } })
+      t.equal(batch.statusCode, 400, `batch ${field} ${when}`)
+    }
+    const since = await app.inject({ method: 'GET', url: `/v1/admin/messages?since=${encodeURIComponent(when)}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    t.equal(since.statusCode, 400, `since ${when}`)
+  }
+  const fine = await app.inject({ method: 'POST', url: '/v1/messages', payload: { to: '010-1234-5678', text: 'x', sendAt: '2026-12-31T23:59:59.999+09:00' } })
+  t.equal(fine.statusCode, 202, 'an ordinary date still passes')
+  await db.sql('DELETE FROM messages')
+})
+
+t.test('metadata nested deeper than 32 levels, or with a key over 64 characters, is a 400', async (t) => {
+  const deep = `{"to":"010-1234-5678","text":"x","metadata":{"a":${'['.repeat(30_000)}${']'.repeat(30_000)}}}`
+  const nested = await app.inject({ method: 'POST', url: '/v1/messages', payload: deep, headers: { 'content-type': 'application/json' } })
+  t.equal(nested.statusCode, 400)
+  t.match(nested.json(), { code: 'INVALID_MESSAGE', message: /metadata: must not nest deeper than 32 levels/ })
+  const longKey = await app.inject({ method: 'POST', url: '/v1/messages', payload: { to: '010-1234-5678', text: 'x', metadata: { ['k'.repeat(65)]: 1 } } })
+  t.equal(longKey.statusCode, 400)
+  t.match(longKey.json(), { code: 'VALIDATION_FAILED', message: /metadata/ })
+  t.equal(await rowCount(), 0)
+})
+
+t.test('admin list: a forged cursor with an impossible date, or NUL in errorCode, is a 400', async (t) => {
+  const headers = { authorization: `Bearer ${ADMIN_TOKEN}` }
+  for (const createdAt of ['0000-01-01 00:00:00+00', '2026-02-30 00:00:00+00', '2026-01-01 24:00:00+00']) {
+    const response = await app.inject({ method: 'GET', url: `/v1/admin/messages?cursor=${cursor(createdAt)}`, headers })
+    t.equal(response.statusCode, 400, createdAt)
+    t.match(response.json(), { code: 'INVALID_FILTER' })
+  }
+  const real = await app.inject({ method: 'GET', url: `/v1/admin/messages?cursor=${cursor('2026-11-29 18:49:16.123456+00')}`, headers })
+  t.equal(real.statusCode, 200, 'a real cursor still pages')
+  const nul = await app.inject({ method: 'GET', url: '/v1/admin/messages?errorCode=%00', headers })
+  t.equal(nul.statusCode, 400)
+  const bulk = await app.inject({ method: 'POST', url: '/v1/admin/messages/retry', headers, payload: { errorCode: 'a\u0000b', dryRun: true } })
+  t.equal(bulk.statusCode, 400)
+})

@@ -1,0 +1,100 @@
+import t from 'tap'
+import { groupCommit } from '../../src/outbox/group-commit.ts'
+
+/** A write that records each batch it got and answers each item doubled, once released. */
+function recordingWrite() {
+  const batches: number[][] = []
+  const gates: (() => void)[] = []
+  const write = async (items: number[]) => {
+    batches.push(items)
+    await new Promise<void>((open) => gates.push(open))
+    return items.map((item) => item * 2)
+  }
+  /** Lets every write started so far finish. */
+  const release = () => gates.splice(0).forEach((open) => open())
+  return { batches, write, release }
+}
+
+const turn = () => new Promise((done) => setImmediate(done))
+
+t.test('items added together go in one write; items added during it go together in the next', async (t) => {
+  const { batches, write, release } = recordingWrite()
+  const writer = groupCommit(write)
+  const first = [1, 2, 3].map((item) => writer.add(item))
+  await turn()
+  t.same(batches, [[1, 2, 3]])
+  const second = [4, 5].map((item) => writer.add(item))
+  await turn()
+  t.same(batches, [[1, 2, 3]], 'nothing more starts while the write runs')
+  release()
+  t.same(await Promise.all(first), [2, 4, 6], 'each caller gets its own result')
+  await turn()
+  t.same(batches, [[1, 2, 3], [4, 5]])
+  release()
+  t.same(await Promise.all(second), [8, 10])
+})
+
+t.test('concurrency lets several writes run at once; maxBatch bounds each', async (t) => {
+  const { batches, write, release } = recordingWrite()
+  const writer = groupCommit(write, { concurrency: 2, maxBatch: 2 })
+  const results = [1, 2, 3, 4, 5].map((item) => writer.add(item))
+  await turn()
+  t.same(batches, [[1, 2], [3, 4]])
+  release()
+  await Promise.all(results.slice(0, 4))
+  await turn()
+  t.same(batches, [[1, 2], [3, 4], [5]])
+  release()
+  t.same(await Promise.all(results), [2, 4, 6, 8, 10])
+})
+
+t.test('a failed write fails its whole batch, unless splitOnError retries item by item', async (t) => {
+  const refuse = async (items: number[]) => {
+    if (items.includes(13)) throw new Error(`refused ${items.join(',')}`)
+    return items.map((item) => item * 2)
+  }
+  const whole = groupCommit(refuse)
+  const together = [12, 13, 14].map((item) => whole.add(item))
+  for (const result of together) await t.rejects(result, { message: 'refused 12,13,14' })
+
+  const batches: number[][] = []
+  const split = groupCommit(
+    async (items: number[]) => {
+      batches.push(items)
+      return refuse(items)
+    },
+    { splitOnError: (error) => !String(error).includes('unavailable') },
+  )
+  const apart = [12, 13, 14].map((item) => split.add(item))
+  t.equal(await apart[0], 24, 'a neighbour before the bad item is written')
+  await t.rejects(apart[1], { message: 'refused 13' }, 'only the bad item fails')
+  t.equal(await apart[2], 28, 'a neighbour after it is written')
+  t.same(batches, [[12, 13, 14], [12], [13], [14]])
+
+  const down = groupCommit(
+    async (items: number[]) => {
+      batches.push(items)
+      throw new Error('database unavailable')
+    },
+    { splitOnError: (error) => !String(error).includes('unavailable') },
+  )
+  batches.length = 0
+  const all = [1, 2].map((item) => down.add(item))
+  for (const result of all) await t.rejects(result, { message: 'database unavailable' })
+  t.same(batches, [[1, 2]], 'an error every item would meet is not retried item by item')
+})
+
+t.test('drain waits for queued and running writes', async (t) => {
+  const { write, release } = recordingWrite()
+  const writer = groupCommit(write)
+  await writer.drain()
+  let settled = 0
+  for (const item of [1, 2]) void writer.add(item).then(() => (settled += 1))
+  let drained = false
+  const draining = writer.drain().then(() => (drained = true))
+  await turn()
+  t.equal(drained, false)
+  release()
+  await draining
+  t.equal(settled, 2)
+})
