@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { FakeReply } from './fake-webhook.ts'
+import { answer, type FakeReply } from './fake-webhook.ts'
 
 /** One message SOLAPI took in: the fields of `{message}` it was sent. */
 export interface SolapiReceipt {
@@ -134,17 +134,7 @@ export async function startFakeSolapi(
     let raw = ''
     for await (const chunk of request) raw += chunk
     const reply = handle(request, raw)
-    if ('hang' in reply) {
-      hanging.add(response)
-      return
-    }
-    if ('reset' in reply) {
-      request.socket.destroy()
-      return
-    }
-    if (reply.delayMs) await new Promise((done) => setTimeout(done, reply.delayMs))
-    response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
-    response.end(reply.body ?? '')
+    await answer(reply, request, response, hanging)
   })
 
   await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { FakeReply } from './fake-webhook.ts'
+import { answer, type FakeReply } from './fake-webhook.ts'
 
 /** One message Twilio accepted for sending (its form fields). */
 export interface TwilioReceipt {
@@ -92,17 +92,7 @@ export async function startFakeTwilio(
     const refused = refusal(request, raw)
     if (refused) fake.rejections.push(`${refused[1]} ${refused[2]}`)
     const reply = refused ? twilioError(...refused) : record(new URLSearchParams(raw))
-    if ('hang' in reply) {
-      hanging.add(response)
-      return
-    }
-    if ('reset' in reply) {
-      request.socket.destroy()
-      return
-    }
-    if (reply.delayMs) await new Promise((done) => setTimeout(done, reply.delayMs))
-    response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
-    response.end(reply.body ?? '')
+    await answer(reply, request, response, hanging)
   })
 
   await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))

@@ -53,21 +53,35 @@ export async function startFakeWebhook(t: { teardown(fn: () => unknown): void })
     }
     fake.ledger.push(receipt)
     const n = fake.ledger.filter((r) => r.id === receipt.id).length
-    const reply = fake.reply(receipt, n)
-    if ('hang' in reply) {
-      hanging.add(response)
-      return
-    }
-    if ('reset' in reply) {
-      request.socket.destroy()
-      return
-    }
-    if (reply.delayMs) await new Promise((done) => setTimeout(done, reply.delayMs))
-    response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
-    response.end(reply.body ?? JSON.stringify({ received: receipt.id }))
+    await answer(fake.reply(receipt, n), request, response, hanging, JSON.stringify({ received: receipt.id }))
   })
   await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`
   t.teardown(() => fake.close())
   return fake
+}
+
+/**
+ * Answers as `reply` says: JSON with a status, after an optional delay; never (the
+ * response joins `hanging`, destroyed when the fake closes); or a reset after the request
+ * was read. Shared by every fake provider.
+ */
+export async function answer(
+  reply: FakeReply,
+  request: IncomingMessage,
+  response: ServerResponse,
+  hanging: Set<ServerResponse>,
+  defaultBody = '',
+): Promise<void> {
+  if ('hang' in reply) {
+    hanging.add(response)
+    return
+  }
+  if ('reset' in reply) {
+    request.socket.destroy()
+    return
+  }
+  if (reply.delayMs) await new Promise((done) => setTimeout(done, reply.delayMs))
+  response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
+  response.end(reply.body ?? defaultBody)
 }
