@@ -17,6 +17,8 @@ export interface HarnessPostgres {
   /** Connection string for `database` (default `postgres`). */
   url(database?: string): string
   readonly port: number
+  /** The temporary data directory, removed by stop(). */
+  readonly dataDir: string
   /** The postmaster's pid right now (it changes on every restart). */
   readonly pid: number
   /**
@@ -62,6 +64,7 @@ export async function startHarnessPostgres(): Promise<HarnessPostgres> {
   return {
     url: (database) => server.url(database),
     port,
+    dataDir,
     get pid() {
       return server.pid
     },

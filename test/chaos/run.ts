@@ -2,6 +2,7 @@
 // /work/shared/docs/reliability-scenarios.md against real processes and a PostgreSQL the
 // harness owns. Prints one JSON line per scenario, then a summary line, and exits 1 when
 // any invariant broke (or the run overran its bound), 0 otherwise.
+import { rmSync } from 'node:fs'
 import { ChaosDriver } from './chaos-driver.ts'
 import { FakeProvider } from './fake-provider.ts'
 import { startHarnessPostgres, type HarnessPostgres } from './harness-postgres.ts'
@@ -33,6 +34,8 @@ process.on('exit', () => {
     } catch {
       // already stopped
     }
+    // A server in immediate shutdown writes nothing more that anyone will read.
+    rmSync(postgres.dataDir, { recursive: true, force: true })
   }
 })
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

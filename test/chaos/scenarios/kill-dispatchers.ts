@@ -14,13 +14,15 @@ export const killDispatchers: Scenario = {
   timeoutMs: 150_000,
   async run(ctx) {
     const count = ctx.quick ? 1_000 : 20_000
-    const killEveryMs = 2_000
+    // The quick run's 1,000 rows would drain before a 2 s kill: it kills every second,
+    // against a slower provider, so that both kills land mid-drain.
+    const killEveryMs = ctx.quick ? 1_000 : 2_000
     // A restarted dispatcher takes 3-4 s to boot here; the quick run stops killing early
     // so that it drains within its share of CI.
     const maxKills = ctx.quick ? 2 : Number.POSITIVE_INFINITY
     // 20 ms per call, as a provider across a network: rows spend long enough in flight
     // that every kill catches some of them mid-call.
-    ctx.provider.mode = { kind: 'ok', delayMs: 20 }
+    ctx.provider.mode = { kind: 'ok', delayMs: ctx.quick ? 50 : 20 }
     const api = await ctx.driver.start('api', ctx.serviceEnv({ ROLE: 'api' }))
     await ctx.load.runBatches({
       count,

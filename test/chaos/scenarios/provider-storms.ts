@@ -152,7 +152,7 @@ export const rateLimited: Scenario = {
 export const hungProvider: Scenario = {
   id: 13,
   name: 'hung provider',
-  quick: true,
+  quick: false,
   timeoutMs: 60_000,
   async run(ctx) {
     const slots = 4
