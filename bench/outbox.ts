@@ -36,6 +36,12 @@ async function load(options: autocannon.Options): Promise<autocannon.Result> {
   return result
 }
 
+/** Every 202 must stand for committed rows; a request still in flight when the run ended may add more. */
+async function checkCommitted(databaseUrl: string, accepted: number): Promise<void> {
+  const [{ n }] = await sql<{ n: number }>(databaseUrl, 'SELECT count(*)::int AS n FROM messages')
+  if (n < accepted) throw new Error(`${accepted} messages were accepted but only ${n} rows are committed`)
+}
+
 export interface EnqueueFigures {
   /** Messages per INSERT statement (group commit at work). */
   rowsPerInsert: number
@@ -52,7 +58,8 @@ export interface EnqueueFigures {
 
 /**
  * `POST /v1/messages`, one message per request, from `connections` keep-alive
- * connections as fast as the service answers (autocannon), after a warm-up.
+ * connections as fast as the service answers (autocannon), after a warm-up. Fails
+ * unless every 202 has its committed row.
  */
 export async function restEnqueue(
   serviceUrl: string,
@@ -71,8 +78,10 @@ export async function restEnqueue(
   await emptyOutbox(databaseUrl)
   const cpu = meter()
   const result = await load({ ...options, duration: seconds })
+  const cpuShare = cpu.stop()
+  await checkCommitted(databaseUrl, result['2xx'])
   return {
-    cpu: cpu.stop(),
+    cpu: cpuShare,
     rowsPerInsert: (await rowsPerStatement(databaseUrl)).insert,
     connections,
     seconds: result.duration,
@@ -103,8 +112,10 @@ export async function batchEnqueue(
   await emptyOutbox(databaseUrl)
   const cpu = meter()
   const result = await load({ ...options, duration: seconds })
+  const cpuShare = cpu.stop()
+  await checkCommitted(databaseUrl, result['2xx'] * batchSize)
   return {
-    cpu: cpu.stop(),
+    cpu: cpuShare,
     rowsPerInsert: (await rowsPerStatement(databaseUrl)).insert,
     batchSize,
     connections,

@@ -16,6 +16,13 @@ export interface BenchServer {
   pid: number | undefined
   /** A fresh database on this server, dropped by `close()`. */
   createDatabase(suffix: string): Promise<string>
+  /** Drops a database made by createDatabase now, so that no autovacuum of it runs during a later phase. */
+  dropDatabase(url: string): Promise<void>
+  /**
+   * Before a phase: a CHECKPOINT now rather than during the phase, then up to `maxWaitMs`
+   * for autovacuum workers to finish. Skipped where this user may not (a server of yours).
+   */
+  settle(maxWaitMs: number): Promise<void>
   /** Runs SQL on `database` with a short-lived client. */
   sql<T extends pg.QueryResultRow = Record<string, any>>(url: string, text: string, values?: unknown[]): Promise<T[]>
   close(): Promise<void>
@@ -40,6 +47,15 @@ export async function openBenchServer(serverUrl: string | undefined, runId: stri
     dataDir = mkdtempSync(join(tmpdir(), 'sms-outbox-bench-'))
     embedded = await startEmbeddedPostgres({ dataDir })
     serverUrl = embedded.url()
+    // It runs in a process group of its own: stop it even if the bench dies.
+    const { pid } = embedded
+    process.once('exit', () => {
+      try {
+        process.kill(pid, 'SIGINT')
+      } catch {
+        // already stopped
+      }
+    })
   }
   const server = serverUrl
   const created: string[] = []
@@ -63,6 +79,27 @@ export async function openBenchServer(serverUrl: string | undefined, runId: stri
       await sql(server, `CREATE DATABASE ${name}`)
       created.push(name)
       return withDatabase(server, name)
+    },
+    async dropDatabase(url) {
+      const name = new URL(url).pathname.slice(1)
+      await sql(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      created.splice(created.indexOf(name), 1)
+    },
+    async settle(maxWaitMs) {
+      try {
+        await sql(server, 'CHECKPOINT')
+        const deadline = performance.now() + maxWaitMs
+        while (performance.now() < deadline) {
+          const [{ n }] = await sql<{ n: number }>(
+            server,
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`,
+          )
+          if (n === 0) break
+          await new Promise((done) => setTimeout(done, 250))
+        }
+      } catch {
+        // Not a superuser on a server of yours: measure without settling.
+      }
     },
     sql,
     async close() {

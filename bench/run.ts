@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --out FILE] [-- --cpu-prof DIR]`
+// `npm run -s bench [-- --quick] [--only rest,batch,...] [--out FILE] [--cpu-prof DIR]`
 //
 // One run, one PostgreSQL (embedded, or the server of DATABASE_URL): pgbench's
 // one-INSERT-per-commit ceiling, pg-boss and graphile-worker (enqueue, no-op drain), and
@@ -6,9 +6,12 @@
 // provider over HTTP, end-to-end lag at a steady rate, claim cost with a big table, peak
 // RSS). Prints one JSON document on stdout and the ratios against the issue's targets
 // on stderr. Compare ratios within a run: absolute figures on a shared machine are noise.
+// Each phase also reports who used the cores while it ran (`cpu`: service, postgres,
+// this process, anyone else), so a figure taken while something else ran shows it.
 //
 // Settings of the service may be given in the environment (e.g. DISPATCH_CONCURRENCY);
-// the bench sets only what it must (database, provider, port, role).
+// the bench sets only what it must (database, provider, port, role). `--cpu-prof` writes
+// the service's V8 profiles; `node --import tsx bench/profile-summary.ts FILE` reads one.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
@@ -102,13 +105,20 @@ const startedAt = new Date().toISOString()
 const SERVICE_SETTINGS = /^(DISPATCH_|POLL_|DATABASE_POOL|LOG_LEVEL|LEASE_MS|PROVIDER_TIMEOUT|NODE_OPTIONS)/
 const serviceEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => SERVICE_SETTINGS.test(name))) as Record<string, string>
 
-/** Before each phase, up to 30 s for the machine to be quiet (other jobs share it). */
+/**
+ * Before each phase: PostgreSQL checkpointed and without autovacuum work, and up to a
+ * minute for the machine to be quiet (other jobs share it). Not in a quick run.
+ */
 const quiet = async () => {
-  const waited = await waitForQuietMachine(args.quick ? 0 : 30_000)
+  if (args.quick) return
+  await server.settle(30_000)
+  const waited = await waitForQuietMachine(60_000)
   if (waited > 1) log(`waited ${waited.toFixed(0)} s for the machine to be quiet`)
 }
 
 const server = await openBenchServer(process.env.DATABASE_URL, runId)
+/** Who used the cores while a phase ran (the service's share is added where it runs). */
+const meter = () => startCpuMeter({ postgresPid: server.pid })
 const provider = await startFakeProvider()
 let service: BenchService | undefined
 let failed = false
@@ -132,12 +142,16 @@ try {
   if (runs('pg-boss')) {
     await quiet()
     log(`pg-boss: ${SIZES.jobs} jobs from ${CALLERS} callers, then a no-op drain`)
-    result.pgBoss = await benchPgBoss(await server.createDatabase('pgboss'), { jobs: SIZES.jobs, callers: CALLERS })
+    const url = await server.createDatabase('pgboss')
+    result.pgBoss = await benchPgBoss(url, { jobs: SIZES.jobs, callers: CALLERS, meter, settle: quiet })
+    await server.dropDatabase(url)
   }
   if (runs('graphile-worker')) {
     await quiet()
     log(`graphile-worker: ${SIZES.jobs} jobs from ${CALLERS} callers, then no-op drains`)
-    result.graphileWorker = await benchGraphileWorker(await server.createDatabase('graphile'), { jobs: SIZES.jobs, callers: CALLERS })
+    const url = await server.createDatabase('graphile')
+    result.graphileWorker = await benchGraphileWorker(url, { jobs: SIZES.jobs, callers: CALLERS, meter, settle: quiet })
+    await server.dropDatabase(url)
   }
 
   const databaseUrl = await server.createDatabase('outbox')
@@ -174,6 +188,7 @@ try {
         }, meter, databaseUrl)
       }
       if (runs('batch')) {
+        if (runs('rest')) await quiet()
         log(`batch enqueue: ${BATCH_SIZE} messages per request, ${BATCH_CONNECTIONS} connections, ${SIZES.seconds} s`)
         result.outbox.batchEnqueue = await batchEnqueue(api.url, {
           connections: BATCH_CONNECTIONS,
@@ -241,10 +256,13 @@ async function measurePgbench(): Promise<NonNullable<BenchResult['pgbench']>> {
     return file
   }
   const run = (table: string) => pgbench(binary, url, { script: script(table), clients: CONNECTIONS, threads: 2, seconds: SIZES.pgbenchSeconds })
-  const meter = startCpuMeter({ postgresPid: server.pid })
+  const cpu = meter()
   const insertsPerSecond = await run('messages_plain')
-  const cpu = meter.stop()
-  return { ...base, insertsPerSecond, withTriggerPerSecond: await run('messages'), cpu }
+  const share = cpu.stop()
+  await quiet()
+  const withTriggerPerSecond = await run('messages')
+  await server.dropDatabase(url)
+  return { ...base, insertsPerSecond, withTriggerPerSecond, cpu: share }
 }
 
 /** Every number to 3 significant digits, except counts. */

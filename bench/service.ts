@@ -36,7 +36,16 @@ export async function startService(
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', log, log],
   })
-  const exited = new Promise<void>((done) => child.once('exit', () => done()))
+  // Should the bench die without stopping it, the service must not linger, dispatching
+  // to a fake provider that is gone.
+  const orphanGuard = () => child.kill('SIGKILL')
+  process.once('exit', orphanGuard)
+  const exited = new Promise<void>((done) =>
+    child.once('exit', () => {
+      process.off('exit', orphanGuard)
+      done()
+    }),
+  )
   let gone = false
   void exited.then(() => (gone = true))
   const url = `http://127.0.0.1:${port}`

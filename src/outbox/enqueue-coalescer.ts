@@ -21,13 +21,11 @@ const MAX_BATCH = 1_000
 /**
  * Group commit for single messages (`POST /v1/messages`): concurrent requests become one
  * multi-row INSERT, one commit, one NOTIFY, instead of one each. A write that the
- * database refuses for a reason of one row's making is retried row by row, so that only
- * that row's caller sees the error; an unavailable database fails the whole group.
+ * database refuses for a reason of one row's making is retried in halves down to single
+ * rows, so that only that row's caller sees the error; an unavailable database fails the
+ * whole group at once.
  */
-export function createEnqueueCoalescer(
-  pool: pg.Pool,
-  { concurrency = 1 }: { concurrency?: number } = {},
-): EnqueueCoalescer {
+export function createEnqueueCoalescer(pool: pg.Pool): EnqueueCoalescer {
   const writer = groupCommit(
     (items: { message: NewMessage; ttlSeconds: number }[]) =>
       enqueueEach(
@@ -35,7 +33,7 @@ export function createEnqueueCoalescer(
         items.map((item) => item.message),
         items.map((item) => item.ttlSeconds),
       ),
-    { maxBatch: MAX_BATCH, concurrency, splitOnError: (error) => !isDatabaseUnavailable(error) },
+    { maxBatch: MAX_BATCH, splitOnError: (error) => !isDatabaseUnavailable(error) },
   )
   return {
     async enqueue(message, ttlSeconds) {

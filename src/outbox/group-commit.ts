@@ -2,15 +2,10 @@ export interface GroupCommitOptions {
   /** Most items in one write; the rest wait for the next. Default: no limit. */
   maxBatch?: number
   /**
-   * Writes in flight at once (default 1). A second write can be on its way while the
-   * first one's commit is being flushed.
-   */
-  concurrency?: number
-  /**
-   * Whether a failed write of several items should be retried one item at a time, so
-   * that an item the database refuses fails only its own caller. Default: never (the
-   * whole batch fails). Answer false for errors every item would meet again, such as an
-   * unreachable database.
+   * Whether a failed write of several items should be retried in halves, down to single
+   * items, so that an item the database refuses fails only its own caller. Default:
+   * never (the whole batch fails). Answer false for errors every item would meet again,
+   * such as an unreachable database.
    */
   splitOnError?: (error: unknown) => boolean
 }
@@ -24,7 +19,7 @@ export interface GroupCommit<T, R> {
 
 /**
  * Turns a function that writes many items in one statement into one that takes a single
- * item. Items that arrive while writes are running wait and go together in the next one,
+ * item. Items that arrive while a write is running wait and go together in the next one,
  * so a busy caller makes a few large writes and an idle one waits for nobody. A write
  * starts at the end of the current turn of the event loop (setImmediate), so that items
  * that arrived together (requests read from many sockets at once) also go together.
@@ -32,11 +27,11 @@ export interface GroupCommit<T, R> {
  */
 export function groupCommit<T, R>(
   write: (items: T[]) => Promise<R[]>,
-  { maxBatch = Number.POSITIVE_INFINITY, concurrency = 1, splitOnError }: GroupCommitOptions = {},
+  { maxBatch = Number.POSITIVE_INFINITY, splitOnError }: GroupCommitOptions = {},
 ): GroupCommit<T, R> {
   type Entry = { item: T; resolve: (result: R) => void; reject: (error: unknown) => void }
   let queue: Entry[] = []
-  let running = 0
+  let running = false
   let scheduled = false
   let idle: { promise: Promise<void>; resolve: () => void } | undefined
 
@@ -46,7 +41,10 @@ export function groupCommit<T, R>(
       batch.forEach((entry, index) => entry.resolve(results[index]))
     } catch (error) {
       if (batch.length > 1 && splitOnError?.(error)) {
-        for (const entry of batch) await writeBatch([entry])
+        // Halves, not single items: one bad item among n costs about 2 log2(n) writes.
+        const half = Math.ceil(batch.length / 2)
+        await writeBatch(batch.slice(0, half))
+        await writeBatch(batch.slice(half))
       } else {
         for (const entry of batch) entry.reject(error)
       }
@@ -54,20 +52,19 @@ export function groupCommit<T, R>(
   }
 
   function pump(): void {
-    while (running < concurrency && queue.length > 0) {
-      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch)
-      queue = batch === queue ? [] : queue.slice(maxBatch)
-      running += 1
-      void writeBatch(batch).finally(() => {
-        running -= 1
-        pump()
-        settle()
-      })
-    }
+    if (running || queue.length === 0) return
+    const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch)
+    queue = batch === queue ? [] : queue.slice(maxBatch)
+    running = true
+    void writeBatch(batch).finally(() => {
+      running = false
+      pump()
+      settle()
+    })
   }
 
   function settle(): void {
-    if (running === 0 && queue.length === 0 && !scheduled && idle) {
+    if (!running && queue.length === 0 && !scheduled && idle) {
       idle.resolve()
       idle = undefined
     }
@@ -87,7 +84,7 @@ export function groupCommit<T, R>(
       return result
     },
     drain() {
-      if (running === 0 && queue.length === 0 && !scheduled) return Promise.resolve()
+      if (!running && queue.length === 0 && !scheduled) return Promise.resolve()
       if (!idle) {
         let resolve!: () => void
         const promise = new Promise<void>((done) => (resolve = done))

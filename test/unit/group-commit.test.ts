@@ -34,21 +34,23 @@ t.test('items added together go in one write; items added during it go together 
   t.same(await Promise.all(second), [8, 10])
 })
 
-t.test('concurrency lets several writes run at once; maxBatch bounds each', async (t) => {
+t.test('maxBatch bounds each write; the rest wait for the next', async (t) => {
   const { batches, write, release } = recordingWrite()
-  const writer = groupCommit(write, { concurrency: 2, maxBatch: 2 })
+  const writer = groupCommit(write, { maxBatch: 2 })
   const results = [1, 2, 3, 4, 5].map((item) => writer.add(item))
   await turn()
-  t.same(batches, [[1, 2], [3, 4]])
-  release()
-  await Promise.all(results.slice(0, 4))
-  await turn()
+  t.same(batches, [[1, 2]])
+  for (let written = 1; written < 3; written++) {
+    release()
+    await results[2 * written - 1]
+    await turn()
+  }
   t.same(batches, [[1, 2], [3, 4], [5]])
   release()
   t.same(await Promise.all(results), [2, 4, 6, 8, 10])
 })
 
-t.test('a failed write fails its whole batch, unless splitOnError retries item by item', async (t) => {
+t.test('a failed write fails its whole batch, unless splitOnError retries it in halves', async (t) => {
   const refuse = async (items: number[]) => {
     if (items.includes(13)) throw new Error(`refused ${items.join(',')}`)
     return items.map((item) => item * 2)
@@ -69,7 +71,7 @@ t.test('a failed write fails its whole batch, unless splitOnError retries item b
   t.equal(await apart[0], 24, 'a neighbour before the bad item is written')
   await t.rejects(apart[1], { message: 'refused 13' }, 'only the bad item fails')
   t.equal(await apart[2], 28, 'a neighbour after it is written')
-  t.same(batches, [[12, 13, 14], [12], [13], [14]])
+  t.same(batches, [[12, 13, 14], [12, 13], [12], [13], [14]], 'retried in halves')
 
   const down = groupCommit(
     async (items: number[]) => {
@@ -81,7 +83,7 @@ t.test('a failed write fails its whole batch, unless splitOnError retries item b
   batches.length = 0
   const all = [1, 2].map((item) => down.add(item))
   for (const result of all) await t.rejects(result, { message: 'database unavailable' })
-  t.same(batches, [[1, 2]], 'an error every item would meet is not retried item by item')
+  t.same(batches, [[1, 2]], 'an error every item would meet is not retried in parts')
 })
 
 t.test('drain waits for queued and running writes', async (t) => {
