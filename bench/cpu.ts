@@ -57,9 +57,12 @@ export interface CpuMeter {
   stop(): CpuShare
 }
 
-export function startCpuMeter({ servicePid, postgresPid }: { servicePid?: number; postgresPid?: number }): CpuMeter {
+/** `servicePid`: the service's process, or several (scaled-out workers) counted together. */
+export function startCpuMeter({ servicePid, postgresPid }: { servicePid?: number | number[]; postgresPid?: number }): CpuMeter {
   const started = performance.now()
-  const service0 = servicePid ? processSeconds(servicePid) : 0
+  const servicePids = servicePid === undefined ? [] : [servicePid].flat()
+  const serviceSeconds = () => servicePids.reduce((sum, pid) => sum + processSeconds(pid), 0)
+  const service0 = serviceSeconds()
   const postgres0 = postgresPid ? treeSeconds(postgresPid) : 0
   // This process with the children it waited for (pgbench).
   const bench0 = processSeconds(process.pid, true)
@@ -67,7 +70,7 @@ export function startCpuMeter({ servicePid, postgresPid }: { servicePid?: number
   return {
     stop() {
       const seconds = (performance.now() - started) / 1000
-      const service = servicePid ? (processSeconds(servicePid) - service0) / seconds : null
+      const service = servicePids.length > 0 ? (serviceSeconds() - service0) / seconds : null
       const postgres = postgresPid ? (treeSeconds(postgresPid) - postgres0) / seconds : null
       const bench = (processSeconds(process.pid, true) - bench0) / seconds
       const machine = machineSeconds()

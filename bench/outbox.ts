@@ -26,7 +26,14 @@ export async function sql<T extends pg.QueryResultRow = Record<string, any>>(
   }
 }
 
-export const emptyOutbox = (url: string) => sql(url, 'TRUNCATE messages, message_attempts, admin_actions')
+/** No messages, and every provider's rate limit and retry budget as fresh as a new install's. */
+export const emptyOutbox = (url: string) =>
+  sql(
+    url,
+    `TRUNCATE messages, message_attempts, admin_actions CASCADE;
+     UPDATE provider_limits SET tokens = 0, refilled_at = now() - interval '1 hour', window_started_at = now(),
+       first_attempts = 0, retries = 0, previous_first_attempts = 0, previous_retries = 0`,
+  )
 
 async function load(options: autocannon.Options): Promise<autocannon.Result> {
   const result = await autocannon(options)
@@ -329,7 +336,7 @@ export async function claimCost(
   const claimOnce = async (): Promise<number> => {
     await insertDue(databaseUrl, batch, 'bench claim')
     const started = performance.now()
-    const claimed = await claimDue(database.pool, { limit: batch, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 60_000 })
+    const { messages: claimed } = await claimDue(database.pool, { limit: batch, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 60_000 })
     const elapsed = performance.now() - started
     if (claimed.length !== batch) throw new Error(`claimed ${claimed.length} of ${batch} due rows`)
     await recordOutcomes(

@@ -43,6 +43,19 @@ export function ratiosOf({ outbox, pgBoss, graphileWorker, pgbench }: Omit<Bench
   if (dispatched && graphileWorker?.drainBatched) {
     context('dispatch over HTTP / graphile-worker no-op drain, local queue 500', dispatched / graphileWorker.drainBatched.jobsPerSecond)
   }
+  const drains = outbox.scaleOut?.drains ?? []
+  for (const { dispatchers, messagesPerSecond } of drains.slice(1)) {
+    context(`dispatch with ${dispatchers} worker processes / with 1`, messagesPerSecond / drains[0].messagesPerSecond)
+  }
+  if (outbox.scaleOut) {
+    const { rateLimited } = outbox.scaleOut
+    atMost(
+      `busiest second at PROVIDER_RATE_LIMIT=${rateLimited.limitPerSecond} (+ burst ${rateLimited.burst}), ${rateLimited.dispatchers} workers`,
+      rateLimited.busiestSecond,
+      rateLimited.limitPerSecond + rateLimited.burst,
+      ' msg',
+    )
+  }
   if (pgbench?.withTriggerPerSecond && pgbench.insertsPerSecond) {
     context('pgbench: INSERT into messages (NOTIFY trigger) / plain table', pgbench.withTriggerPerSecond / pgbench.insertsPerSecond)
   }

@@ -37,9 +37,10 @@ import {
 } from './outbox.ts'
 import { findPgbench, openBenchServer, pgbench } from './postgres.ts'
 import { ratiosOf, ratioTable, type Ratio } from './report.ts'
+import { scaleOut, type ScaleOutFigures } from './scale-out.ts'
 import { startService, type BenchService } from './service.ts'
 
-const PHASES = ['pgbench', 'pg-boss', 'graphile-worker', 'rest', 'batch', 'dispatch', 'lag', 'claim'] as const
+const PHASES = ['pgbench', 'pg-boss', 'graphile-worker', 'rest', 'batch', 'dispatch', 'lag', 'claim', 'scale'] as const
 type Phase = (typeof PHASES)[number]
 
 const { values: args } = parseArgs({
@@ -60,8 +61,8 @@ const runs = (phase: Phase) => only.includes(phase)
 
 /** Sizes of one run; `--quick` checks that the bench works, in well under a minute. */
 const SIZES = args.quick
-  ? { seconds: 1, warmupSeconds: 1, jobs: 1_000, dispatch: 2_000, lagSeconds: 2, lagWarmupSeconds: 1, lagRate: 200, claimIterations: 40, sentRows: 20_000, pgbenchSeconds: 1 }
-  : { seconds: 10, warmupSeconds: 2, jobs: 20_000, dispatch: 20_000, lagSeconds: 10, lagWarmupSeconds: 3, lagRate: 1_000, claimIterations: 500, sentRows: 1_000_000, pgbenchSeconds: 10 }
+  ? { seconds: 1, warmupSeconds: 1, jobs: 1_000, dispatch: 2_000, lagSeconds: 2, lagWarmupSeconds: 1, lagRate: 200, claimIterations: 40, sentRows: 20_000, pgbenchSeconds: 1, scaleOut: [1, 2], rateLimit: { perSecond: 200, messages: 400, dispatchers: 2 } }
+  : { seconds: 10, warmupSeconds: 2, jobs: 20_000, dispatch: 20_000, lagSeconds: 10, lagWarmupSeconds: 3, lagRate: 1_000, claimIterations: 500, sentRows: 1_000_000, pgbenchSeconds: 10, scaleOut: [1, 2, 4], rateLimit: { perSecond: 1_000, messages: 10_000, dispatchers: 4 } }
 const CONNECTIONS = 32
 const CALLERS = 16
 const BATCH_SIZE = 1_000
@@ -92,6 +93,7 @@ export interface BenchResult {
     dispatch?: DispatchFigures
     lag?: LagFigures
     claim?: ClaimFigures
+    scaleOut?: ScaleOutFigures
     /** VmHWM of the service process of each role that ran, and the largest. */
     peakRssMB?: { api?: number; worker?: number; all?: number; max: number }
   }
@@ -216,6 +218,19 @@ try {
     await quiet()
     log(`claim cost: ${SIZES.claimIterations} claims of ${CLAIM_BATCH} on an empty table, then with ${SIZES.sentRows} sent rows`)
     result.outbox.claim = await claimCost(databaseUrl, { batch: CLAIM_BATCH, iterations: SIZES.claimIterations, sentRows: SIZES.sentRows })
+  }
+
+  if (runs('scale')) {
+    log(`scale-out: ${SIZES.dispatch} due messages drained by ${SIZES.scaleOut.join(', ')} worker processes, then ${SIZES.rateLimit.messages} under PROVIDER_RATE_LIMIT=${SIZES.rateLimit.perSecond} with ${SIZES.rateLimit.dispatchers}`)
+    result.outbox.scaleOut = await scaleOut(databaseUrl, provider, {
+      dispatcherCounts: SIZES.scaleOut,
+      messages: SIZES.dispatch,
+      rateLimit: SIZES.rateLimit,
+      env: { DATABASE_URL: databaseUrl, SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: provider.url, ...serviceEnv },
+      workDir,
+      meter: (servicePids) => startCpuMeter({ servicePid: servicePids, postgresPid: server.pid }),
+      settle: quiet,
+    })
   }
 
   const complete: BenchResult = { ...roundAll(result), ratios: ratiosOf(result) }

@@ -44,6 +44,22 @@ export const configSchema = Type.Object({
   POLL_INTERVAL_MS: PositiveInteger(1_000, 'fallback poll when no notification arrives'),
   DATABASE_POOL_SIZE: PositiveInteger(10, 'connections per process'),
   PAUSE_PROBE_INTERVAL_MS: PositiveInteger(60_000, 'while a provider is paused, one probe message per interval'),
+  PROVIDER_RATE_LIMIT: Type.Optional(
+    Type.Number({ exclusiveMinimum: 0, description: 'messages per second per provider, shared by every dispatcher' }),
+  ),
+  PROVIDER_RATE_BURST: Type.Optional(
+    Type.Number({ minimum: 1, description: 'messages the rate limit lets out at once; unset = a tenth of a second of it, at least 1' }),
+  ),
+  RETRY_BUDGET_RATIO: Type.Number({
+    minimum: 0,
+    default: 0.2,
+    description: 'retries allowed per first attempt, per provider per minute',
+  }),
+  RETRY_BUDGET_MIN_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    default: 60,
+    description: 'retries allowed per provider per minute on top of the ratio, so recovery never starves',
+  }),
   ALERT_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   ALERT_WINDOW_MS: PositiveInteger(10_000, 'alerts within this window go out as one'),
   FRONTEND_URL: Type.String({ pattern: '^https?://', default: 'http://localhost:3000' }),
@@ -124,4 +140,15 @@ export function checkConfig(config: Config): Config {
   if (missing.length > 0) problems.push(`SMS_PROVIDER=${config.SMS_PROVIDER} needs ${missing.join(', ')}`)
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
   return config
+}
+
+/**
+ * The rate limit every dispatcher claims under, or undefined for none. The burst defaults
+ * to a tenth of a second's worth: claims stay small enough to pace the provider evenly,
+ * and any one second sees at most the limit plus the burst.
+ */
+export function providerRateLimit(config: Config): { perSecond: number; burst: number } | undefined {
+  const perSecond = config.PROVIDER_RATE_LIMIT
+  if (perSecond === undefined) return undefined
+  return { perSecond, burst: config.PROVIDER_RATE_BURST ?? Math.max(1, Math.ceil(perSecond / 10)) }
 }

@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { randomBytes } from 'node:crypto'
 import { createAlerter } from './alerts/alerter.ts'
-import { ConfigError, loadConfig, type Config } from './config.ts'
+import { ConfigError, loadConfig, providerRateLimit, type Config } from './config.ts'
 import { connectDatabase } from './db/database.ts'
 import { startEmbeddedPostgres, type OwnedPostgres } from './db/embedded-postgres.ts'
 import { applyMigrations } from './db/migrations.ts'
@@ -94,6 +94,8 @@ async function main(): Promise<void> {
       concurrency: config.DISPATCH_CONCURRENCY,
       pollIntervalMs: config.POLL_INTERVAL_MS,
       probeIntervalMs: config.PAUSE_PROBE_INTERVAL_MS,
+      rateLimit: providerRateLimit(config),
+      retryBudget: { ratio: config.RETRY_BUDGET_RATIO, minPerMinute: config.RETRY_BUDGET_MIN_PER_MINUTE },
       metrics,
     })
     const wake = dispatcher.wake.bind(dispatcher)

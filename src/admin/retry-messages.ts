@@ -22,7 +22,8 @@ export type RetryResult =
 /**
  * Moves one dead or expired message back to `pending`, due now, with a fresh retry budget
  * and at least `ttlSeconds` before it expires, and records who did it. A message already
- * pending or being sent again is left alone (`unchanged`): retrying twice is harmless.
+ * pending or being sent again is left alone (`unchanged`): retrying twice is harmless. A
+ * message to a number on the suppression list is not retried, as it would not be accepted.
  */
 export async function retryMessage(prisma: PrismaClient, id: string, options: RetryOptions): Promise<RetryResult> {
   const retried = await redrive(prisma, Prisma.sql`id = ${id}::uuid`, { ...options, bulk: false })
@@ -34,14 +35,16 @@ export async function retryMessage(prisma: PrismaClient, id: string, options: Re
   const reason =
     message.erasedAt !== null
       ? 'its number and text were erased by the retention job'
-      : `a ${message.status} message is not sent again; only dead and expired ones are`
+      : RETRYABLE_STATUSES.includes(message.status)
+        ? 'its number is on the suppression list; remove it from the list first'
+        : `a ${message.status} message is not sent again; only dead and expired ones are`
   return { result: 'not_retryable', message, reason }
 }
 
 /**
  * The bulk redrive: every dead or expired message matching `filter` back to `pending`, as
- * `retryMessage` does, in one statement. Other statuses in the filter are ignored. With
- * `dryRun`, only counts them.
+ * `retryMessage` does, in one statement. Other statuses in the filter are ignored, and so
+ * are messages to suppressed numbers. With `dryRun`, only counts them.
  */
 export async function retryMatching(
   prisma: PrismaClient,
@@ -56,9 +59,13 @@ export async function retryMatching(
     return { matched: retried, retried }
   }
   const [{ matched }] = await prisma.$queryRaw<{ matched: number }[]>`
-    SELECT count(*)::int AS matched FROM messages WHERE ${scope} AND erased_at IS NULL`
+    SELECT count(*)::int AS matched FROM messages WHERE ${scope} AND erased_at IS NULL AND ${NOT_SUPPRESSED}`
   return { matched, retried: 0 }
 }
+
+// A bulk redrive of every `21610` must not text the people who said STOP: enqueue would
+// refuse those numbers, so a retry does too.
+const NOT_SUPPRESSED = Prisma.sql`NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.recipient = messages.recipient)`
 
 /** The one statement behind both retries; returns how many rows it moved. */
 async function redrive(
@@ -69,7 +76,7 @@ async function redrive(
   const [{ retried }] = await prisma.$queryRaw<{ retried: number }[]>`
     WITH target AS (
       SELECT id, status FROM messages
-      WHERE ${scope} AND status = ANY(${RETRYABLE_STATUSES}::text[]) AND erased_at IS NULL
+      WHERE ${scope} AND status = ANY(${RETRYABLE_STATUSES}::text[]) AND erased_at IS NULL AND ${NOT_SUPPRESSED}
       FOR UPDATE SKIP LOCKED
     ), retried AS (
       UPDATE messages m

@@ -25,6 +25,16 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/retry.ts')).retryCommand,
   },
   {
+    name: 'suppressions',
+    summary: 'the numbers no message is accepted for, numbers masked',
+    load: async () => (await import('./commands/suppressions.ts')).suppressionsCommand,
+  },
+  {
+    name: 'unsuppress',
+    summary: 'take a number off the suppression list',
+    load: async () => (await import('./commands/unsuppress.ts')).unsuppressCommand,
+  },
+  {
     name: 'stats',
     summary: 'counts by status, dead by error code and per hour (24 h)',
     load: async () => (await import('./commands/stats.ts')).statsCommand,

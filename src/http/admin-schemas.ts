@@ -116,3 +116,59 @@ export const StatsSchema = Type.Object({
 })
 
 export type MessageSummaryView = Static<typeof MessageSummarySchema>
+
+const SuppressionReason = Type.Enum(['invalid_number', 'opted_out', 'not_mobile'], {
+  description: 'invalid_number, opted_out (the recipient refused messages) or not_mobile',
+})
+
+export const SuppressionListQuerySchema = Type.Object(
+  {
+    to: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'only this number: E.164 or a Korean mobile number' })),
+    cursor: AdminListQuerySchema.properties.cursor,
+    limit: AdminListQuerySchema.properties.limit,
+  },
+  { additionalProperties: false },
+)
+
+export const SuppressionSchema = Type.Object({
+  id: Type.String({ format: 'uuid', description: 'names the entry where the number is shown masked' }),
+  to: Type.String({ description: 'masked' }),
+  reason: SuppressionReason,
+  errorCode: Nullable(Type.String({ description: "the provider's code that caused it; null when an admin added it" })),
+  provider: Nullable(Type.String()),
+  messageId: Type.Union([Type.String({ format: 'uuid', description: 'the message whose failure caused it' }), Type.Null()]),
+  createdAt: DateTime('suppressed since'),
+})
+
+export const SuppressionPageSchema = Type.Object({
+  suppressions: Type.Array(SuppressionSchema),
+  nextCursor: MessagePageSchema.properties.nextCursor,
+})
+
+export const SuppressionAddRequestSchema = Type.Object(
+  {
+    to: Type.String({ minLength: 1, maxLength: 40, description: 'E.164 or a Korean mobile number' }),
+    reason: Type.Optional(SuppressionReason),
+  },
+  { additionalProperties: false },
+)
+
+export const SuppressionAddResultSchema = Type.Object({
+  created: Type.Boolean({ description: 'false when the number was on the list already (its entry is unchanged)' }),
+  suppression: SuppressionSchema,
+})
+
+export const SuppressionRemoveRequestSchema = Type.Object(
+  {
+    to: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'the number: E.164 or a Korean mobile number' })),
+    id: Type.Optional(Type.String({ format: 'uuid', description: "the entry's id, as the list shows it" })),
+  },
+  { additionalProperties: false, minProperties: 1, maxProperties: 1, description: 'exactly one of to and id' },
+)
+
+export const SuppressionRemoveResultSchema = Type.Object({
+  removed: Type.Boolean({ description: 'false when the number was not on the list; nothing is recorded then' }),
+  suppression: Type.Union([SuppressionSchema, Type.Null()]),
+})
+
+export type SuppressionView = Static<typeof SuppressionSchema>

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { configSchema, type Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
+import { OneLinePerRequest } from './access-log.ts'
 import { installErrorHandling } from './error-handler.ts'
 import { registerOperability } from './operability.ts'
 import { requestIdOf } from './request-id.ts'
@@ -44,6 +45,7 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
     requestIdHeader: false,
     genReqId: requestIdOf,
     requestTimeout: 30_000,
+    logController: new OneLinePerRequest(),
   }).withTypeProvider<TypeBoxTypeProvider>()
   // Fastify's default drops unknown properties and coerces types; a typo'd field or a
   // wrong type should be an error the caller sees.

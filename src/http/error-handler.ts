@@ -3,6 +3,7 @@ import { InvalidFilter } from '../admin/message-filter.ts'
 import { isDatabaseUnavailable } from '../db/database-unavailable.ts'
 import { IdempotencyConflict } from '../outbox/enqueue.ts'
 import { InvalidMessage } from '../outbox/prepare-message.ts'
+import { RecipientSuppressed } from '../outbox/recipient-suppressed.ts'
 
 /** Seconds a caller should wait before retrying when the database is unavailable. */
 const RETRY_AFTER_SECONDS = 5
@@ -23,6 +24,7 @@ const STATUS_TEXT: Record<number, string> = {
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 }
@@ -41,6 +43,18 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (error instanceof InvalidMessage) return send(400, 'INVALID_MESSAGE', error.message)
     if (error instanceof InvalidFilter) return send(400, 'INVALID_FILTER', error.message)
     if (error instanceof IdempotencyConflict) return send(409, 'IDEMPOTENCY_CONFLICT', error.message)
+    // Well-formed and valid, but the number may not be texted: 422, with the reason as a
+    // field so that a caller can tell an opt-out from a bad number without parsing text.
+    if (error instanceof RecipientSuppressed) {
+      const statusCode = 422
+      return reply.code(statusCode).send({
+        statusCode,
+        code: 'RECIPIENT_SUPPRESSED',
+        error: STATUS_TEXT[statusCode],
+        message: error.message,
+        reason: error.reason,
+      })
+    }
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable')
       reply.header('retry-after', String(RETRY_AFTER_SECONDS))

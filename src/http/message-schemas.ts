@@ -134,5 +134,16 @@ export const ErrorSchema = Type.Object({
   message: Type.String(),
 })
 
+export const SuppressedErrorSchema = Type.Object(
+  {
+    ...ErrorSchema.properties,
+    code: Type.Literal('RECIPIENT_SUPPRESSED'),
+    reason: Type.Enum(['invalid_number', 'opted_out', 'not_mobile'], {
+      description: 'why the number is on the suppression list; an admin must remove it before it can be texted again',
+    }),
+  },
+  { description: 'The number is on the suppression list; nothing was written' },
+)
+
 export type MessageDetail = Static<typeof MessageDetailSchema>
 export type AcceptedMessage = Static<typeof AcceptedMessageSchema>

@@ -1,7 +1,8 @@
 import type { MessageSummary } from '../admin/list-messages.ts'
+import type { SuppressionEntry } from '../admin/suppressions.ts'
 import type { AttemptRecord, MessageRecord } from '../outbox/message.ts'
 import { maskPhoneNumber } from '../sms/phone-number.ts'
-import type { MessageSummaryView } from './admin-schemas.ts'
+import type { MessageSummaryView, SuppressionView } from './admin-schemas.ts'
 import type { AcceptedMessage, MessageDetail } from './message-schemas.ts'
 
 /** What a caller sees of a message it just submitted. The number is always masked. */
@@ -52,5 +53,18 @@ export function summaryView(message: MessageSummary): MessageSummaryView {
     expiresAt: message.expiresAt.toISOString(),
     sentAt: message.sentAt?.toISOString() ?? null,
     erasedAt: message.erasedAt?.toISOString() ?? null,
+  }
+}
+
+/** An entry of the suppression list. The number is masked here too. */
+export function suppressionView(entry: SuppressionEntry): SuppressionView {
+  return {
+    id: entry.id,
+    to: maskPhoneNumber(entry.recipient),
+    reason: entry.reason,
+    errorCode: entry.errorCode,
+    provider: entry.provider,
+    messageId: entry.messageId,
+    createdAt: entry.createdAt.toISOString(),
   }
 }

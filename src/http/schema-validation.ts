@@ -32,6 +32,9 @@ function compilerWith(options: Options) {
 const bodies = compilerWith({ coerceTypes: false })
 const textParts = compilerWith({ coerceTypes: 'array' })
 
+/** The check a JSON body gets, for input that arrives without HTTP (the library's enqueue). */
+export const compileBodyValidator = (schema: object) => bodies.compile(schema)
+
 /** Fastify validator compiler: strict JSON bodies, coerced URL parts and headers. */
 export const validatorCompiler: FastifySchemaCompiler<any> = ({ schema, httpPart }) =>
   (httpPart === 'body' ? bodies : textParts).compile(schema as object)

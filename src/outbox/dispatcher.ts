@@ -5,7 +5,7 @@ import type { PrismaClient } from '../db/database.ts'
 import type { AttemptMetrics } from '../metrics/outbox-metrics.ts'
 import type { SendOutcome, SmsProvider } from '../providers/provider.ts'
 import type { BackoffPolicy } from './backoff.ts'
-import { claimDue, type ClaimedMessage } from './claim-due.ts'
+import { claimDue, type ClaimedMessage, type ClaimOptions } from './claim-due.ts'
 import { expireOverdue } from './expire-overdue.ts'
 import { groupCommit } from './group-commit.ts'
 import { pauseProvider, resumeProvider } from './provider-pauses.ts'
@@ -30,6 +30,10 @@ export interface DispatcherOptions {
   pollIntervalMs: number
   /** While the provider is paused, one probe message per this interval. */
   probeIntervalMs: number
+  /** Shared by every dispatcher of the provider, through PostgreSQL. Unset: no limit. */
+  rateLimit?: ClaimOptions['rateLimit']
+  /** Shared by every dispatcher of the provider, through PostgreSQL. Unset: no budget. */
+  retryBudget?: ClaimOptions['retryBudget']
   /** Told of every provider call: its outcome and latency. */
   metrics?: AttemptMetrics
 }
@@ -187,11 +191,21 @@ export class Dispatcher {
   }
 
   async #claimAndSend(): Promise<Promise<void>[]> {
-    const { pool, provider, leaseMs, probeIntervalMs } = this.#options
+    const { pool, provider, leaseMs, probeIntervalMs, rateLimit, retryBudget } = this.#options
     const limit = this.#freeSlots()
     if (limit <= 0 || this.#stopping) return []
-    const claimed = await claimDue(pool, { limit, leaseMs, provider: provider.name, probeIntervalMs })
+    const { messages: claimed, claimAgainInMs } = await claimDue(pool, {
+      limit,
+      leaseMs,
+      provider: provider.name,
+      probeIntervalMs,
+      rateLimit,
+      retryBudget,
+    })
     this.#backlog = claimed.length === limit
+    // Held back by the rate limit, a backlog is claimed again as soon as the limit allows
+    // another message, not a poll interval later.
+    if (claimAgainInMs !== null) this.#wakeAfter(claimAgainInMs)
     return claimed.map((message) => {
       this.#calling += 1
       const send = this.#deliver(message, () => {
@@ -239,7 +253,7 @@ export class Dispatcher {
         if (message.probe) await this.#resume()
         return
       }
-      if (result.status === 'pending') this.#wakeWhenDue(result.delayMs)
+      if (result.status === 'pending') this.#wakeAfter(result.delayMs)
       log.warn({ ...context, status: result.status, errorCode: result.errorCode }, result.errorMessage ?? '')
       if (result.status === 'dead') {
         this.#options.alerts.notify({
@@ -257,12 +271,13 @@ export class Dispatcher {
   }
 
   /**
-   * Runs a pass when a retry this dispatcher scheduled comes due. Without it the retry
-   * waits for the next poll: up to POLL_INTERVAL_MS (1 s by default) on top of a 1 s
-   * first backoff step, and a sweep and a claim more under load. Another dispatcher may
-   * claim the row first; then this pass finds nothing, which costs one query.
+   * Runs a pass after `delayMs`: when a retry this dispatcher scheduled comes due, or the
+   * rate limit lets another message out. Without it they wait for the next poll: up to
+   * POLL_INTERVAL_MS (1 s by default) on top of a 1 s first backoff step, and a sweep and
+   * a claim more under load. Another dispatcher may claim the rows first; then this pass
+   * finds nothing, which costs one query.
    */
-  #wakeWhenDue(delayMs: number): void {
+  #wakeAfter(delayMs: number): void {
     if (this.#stopping) return
     const timer = setTimeout(() => {
       this.#retryTimers.delete(timer)

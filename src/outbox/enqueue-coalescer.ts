@@ -1,14 +1,14 @@
 import type pg from 'pg'
 import { isDatabaseUnavailable } from '../db/database-unavailable.ts'
-import { enqueueEach, IdempotencyConflict, type Enqueued, type NewMessage } from './enqueue.ts'
+import { enqueueEach, type Enqueued, type NewMessage } from './enqueue.ts'
 import { groupCommit } from './group-commit.ts'
 
 export interface EnqueueCoalescer {
   /**
    * Commits one message, together with whatever other callers submitted meanwhile, and
    * resolves once its row is committed. Rejects with IdempotencyConflict when its key
-   * came back with a different request; a conflict or a refused row fails only its own
-   * caller.
+   * came back with a different request, and with RecipientSuppressed when its number is
+   * on the suppression list; a refusal or a refused row fails only its own caller.
    */
   enqueue(message: NewMessage, ttlSeconds: number): Promise<Enqueued>
   /** Resolves once every message submitted so far is written or has failed. */
@@ -38,7 +38,7 @@ export function createEnqueueCoalescer(pool: pg.Pool): EnqueueCoalescer {
   return {
     async enqueue(message, ttlSeconds) {
       const result = await writer.add({ message, ttlSeconds })
-      if (result instanceof IdempotencyConflict) throw result
+      if (result instanceof Error) throw result
       return result
     },
     drain: () => writer.drain(),

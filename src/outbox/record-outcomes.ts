@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { OutcomeKind } from '../providers/provider.ts'
+import type { OutcomeKind, RecipientRefusal } from '../providers/provider.ts'
 
 /** What one finished attempt did to its message, ready to write. */
 export interface AttemptResult {
@@ -16,6 +16,8 @@ export interface AttemptResult {
   httpStatus: number | null
   latencyMs: number
   providerMessageId: string | null
+  /** With status `dead` only: put the recipient on the suppression list, for this reason. */
+  suppress?: RecipientRefusal
 }
 
 /**
@@ -24,6 +26,11 @@ export interface AttemptResult {
  * whose row was reclaimed changes nothing. Returns the ids that were written.
  *
  * A retry is never scheduled past `expires_at`: the row comes due then and expires.
+ *
+ * A result that says `suppress` puts the number on the suppression list in the same
+ * statement, so a number is suppressed exactly when its message's death is recorded, and
+ * a stale dispatcher suppresses nothing. A number already on the list keeps its first
+ * entry (its reason and the message that caused it).
  */
 export async function recordOutcomes(db: pg.Pool | pg.PoolClient, results: AttemptResult[]): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(RECORD_OUTCOMES, [
@@ -38,6 +45,7 @@ export async function recordOutcomes(db: pg.Pool | pg.PoolClient, results: Attem
     results.map((r) => r.httpStatus),
     results.map((r) => r.latencyMs),
     results.map((r) => r.providerMessageId),
+    results.map((r) => (r.status === 'dead' ? (r.suppress ?? null) : null)),
   ])
   return rows.map((row) => row.id)
 }
@@ -46,9 +54,9 @@ export async function recordOutcomes(db: pg.Pool | pg.PoolClient, results: Attem
 const RECORD_OUTCOMES = `
   WITH result AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::boolean[], $6::text[],
-                         $7::text[], $8::text[], $9::int[], $10::int[], $11::text[])
+                         $7::text[], $8::text[], $9::int[], $10::int[], $11::text[], $12::text[])
       AS t(id, lease_token, status, delay_ms, counted, outcome, error_code, error_message, http_status,
-           latency_ms, provider_message_id)
+           latency_ms, provider_message_id, suppress)
   ), settled AS (
     UPDATE messages m
     SET status = r.status,
@@ -62,7 +70,13 @@ const RECORD_OUTCOMES = `
         provider_message_id = coalesce(r.provider_message_id, m.provider_message_id)
     FROM result r
     WHERE m.id = r.id AND m.lease_token = r.lease_token AND m.status = 'sending'
-    RETURNING m.id, m.attempts
+    RETURNING m.id, m.attempts, m.recipient, m.provider
+  ), suppressed AS (
+    INSERT INTO suppressions (recipient, reason, error_code, provider, message_id)
+    SELECT s.recipient, r.suppress, r.error_code, s.provider, s.id
+    FROM settled s JOIN result r ON r.id = s.id
+    WHERE r.suppress IS NOT NULL
+    ON CONFLICT (recipient) DO NOTHING
   ), closed AS (
     UPDATE message_attempts a
     SET outcome = r.outcome, finished_at = now(), error_code = r.error_code,

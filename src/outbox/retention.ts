@@ -24,6 +24,22 @@ export async function eraseOldPersonalData(
     )`
 }
 
+/**
+ * Erases the number from admin actions on the suppression list (suppress, unsuppress)
+ * older than `retentionHours`; their `detail` keeps the masked number. The suppression
+ * list itself is never erased: it holds numbers on purpose, until an admin removes them,
+ * since forgetting an opt-out would text someone who said STOP. Returns how many it erased.
+ */
+export async function eraseOldAdminActionNumbers(
+  prisma: PrismaClient,
+  { retentionHours }: { retentionHours: number },
+): Promise<number> {
+  // Admin actions are few (people clicking), so one statement takes them all.
+  return prisma.$executeRaw`
+    UPDATE admin_actions SET recipient = NULL
+    WHERE recipient IS NOT NULL AND at < now() - make_interval(hours => ${retentionHours})`
+}
+
 export interface RetentionJob {
   /** Waits for a run in progress, then stops. */
   stop(): Promise<void>
@@ -52,6 +68,8 @@ export function startRetention(
         batch = await eraseOldPersonalData(prisma, { retentionHours, limit: batchSize })
         erased += batch
       } while (batch === batchSize && !stopped)
+      const actions = await eraseOldAdminActionNumbers(prisma, { retentionHours })
+      if (actions > 0) log.info({ actions }, `erased the numbers of ${actions} suppression admin actions older than ${retentionHours} h`)
     } catch (error) {
       log.warn({ err: error }, 'retention run failed; trying again at the next interval')
     }

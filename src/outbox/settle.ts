@@ -9,7 +9,8 @@ const MAX_DELAY_MS = 86_400_000
 /**
  * Maps a provider outcome to what happens to the message: the dispatcher's whole policy.
  * - ok: sent.
- * - permanent: dead now; retrying cannot help.
+ * - permanent: dead now; retrying cannot help. When the fault is the number's (invalid,
+ *   opted out, not a mobile), the number is suppressed by the same write.
  * - retryable, ambiguous: the next attempt after the backoff (at least the provider's
  *   Retry-After), or dead once `maxRetries` retries are used.
  * - rate_limited, account: the provider's trouble, not the message's. The attempt is not
@@ -51,8 +52,10 @@ export function settle(
     Math.min(Math.max(backoffDelayMs(failedAttempts, policy), outcome.retryAfterMs ?? 0), MAX_DELAY_MS)
   if (!counted) return { ...failure, status: 'pending', counted, delayMs: wait(message.attempts) }
   const retriesLeft = message.maxRetries + 1 - message.countedAttempts
-  if (outcome.kind === 'permanent' || retriesLeft <= 0) {
-    return { ...failure, status: 'dead', counted, delayMs: 0 }
+  if (outcome.kind === 'permanent') {
+    const dead = { ...failure, status: 'dead' as const, counted, delayMs: 0 }
+    return outcome.suppress ? { ...dead, suppress: outcome.suppress } : dead
   }
+  if (retriesLeft <= 0) return { ...failure, status: 'dead', counted, delayMs: 0 }
   return { ...failure, status: 'pending', counted, delayMs: wait(message.countedAttempts) }
 }

@@ -12,6 +12,12 @@ import type { MessageType } from '../sms/message-encoding.ts'
  */
 export type OutcomeKind = 'ok' | 'retryable' | 'ambiguous' | 'rate_limited' | 'account' | 'permanent'
 
+/**
+ * Why a provider says a number can never be texted, whatever the message: it goes on the
+ * suppression list, and enqueue refuses it until an admin removes it.
+ */
+export type RecipientRefusal = 'invalid_number' | 'opted_out' | 'not_mobile'
+
 export type SendOutcome =
   | { kind: 'ok'; providerMessageId?: string; httpStatus?: number }
   | {
@@ -21,6 +27,8 @@ export type SendOutcome =
       errorMessage: string
       httpStatus?: number
       retryAfterMs?: number
+      /** Only with `permanent`: the fault is the recipient's, so suppress the number. */
+      suppress?: RecipientRefusal
     }
 
 /** One SMS as a provider receives it. */

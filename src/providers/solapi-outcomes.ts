@@ -1,6 +1,6 @@
 import { parseRetryAfter } from './http-failure.ts'
 import { describeAnswer, parseJsonObject } from './provider-answer.ts'
-import type { OutcomeKind, SendOutcome } from './provider.ts'
+import type { OutcomeKind, RecipientRefusal, SendOutcome } from './provider.ts'
 
 type FailureKind = Exclude<OutcomeKind, 'ok'>
 
@@ -18,8 +18,21 @@ export const SOLAPI_STATUS_CODE_KINDS: ReadonlyMap<string, FailureKind> = new Ma
   ...codes('account', '1020', '1030', '2230', '1062', '2062', '2063'),
   // SOLAPI's own server errors.
   ...codes('retryable', '1024', '2024', '3024'),
-  // Recipient opted out (1061/2061, 080), spam (2254), refused by the carrier (3xxx).
+  // Recipient opted out (1060/2060, 1061/2061: 080), spam (2254), refused by the carrier (3xxx).
   ...codes('permanent', '1060', '2060', '1061', '2061', '1064', '2064', '2254', '3010', '3013', '3032', '3050'),
+])
+
+/**
+ * The refusing `statusCode`s that are about the number itself: it goes on the suppression
+ * list. 1060/2060 and 1061/2061: the recipient refused messages from this sender (080
+ * opt-out), per docs/providers.md. Spam (2254) and carrier refusals (3xxx) judge the
+ * message or the sender, not the number, so they are not here.
+ */
+export const SOLAPI_SUPPRESSING_STATUS_CODES: ReadonlyMap<string, RecipientRefusal> = new Map<string, RecipientRefusal>([
+  ['1060', 'opted_out'],
+  ['2060', 'opted_out'],
+  ['1061', 'opted_out'],
+  ['2061', 'opted_out'],
 ])
 
 /** SOLAPI's `errorCode` on a non-200 answer, which decides before the HTTP status. */
@@ -100,12 +113,15 @@ function outcomeOfJudgedMessage(
       httpStatus,
     }
   }
-  return {
-    kind: SOLAPI_STATUS_CODE_KINDS.get(statusCode) ?? kindOfUnknownStatusCode(statusCode),
+  const kind = SOLAPI_STATUS_CODE_KINDS.get(statusCode) ?? kindOfUnknownStatusCode(statusCode)
+  const failure = {
+    kind,
     errorCode: statusCode,
     errorMessage: describeAnswer(`SOLAPI refused the message with statusCode ${statusCode}`, textField(body, 'statusMessage') ?? ''),
     httpStatus,
   }
+  const suppress = kind === 'permanent' ? SOLAPI_SUPPRESSING_STATUS_CODES.get(statusCode) : undefined
+  return suppress ? { ...failure, suppress } : failure
 }
 
 /**

@@ -1,6 +1,6 @@
 import { parseRetryAfter } from './http-failure.ts'
 import { describeAnswer, parseJsonObject } from './provider-answer.ts'
-import type { OutcomeKind, SendOutcome } from './provider.ts'
+import type { OutcomeKind, RecipientRefusal, SendOutcome } from './provider.ts'
 
 type FailureKind = Exclude<OutcomeKind, 'ok'>
 
@@ -24,6 +24,18 @@ export const TWILIO_CODE_KINDS: ReadonlyMap<number, FailureKind> = new Map<numbe
   [21612, 'permanent'], // this From cannot reach this To
   [21617, 'permanent'], // body too long
   [21611, 'retryable'], // the sender's queue is over 10 hours long
+])
+
+/**
+ * The permanent codes that are about the number itself rather than this message or this
+ * sender: the number goes on the suppression list. 21612 (this From cannot reach this To)
+ * is the sender's route, and another sender could get through, so it is not here.
+ */
+export const TWILIO_SUPPRESSING_CODES: ReadonlyMap<number, RecipientRefusal> = new Map<number, RecipientRefusal>([
+  [21211, 'invalid_number'],
+  [21610, 'opted_out'],
+  [21614, 'not_mobile'],
+  [21635, 'not_mobile'], // a landline
 ])
 
 /**
@@ -53,6 +65,8 @@ export function outcomeOfTwilioResponse(
     httpStatus,
   }
   if (code === '21611') return { ...failure, retryAfterMs: SENDER_QUEUE_FULL_DELAY_MS }
+  const suppress = kind === 'permanent' && code !== undefined ? TWILIO_SUPPRESSING_CODES.get(Number(code)) : undefined
+  if (suppress) return { ...failure, suppress }
   const retryAfterMs = kind === 'rate_limited' ? parseRetryAfter(headers['retry-after']) : undefined
   return retryAfterMs === undefined ? failure : { ...failure, retryAfterMs }
 }

@@ -15,7 +15,7 @@ let released = 0
 try {
   for (let idle = 0; idle < 3; ) {
     // A 10-minute lease: nothing expires during the run, so any row held twice is a claim bug.
-    const claimed = await claimDue(database.pool, { limit, leaseMs: 600_000, provider: 'webhook', probeIntervalMs: 60_000 })
+    const { messages: claimed } = await claimDue(database.pool, { limit, leaseMs: 600_000, provider: 'webhook', probeIntervalMs: 60_000 })
     if (claimed.length === 0) {
       idle += 1
       await new Promise((done) => setTimeout(done, 50))

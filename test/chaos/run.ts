@@ -20,7 +20,7 @@ const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const onlyArg = args.indexOf('--only')
 const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',').map(Number)) : undefined
-const selected: Scenario[] = SCENARIOS.filter((s) => (only ? only.has(s.id) : !quick || s.quick))
+const selected: Scenario[] = SCENARIOS.filter((s) => (only ? only.has(s.id) : quick ? s.quick : !s.long))
 
 const drivers = new Set<ChaosDriver>()
 let postgres: HarnessPostgres | undefined

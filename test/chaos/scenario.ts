@@ -56,6 +56,8 @@ export interface Scenario {
   name: string
   /** Part of the `--quick` run (CI), with the small counts `ctx.quick` selects. */
   quick: boolean
+  /** Runs only when named (`--only`): too long for the full run's bound. */
+  long?: boolean
   /** A hard bound: past it the scenario fails and everything it started is stopped. */
   timeoutMs: number
   /** Returns the scenario's own figures (the checker's are added by `ctx.check`). */

@@ -22,8 +22,11 @@ t.teardown(() => app.close())
 const FAILED = { to: '010-1234-5678', e164: '+821012345678', hidden: '12345678' }
 const CHANGED = { to: '010-2345-6789', e164: '+821023456789', hidden: '23456789' }
 const WAITING = { to: '010-3456-7890', e164: '+821034567890', hidden: '34567890' }
+// On the suppression list: one a provider refused, one an admin added.
+const OPTED_OUT = { e164: '+821045678901', hidden: '45678901' }
+const ADDED = { e164: '+821056789012', hidden: '56789012' }
 const FILLERS = Array.from({ length: 50 }, (_, i) => ({ to: `010-5555-${String(i).padStart(4, '0')}`, hidden: `5555${String(i).padStart(4, '0')}` }))
-const EVERY_NUMBER = [FAILED, CHANGED, WAITING, ...FILLERS]
+const EVERY_NUMBER = [FAILED, CHANGED, WAITING, OPTED_OUT, ADDED, ...FILLERS]
 const HOSTILE_TEXT = '<img src=x onerror="window.__xss = 1">'
 
 // 52 dead rows: one page of 50 and a "Load more". The fillers are older, so FAILED and
@@ -54,6 +57,13 @@ await db.sql(
 await db.sql(
   `INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at, probes)
    VALUES ('solapi', '4030', 'balance exhausted', now() + interval '5 minutes', 2)`,
+)
+
+await db.sql(
+  `INSERT INTO suppressions (recipient, reason, error_code, provider, message_id, created_at)
+   VALUES ($1, 'opted_out', '21610', 'twilio', $3, now() - interval '1 hour'),
+          ($2, 'invalid_number', NULL, NULL, NULL, now())`,
+  [OPTED_OUT.e164, ADDED.e164, changedId],
 )
 
 const form = (token: string) => ({
@@ -146,7 +156,7 @@ t.test('over https (behind a trusted proxy) the cookie is Secure', async (t) => 
   t.match(logout.cookies, [{ name: SESSION_COOKIE, value: '', secure: true }])
 })
 
-t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, resume', async (t) => {
+t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, resume, unsuppress', async (t) => {
   if (!existsSync(CHROMIUM)) {
     t.fail(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium (.ci/run does this in CI)`)
     return
@@ -265,6 +275,28 @@ t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, r
   t.match(await db.sql(`SELECT actor, action, provider FROM admin_actions WHERE action = 'resume'`), [
     { actor: 'admin-page', action: 'resume', provider: 'solapi' },
   ])
+
+  // The suppression list: masked numbers, newest first; Remove takes one off, recorded.
+  const suppressionRows = page.getByTestId('suppression-row')
+  await waitForCount(suppressionRows, 2)
+  t.same(await page.getByTestId('suppression-to').allTextContents(), ['+82 10-****-9012', '+82 10-****-8901'])
+  t.same(await page.getByTestId('suppression-reason').allTextContents(), ['invalid_number', 'opted_out'])
+  await assertNoFullNumber(t, page, EVERY_NUMBER, 'the suppression list')
+  const optedOutRow = suppressionRows.filter({ hasText: '+82 10-****-8901' })
+  t.match(await optedOutRow.textContent(), /21610.*twilio/)
+  await optedOutRow.getByTestId('unsuppress').click()
+  await waitForCount(suppressionRows, 1)
+  t.same(await db.sql('SELECT recipient FROM suppressions'), [{ recipient: ADDED.e164 }])
+  t.match(await db.sql(`SELECT actor, action, recipient FROM admin_actions WHERE action = 'unsuppress'`), [
+    { actor: 'admin-page', action: 'unsuppress', recipient: OPTED_OUT.e164 },
+  ])
+  await page.fill('#suppression-to', '010-4567-8901')
+  await Promise.all([
+    page.waitForResponse((response) => new URL(response.url()).pathname === '/v1/admin/suppressions'),
+    page.click('#apply-suppression-filter'),
+  ])
+  await page.getByTestId('suppressions-empty').waitFor()
+  t.equal(await suppressionRows.count(), 0, 'the removed number is no longer listed')
 
   await Promise.all([page.waitForURL(`${base}/admin`), page.click('#logout')])
   t.ok(await page.locator('#login-form').isVisible(), 'logged out: the login form again')

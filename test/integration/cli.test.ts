@@ -154,6 +154,57 @@ t.test('retry --status dead: --dry-run counts and changes nothing; then retries 
   t.match(actors, [{ actor: /^cli:/ }])
 })
 
+t.test('suppressions lists the suppression list masked; unsuppress takes a number off it, recorded', async (t) => {
+  const empty = await cli('suppressions')
+  t.equal(empty.code, 0, empty.stderr)
+  t.match(empty.stdout, /the suppression list is empty/)
+  await db.sql(
+    `INSERT INTO suppressions (recipient, reason, error_code, provider, message_id, created_at)
+     VALUES ('+821012345678', 'opted_out', '21610', 'twilio', $1, now() - interval '1 minute'),
+            ('+821023456789', 'invalid_number', NULL, NULL, NULL, now())`,
+    [dead1030a],
+  )
+  const [table, json, one, limited] = await Promise.all([
+    cli('suppressions'),
+    cli('suppressions', '--json'),
+    cli('suppressions', '--to', NUMBER),
+    cli('suppressions', '--limit', '1'),
+  ])
+  t.equal(table.code, 0, table.stderr)
+  const lines = table.stdout.trimEnd().split('\n')
+  t.match(lines[0], /^SINCE\s+TO\s+REASON\s+ERROR CODE\s+PROVIDER\s+MESSAGE$/)
+  t.match(lines[1], /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z\s+\+82 10-\*\*\*\*-6789\s+invalid_number\s+-\s+-\s+\(added by an admin\)$/)
+  t.match(lines[2], new RegExp(`\\+82 10-\\*{4}-5678\\s+opted_out\\s+21610\\s+twilio\\s+${dead1030a}$`))
+  t.equal(lines.length, 3)
+  t.same(leaks(table.stdout + json.stdout + one.stdout + limited.stdout), [], 'no full number anywhere')
+  t.match(json.stdout.trimEnd().split('\n').map((line) => JSON.parse(line)), [
+    { to: '+82 10-****-6789', reason: 'invalid_number', errorCode: null },
+    { to: '+82 10-****-5678', reason: 'opted_out', errorCode: '21610', provider: 'twilio', messageId: dead1030a },
+  ])
+  t.equal(one.stdout.trimEnd().split('\n').length, 2, 'the header and the one number')
+  t.match(one.stdout, /opted_out/)
+  t.equal(limited.stdout.trimEnd().split('\n').length, 2)
+  t.match(limited.stderr, /more than 1/)
+
+  const removed = await cli('unsuppress', NUMBER)
+  t.equal(removed.code, 0, removed.stderr)
+  t.match(removed.stdout, /^removed \+82 10-\*{4}-5678 \(opted_out since .*\): messages to it are accepted again$/m)
+  t.same(await db.sql(`SELECT recipient FROM suppressions ORDER BY recipient`), [{ recipient: '+821023456789' }])
+  t.match(await db.sql(`SELECT actor, action, recipient, detail FROM admin_actions WHERE action = 'unsuppress'`), [
+    { actor: /^cli:.+/, action: 'unsuppress', recipient: '+821012345678', detail: { to: '+82 10-****-5678', reason: 'opted_out' } },
+  ])
+  const again = await cli('unsuppress', '+821012345678')
+  t.equal(again.code, 1)
+  t.match(again.stderr, 'not suppressed: +82 10-****-5678 is not on the suppression list')
+  t.same(leaks(removed.stdout + removed.stderr + again.stdout + again.stderr), [])
+
+  const usage = await Promise.all([cli('unsuppress'), cli('unsuppress', '12345'), cli('suppressions', '--limit', '0')])
+  t.same(usage.map((run) => run.code), [2, 2, 2])
+  t.match(usage[0].stderr, /give the number to take off the suppression list/)
+  t.match(usage[1].stderr, /<number>: .*not a valid phone number/)
+  t.match(usage[2].stderr, /--limit must be a whole number/)
+})
+
 t.test('a wrong command line: usage on stderr, exit 2; --help: usage, exit 0', async (t) => {
   const cases: [string[], RegExp][] = [
     [['frobnicate'], /unknown command "frobnicate"[\s\S]*Usage: sms-outbox \[command\]/],
@@ -213,7 +264,8 @@ t.test('without DATABASE_URL: the embedded database in DATA_DIR', async (t) => {
   // Nothing runs on it: the command starts a server for itself and stops it after.
   const migrate = await embeddedCli('migrate')
   t.equal(migrate.code, 0, migrate.stderr)
-  t.match(migrate.stdout, /applied 3 migrations/)
+  // Every migration folder, whatever their number, the newest included.
+  t.match(migrate.stdout, /applied \d+ migrations:\n  20261129000000_outbox\n[\s\S]*  20261129210000_suppressions\n/)
   t.match(migrate.stderr, /no database in .* yet: creating one/)
   t.notOk(serverLeft(), 'the server it started is stopped')
 

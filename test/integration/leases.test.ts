@@ -35,7 +35,9 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
   const fake = await startFakeWebhook(t)
   const id = await enqueue(db)
   // A dispatcher claims the row and dies without a word.
-  const [claim] = await claimDue(db.pool, { limit: 10, leaseMs: 100, provider: 'webhook', probeIntervalMs: 1_000 })
+  const {
+    messages: [claim],
+  } = await claimDue(db.pool, { limit: 10, leaseMs: 100, provider: 'webhook', probeIntervalMs: 1_000 })
   t.equal(claim.id, id)
   t.same(await reclaimExpired(db.prisma, { limit: 10 }), [], 'a live lease is left alone')
 
@@ -82,7 +84,7 @@ t.test('a reclaimed row that used its last attempt is dead, not sent again', asy
 t.test('claims respect their limit and lease from the database clock', async (t) => {
   const db = await createTestDatabase(t)
   for (let i = 0; i < 7; i += 1) await enqueue(db)
-  const claimed = await claimDue(db.pool, { limit: 5, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })
+  const { messages: claimed } = await claimDue(db.pool, { limit: 5, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })
   t.equal(claimed.length, 5)
   t.equal(new Set(claimed.map((c) => c.leaseToken)).size, 5, 'a fresh token per row')
   const [lease] = await db.sql(
@@ -91,7 +93,7 @@ t.test('claims respect their limit and lease from the database clock', async (t)
      FROM messages WHERE status = 'sending'`,
   )
   t.same(lease, { min_ms: 30_000, max_ms: 30_000 })
-  t.equal((await claimDue(db.pool, { limit: 5, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })).length, 2)
+  t.equal((await claimDue(db.pool, { limit: 5, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })).messages.length, 2)
 })
 
 t.test('the state machine is guarded in the database by named constraints', async (t) => {

@@ -4,6 +4,7 @@ import Fastify, { type FastifyServerOptions } from 'fastify'
 import { pino, type Logger } from 'pino'
 import t from 'tap'
 import packageJson from '../../package.json' with { type: 'json' }
+import { OneLinePerRequest } from '../../src/http/access-log.ts'
 import { loadConfig } from '../../src/config.ts'
 import { connectDatabase } from '../../src/db/database.ts'
 import { installErrorHandling } from '../../src/http/error-handler.ts'
@@ -36,7 +37,7 @@ async function operableApp(
   { metrics, log = silentLog, ...options }: Partial<OperabilityOptions> & { metrics: OutboxMetrics; log?: Logger },
 ) {
   const loggerInstance: FastifyServerOptions['loggerInstance'] = log
-  const app = Fastify({ loggerInstance, requestIdHeader: false, genReqId: requestIdOf }).withTypeProvider<TypeBoxTypeProvider>()
+  const app = Fastify({ loggerInstance, requestIdHeader: false, genReqId: requestIdOf, logController: new OneLinePerRequest() }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   installErrorHandling(app)
   await registerOperability(app, { metrics, apiTokenRequired: false, ...options })
@@ -209,7 +210,7 @@ t.test('/docs/json: a valid OpenAPI 3 document of the registered routes; /docs: 
   t.equal(body.properties.to.maxLength, 40)
   t.equal(body.additionalProperties, false)
   t.ok(post.parameters.some((p: any) => p.in === 'header' && p.name === 'idempotency-key'))
-  t.same(Object.keys(post.responses).sort(), ['200', '202', '400', '409', '413', '415', '503'])
+  t.same(Object.keys(post.responses).sort(), ['200', '202', '400', '409', '413', '415', '422', '503'])
   t.same(document.paths['/v1/messages/{id}'].get.parameters.map((p: any) => [p.in, p.name]), [['path', 'id']])
   t.equal(document.paths['/metrics'].get.security, undefined, 'Prometheus scrapes without a token')
   t.equal(document.paths['/healthz'].get.security, undefined)
@@ -239,6 +240,9 @@ t.test('x-request-id: echoed when acceptable, a fresh UUID otherwise, on every a
   const sent = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'trace-4bf92f3577b34da6' } })
   t.equal(sent.headers['x-request-id'], 'trace-4bf92f3577b34da6')
   t.ok(lines.some((line) => line.reqId === 'trace-4bf92f3577b34da6'), 'the log lines carry it')
+  const logged = lines.filter((line) => line.reqId === 'trace-4bf92f3577b34da6')
+  t.equal(logged.length, 1, 'one line per request')
+  t.match(logged[0], { msg: 'request completed', method: 'GET', url: '/healthz', statusCode: 200, responseTime: Number })
 
   const generated = await app.inject({ method: 'GET', url: '/healthz' })
   t.match(generated.headers['x-request-id'], UUID)

@@ -155,11 +155,19 @@ t.test('each refusing statusCode in a 200 gives its kind', async (t) => {
     ['2999', 'permanent'], // unknown, but SOLAPI judged it
     ['9999', 'ambiguous'], // outside the known ranges: cannot tell whether it went out
   ] as const
+  // The 080 opt-outs are the number's fault: it goes on the suppression list.
+  const optOuts = ['1060', '2060', '1061', '2061']
   for (const [statusCode, kind] of cases) {
     fake.reply = fakeSolapiReplies.statusCode(statusCode, `verdict ${statusCode}`)
     t.same(
       await provider.send(sms, timeout()),
-      { kind, errorCode: statusCode, errorMessage: `SOLAPI refused the message with statusCode ${statusCode}: verdict ${statusCode}`, httpStatus: 200 },
+      {
+        kind,
+        errorCode: statusCode,
+        errorMessage: `SOLAPI refused the message with statusCode ${statusCode}: verdict ${statusCode}`,
+        httpStatus: 200,
+        ...(optOuts.includes(statusCode) ? { suppress: 'opted_out' } : {}),
+      },
       statusCode,
     )
   }

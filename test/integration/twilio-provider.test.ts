@@ -82,6 +82,23 @@ t.test('maps every row of the Twilio code table to its outcome kind', async (t) 
   }
 })
 
+t.test('the codes that are about the number say to suppress it, and why; no other code does', async (t) => {
+  const { fake, provider } = await setup(t)
+  const suppressing = new Map([
+    [21211, 'invalid_number'],
+    [21610, 'opted_out'],
+    [21614, 'not_mobile'],
+    [21635, 'not_mobile'],
+  ])
+  for (const code of [20429, 20503, 20500, 20003, 21606, 21408, 21608, 21211, 21614, 21635, 21610, 21612, 21617, 21611, 21999]) {
+    fake.reply = () => twilioError(code === 20003 ? 401 : 400, code, `reason ${code}`)
+    const outcome = await provider.send(sms, timeout())
+    const suppress = outcome.kind === 'ok' ? undefined : outcome.suppress
+    t.equal(suppress, suppressing.get(code), String(code))
+    if (suppress) t.equal(outcome.kind, 'permanent', `${code} is permanent`)
+  }
+})
+
 t.test('answers without a Twilio body are classified by HTTP status, and do not throw', async (t) => {
   const { fake, provider } = await setup(t)
   const cases = [

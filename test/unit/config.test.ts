@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, loadConfig } from '../../src/config.ts'
+import { ConfigError, loadConfig, providerRateLimit } from '../../src/config.ts'
 
 t.test('defaults match the documented contract', async (t) => {
   const config = loadConfig({})
@@ -16,9 +16,22 @@ t.test('defaults match the documented contract', async (t) => {
     RETRY_JITTER: 'none',
     MESSAGE_TTL_SECONDS: 86_400,
     LEASE_MS: 30_000,
+    RETRY_BUDGET_RATIO: 0.2,
+    RETRY_BUDGET_MIN_PER_MINUTE: 60,
     LOG_LEVEL: 'info',
   })
   t.equal(config.DATABASE_URL, undefined)
+  t.equal(providerRateLimit(config), undefined, 'no rate limit unless set')
+})
+
+t.test('the rate limit: per second, fractions allowed, burst a tenth of a second of it unless set', async (t) => {
+  t.same(providerRateLimit(loadConfig({ PROVIDER_RATE_LIMIT: '200' })), { perSecond: 200, burst: 20 })
+  t.same(providerRateLimit(loadConfig({ PROVIDER_RATE_LIMIT: '0.5' })), { perSecond: 0.5, burst: 1 })
+  t.same(providerRateLimit(loadConfig({ PROVIDER_RATE_LIMIT: '30', PROVIDER_RATE_BURST: '5' })), { perSecond: 30, burst: 5 })
+  t.throws(() => loadConfig({ PROVIDER_RATE_LIMIT: '0' }), { message: /PROVIDER_RATE_LIMIT must be > 0/ })
+  t.throws(() => loadConfig({ PROVIDER_RATE_BURST: '0.5' }), { message: /PROVIDER_RATE_BURST must be >= 1/ })
+  t.throws(() => loadConfig({ RETRY_BUDGET_MIN_PER_MINUTE: '0' }), { message: /RETRY_BUDGET_MIN_PER_MINUTE must be >= 1/ })
+  t.throws(() => loadConfig({ RETRY_BUDGET_RATIO: '-1' }), { message: /RETRY_BUDGET_RATIO must be >= 0/ })
 })
 
 t.test('numbers come from strings', async (t) => {

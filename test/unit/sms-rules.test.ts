@@ -1,5 +1,7 @@
 import t from 'tap'
 import { LMS_MAX_BYTES, measureText, UnsendableText } from '../../src/sms/message-encoding.ts'
+import { getCountries, getExampleNumber, parsePhoneNumberFromString } from 'libphonenumber-js/max'
+import mobileExamples from 'libphonenumber-js/mobile/examples'
 import { InvalidPhoneNumber, maskPhoneNumber, normalizePhoneNumber, redactPhoneNumbers } from '../../src/sms/phone-number.ts'
 
 t.test('phone numbers: E.164 and Korean domestic forms normalise to E.164', async (t) => {
@@ -20,6 +22,22 @@ t.test('phone numbers: masked to country code, two leading and four trailing dig
   t.equal(maskPhoneNumber('+821012345678'), '+82 10-****-5678')
   t.equal(maskPhoneNumber('+14155552671'), '+1 41-****-2671')
   t.notMatch(maskPhoneNumber('+821012345678'), /1234/)
+})
+
+t.test("masking finds the country code without parsing: the same as parsing, for every country's mobile example", async (t) => {
+  for (const country of getCountries()) {
+    const example = getExampleNumber(country, mobileExamples)
+    if (!example) continue
+    const parsed = parsePhoneNumberFromString(example.number)!
+    const national = parsed.nationalNumber
+    const expected =
+      national.length < 7
+        ? undefined
+        : `+${parsed.countryCallingCode} ${national.slice(0, 2)}-${'*'.repeat(national.length - 6)}-${national.slice(-4)}`
+    if (expected) t.equal(maskPhoneNumber(example.number), expected, country)
+  }
+  t.equal(maskPhoneNumber('+80012345678'), '+800 12-**-5678', 'a non-geographic code falls back to parsing')
+  t.equal(maskPhoneNumber('not a number 0101234'), 'not a number *****34')
 })
 
 t.test('an invalid number is never echoed whole in the error', async (t) => {

@@ -19,23 +19,31 @@ const state = {
   // dropped instead of overwriting a newer one.
   listGeneration: 0,
   detailGeneration: 0,
+  /** The suppression list: its applied `to` filter, cursor and request generation. */
+  suppressions: { query: new URLSearchParams(), cursor: null, generation: 0 },
 }
 
 class ApiError extends Error {}
 
-async function api(path, { method = 'GET' } = {}) {
+async function api(path, { method = 'GET', body } = {}) {
   const headers = { accept: 'application/json' }
   if (method !== 'GET') headers['x-admin-actor'] = ACTOR
+  if (body !== undefined) headers['content-type'] = 'application/json'
   let response
   try {
-    response = await fetch(path, { method, headers, credentials: 'same-origin' })
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
   } catch {
     throw new ApiError('the server did not answer; is it running?')
   }
   if (response.status === 401) throw new ApiError('your session has ended: reload the page to log in again')
-  const body = await response.json().catch(() => null)
-  if (!response.ok) throw new ApiError(body?.message ?? `the server answered HTTP ${response.status}`)
-  return body
+  const answer = await response.json().catch(() => null)
+  if (!response.ok) throw new ApiError(answer?.message ?? `the server answered HTTP ${response.status}`)
+  return answer
 }
 
 /** An element with attributes and children; string children become text nodes. */
@@ -295,6 +303,61 @@ async function act(action) {
   await Promise.all([loadDetail(id), refreshHeader()])
 }
 
+// The suppression list. Rows show the masked number; Remove names the entry by its id.
+
+async function loadSuppressions({ more = false } = {}) {
+  const list = state.suppressions
+  const generation = more ? list.generation : ++list.generation
+  const query = new URLSearchParams(list.query)
+  query.set('limit', String(PAGE_SIZE))
+  if (more) query.set('cursor', list.cursor)
+  else $('suppressions-more').hidden = true
+  hideError('suppression-error')
+  $('suppressions-more').disabled = true
+  try {
+    const page = await api(`/v1/admin/suppressions?${query}`)
+    if (generation !== list.generation) return
+    const rows = page.suppressions.map(suppressionRow)
+    if (more) $('suppression-rows').append(...rows)
+    else $('suppression-rows').replaceChildren(...rows)
+    list.cursor = page.nextCursor
+    $('suppressions-more').hidden = page.nextCursor === null
+    $('suppressions-empty').hidden = $('suppression-rows').children.length > 0
+  } catch (error) {
+    if (generation === list.generation) showError('suppression-error', error)
+  } finally {
+    if (generation === list.generation) $('suppressions-more').disabled = false
+  }
+}
+
+function suppressionRow(entry) {
+  const remove = el('button', { type: 'button', 'data-testid': 'unsuppress' }, 'Remove')
+  const row = el(
+    'tr',
+    { 'data-suppression-id': entry.id, 'data-testid': 'suppression-row' },
+    el('td', { class: 'nowrap' }, formatTime(entry.createdAt)),
+    el('td', { class: 'nowrap', 'data-testid': 'suppression-to' }, entry.to),
+    el('td', { 'data-testid': 'suppression-reason' }, entry.reason),
+    el('td', {}, entry.errorCode ?? 'added by an admin'),
+    el('td', {}, entry.provider ?? ''),
+    el('td', {}, remove),
+  )
+  remove.addEventListener('click', async () => {
+    remove.disabled = true
+    hideError('suppression-error')
+    try {
+      await api('/v1/admin/suppressions/remove', { method: 'POST', body: { id: entry.id } })
+      // Removed, or by someone else already: either way it is off the list.
+      row.remove()
+      $('suppressions-empty').hidden = $('suppression-rows').children.length > 0
+    } catch (error) {
+      remove.disabled = false
+      showError('suppression-error', error)
+    }
+  })
+  return row
+}
+
 // Wiring.
 
 $('filters').addEventListener('submit', (event) => {
@@ -310,6 +373,13 @@ $('filters').addEventListener('submit', (event) => {
   loadMessages()
 })
 $('load-more').addEventListener('click', () => loadMessages({ more: true }))
+$('suppression-filter').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const to = $('suppression-to').value.trim()
+  state.suppressions.query = new URLSearchParams(to ? { to } : {})
+  loadSuppressions()
+})
+$('suppressions-more').addEventListener('click', () => loadSuppressions({ more: true }))
 $('message-rows').addEventListener('click', (event) => {
   const row = event.target.closest('tr[data-id]')
   if (row) openDetail(row.dataset.id)
@@ -331,3 +401,4 @@ document.addEventListener('keydown', (event) => {
 state.query = readFilter()
 refreshHeader()
 loadMessages()
+loadSuppressions()

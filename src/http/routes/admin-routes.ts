@@ -6,6 +6,7 @@ import { listMessages } from '../../admin/list-messages.ts'
 import { InvalidFilter, type MessageFilter } from '../../admin/message-filter.ts'
 import { outboxStats } from '../../admin/outbox-stats.ts'
 import { retryMatching, retryMessage } from '../../admin/retry-messages.ts'
+import { addSuppression, listedNumber, listSuppressions, removeSuppression } from '../../admin/suppressions.ts'
 import type { Config } from '../../config.ts'
 import type { PrismaClient } from '../../db/database.ts'
 import { findMessage } from '../../outbox/find-message.ts'
@@ -24,9 +25,15 @@ import {
   ProviderResumeResultSchema,
   ProvidersSchema,
   StatsSchema,
+  SuppressionAddRequestSchema,
+  SuppressionAddResultSchema,
+  SuppressionListQuerySchema,
+  SuppressionPageSchema,
+  SuppressionRemoveRequestSchema,
+  SuppressionRemoveResultSchema,
 } from '../admin-schemas.ts'
 import { ErrorSchema, MessageIdParamsSchema } from '../message-schemas.ts'
-import { detailView, summaryView } from '../message-view.ts'
+import { detailView, summaryView, suppressionView } from '../message-view.ts'
 
 const Errors = { 400: ErrorSchema, 401: ErrorSchema, 503: ErrorSchema }
 const DEFAULT_ACTOR = 'admin-api'
@@ -180,6 +187,64 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
   )
 
   app.get(
+    '/v1/admin/suppressions',
+    {
+      schema: {
+        summary: 'The suppression list: numbers no message is accepted for, newest first; numbers masked',
+        querystring: SuppressionListQuerySchema,
+        response: { 200: SuppressionPageSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { to, cursor, limit } = request.query
+      const recipient = to === undefined ? undefined : numberIn('to', to, InvalidFilter)
+      const page = await listSuppressions(prisma, { recipient, cursor, limit })
+      return { suppressions: page.suppressions.map(suppressionView), nextCursor: page.nextCursor }
+    },
+  )
+
+  app.post(
+    '/v1/admin/suppressions',
+    {
+      schema: {
+        summary: 'Put a number on the suppression list by hand (default reason opted_out); harmless twice',
+        headers: ActorHeadersSchema,
+        body: SuppressionAddRequestSchema,
+        response: { 200: SuppressionAddResultSchema, 201: SuppressionAddResultSchema, ...Errors },
+      },
+    },
+    async (request, reply) => {
+      const recipient = numberIn('to', request.body.to, InvalidSuppressionRequest)
+      const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
+      const { entry, created } = await addSuppression(prisma, { recipient, reason: request.body.reason ?? 'opted_out' }, { actor })
+      if (created) request.log.info({ actor, suppressionId: entry.id }, `${actor} suppressed a number`)
+      return reply.code(created ? 201 : 200).send({ created, suppression: suppressionView(entry) })
+    },
+  )
+
+  // A POST with the number in the body rather than DELETE /suppressions/<number>: URLs end
+  // up in access logs, and the number is the very thing the log must not hold.
+  app.post(
+    '/v1/admin/suppressions/remove',
+    {
+      schema: {
+        summary: 'Take a number off the suppression list, by number or by id; recorded; harmless twice',
+        headers: ActorHeadersSchema,
+        body: SuppressionRemoveRequestSchema,
+        response: { 200: SuppressionRemoveResultSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { to, id } = request.body
+      const key = to !== undefined ? { recipient: numberIn('to', to, InvalidSuppressionRequest) } : { id: id! }
+      const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
+      const removed = await removeSuppression(prisma, key, { actor })
+      if (removed) request.log.info({ actor, suppressionId: removed.id }, `${actor} removed a number from the suppression list`)
+      return { removed: removed !== null, suppression: removed && suppressionView(removed) }
+    },
+  )
+
+  app.get(
     '/v1/admin/stats',
     { schema: { summary: 'Counts per status, dead per error code, and the last 24 hours by hour', response: { 200: StatsSchema, ...Errors } } },
     async () => {
@@ -187,6 +252,22 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
       return { ...stats, perHour: stats.perHour.map((hour) => ({ ...hour, hour: hour.hour.toISOString() })) }
     },
   )
+}
+
+/** A number given to add or remove that is no number: 400 BAD_REQUEST, as the error handler maps it. */
+class InvalidSuppressionRequest extends Error {
+  override name = 'InvalidSuppressionRequest'
+  readonly statusCode = 400
+}
+
+/** `input` as the suppression list stores numbers; a number that is none is a 400. */
+function numberIn(field: string, input: string, As: new (message: string) => Error): string {
+  try {
+    return listedNumber(input)
+  } catch (error) {
+    if (error instanceof InvalidPhoneNumber) throw new As(`${field}: ${error.message}`)
+    throw error
+  }
 }
 
 /** The query's filter, with the number normalised as enqueue stores it. */

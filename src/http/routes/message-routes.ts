@@ -6,6 +6,7 @@ import { enqueueMessages } from '../../outbox/enqueue.ts'
 import { createEnqueueCoalescer } from '../../outbox/enqueue-coalescer.ts'
 import { findMessage } from '../../outbox/find-message.ts'
 import { InvalidMessage, prepareMessage } from '../../outbox/prepare-message.ts'
+import { RecipientSuppressed } from '../../outbox/recipient-suppressed.ts'
 import {
   AcceptedMessageSchema,
   BatchAcceptedSchema,
@@ -15,13 +16,14 @@ import {
   MessageDetailSchema,
   MessageIdParamsSchema,
   MessageRequestSchema,
+  SuppressedErrorSchema,
 } from '../message-schemas.ts'
 import { acceptedView, detailView } from '../message-view.ts'
 
 // 1,000 LMS of 2,000 bytes is about 3 MB of JSON with Hangul; one message is far less.
 const BATCH_BODY_LIMIT = 4 * 1024 * 1024
 
-const Errors = { 400: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 503: ErrorSchema }
+const Errors = { 400: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 422: SuppressedErrorSchema, 503: ErrorSchema }
 
 /** Submitting messages and reading them back: the caller-facing API. */
 export const messageRoutes: FastifyPluginAsyncTypebox<{
@@ -39,6 +41,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         summary: 'Accept one message; it is committed before the answer',
+        description: 'A number on the suppression list gets 422 RECIPIENT_SUPPRESSED, with the reason, and nothing is written.',
         headers: IdempotencyHeadersSchema,
         body: MessageRequestSchema,
         response: { 200: AcceptedMessageSchema, 202: AcceptedMessageSchema, ...Errors },
@@ -62,6 +65,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
       bodyLimit: BATCH_BODY_LIMIT,
       schema: {
         summary: 'Accept up to 1,000 messages, all or none; one result per message, in order',
+        description: 'A number on the suppression list fails the whole batch with 422, naming the first such item.',
         body: BatchRequestSchema,
         response: { 202: BatchAcceptedSchema, ...Errors },
       },
@@ -78,7 +82,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
           throw error instanceof InvalidMessage ? error.within(`messages/${index}`) : error
         }
       })
-      const results = await enqueueMessages(pool, messages, config.MESSAGE_TTL_SECONDS)
+      const results = await enqueueMessages(pool, messages, config.MESSAGE_TTL_SECONDS).catch((error: unknown) => {
+        throw error instanceof RecipientSuppressed && error.index !== undefined ? error.within(`messages/${error.index}`) : error
+      })
       return reply.code(202).send({
         messages: results.map((result) => ({ ...acceptedView(result.message), created: result.created })),
       })

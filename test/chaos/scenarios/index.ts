@@ -14,6 +14,7 @@ import { leaseVsProviderTimeout } from './lease-vs-provider-timeout.ts'
 import { gracefulShutdown } from './graceful-shutdown.ts'
 import { postgresRestart } from './postgres-restart.ts'
 import { reclaimAckRace } from './reclaim-ack-race.ts'
+import { retryBudgetRecovery } from './retry-budget-recovery.ts'
 import { smallPoolBurst } from './small-pool-burst.ts'
 import { stateMachineModel } from './state-machine-model.ts'
 import { acceptThenReset, hungProvider, permanentRefusals, rateLimited, serverErrorStorm } from './provider-storms.ts'
@@ -43,4 +44,5 @@ export const SCENARIOS: Scenario[] = [
   gracefulShutdown,
   inputFuzz,
   adminProtection,
+  retryBudgetRecovery,
 ]

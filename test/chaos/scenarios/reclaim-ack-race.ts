@@ -26,7 +26,7 @@ const okResult = (id: string, leaseToken: string): AttemptResult => ({
 async function expiredLeases(database: Database, count: number): Promise<{ id: string; leaseToken: string }[]> {
   const messages = Array.from({ length: count }, (_, i) => prepareMessage({ to: '010-1234-5678', text: `race ${i}` }, { defaultMaxRetries: 3 }))
   await enqueueMessages(database.pool, messages, 86_400)
-  const claimed = await claimDue(database.pool, { limit: count, leaseMs: 1, provider: 'webhook', probeIntervalMs: 60_000 })
+  const { messages: claimed } = await claimDue(database.pool, { limit: count, leaseMs: 1, provider: 'webhook', probeIntervalMs: 60_000 })
   await sleep(5)
   return claimed.map(({ id, leaseToken }) => ({ id, leaseToken }))
 }

@@ -83,7 +83,7 @@ const commands = [
     check: () => true,
     async run(model: Model, real: Real) {
       const pending = [...model.messages.values()].filter((m) => m.status === 'pending').length
-      const claimed = await claimDue(real.db.pool, { limit, leaseMs: 60_000, provider: 'webhook', probeIntervalMs: 60_000 })
+      const { messages: claimed } = await claimDue(real.db.pool, { limit, leaseMs: 60_000, provider: 'webhook', probeIntervalMs: 60_000 })
       if (claimed.length !== Math.min(limit, pending)) throw new Error(`claimed ${claimed.length} of ${pending} pending, limit ${limit}`)
       for (const row of claimed) {
         const m = model.messages.get(row.id)!

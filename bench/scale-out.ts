@@ -1,0 +1,129 @@
+import { join } from 'node:path'
+import type { CpuShare } from './cpu.ts'
+import type { FakeProvider } from './fake-provider.ts'
+import { waitUntil } from './measure.ts'
+import { emptyOutbox, insertDue, sql } from './outbox.ts'
+import { startService, type BenchService } from './service.ts'
+
+export interface DrainFigures {
+  dispatchers: number
+  messages: number
+  seconds: number
+  messagesPerSecond: number
+  cpu: CpuShare
+}
+
+export interface RateLimitFigures {
+  dispatchers: number
+  limitPerSecond: number
+  /** PROVIDER_RATE_BURST as the service defaults it: a tenth of a second of the limit. */
+  burst: number
+  messages: number
+  messagesPerSecond: number
+  /** Most messages the provider received in any one second (a sliding window over receipts). */
+  busiestSecond: number
+}
+
+export interface ScaleOutFigures {
+  drains: DrainFigures[]
+  rateLimited: RateLimitFigures
+}
+
+interface ScaleOutOptions {
+  dispatcherCounts: number[]
+  messages: number
+  rateLimit: { perSecond: number; messages: number; dispatchers: number }
+  /** The environment every worker gets: database, provider and the run's service settings. */
+  env: Record<string, string>
+  workDir: string
+  meter: (servicePids: number[]) => { stop(): CpuShare }
+  settle: () => Promise<void>
+}
+
+/**
+ * Many dispatcher processes (`ROLE=worker`) on one database, as `docker compose up
+ * --scale worker=N` runs them: each count drains the same number of due messages; then
+ * the most processes run under a shared PROVIDER_RATE_LIMIT, and the provider's receipts
+ * show the busiest second.
+ */
+export async function scaleOut(
+  databaseUrl: string,
+  provider: FakeProvider,
+  { dispatcherCounts, messages, rateLimit, env, workDir, meter, settle }: ScaleOutOptions,
+): Promise<ScaleOutFigures> {
+  const drains: DrainFigures[] = []
+  for (const dispatchers of dispatcherCounts) {
+    drains.push(
+      await withWorkers(dispatchers, env, workDir, async (workers) => {
+        await settle()
+        const cpu = meter(workers.map((worker) => worker.pid))
+        const seconds = await drain(databaseUrl, provider, messages)
+        return { dispatchers, messages, seconds, messagesPerSecond: messages / seconds, cpu: cpu.stop() }
+      }),
+    )
+  }
+
+  const limited = { ...env, PROVIDER_RATE_LIMIT: String(rateLimit.perSecond) }
+  const rateLimited = await withWorkers(rateLimit.dispatchers, limited, workDir, async () => {
+    const receipts: number[] = []
+    provider.onMessage = (_, at) => receipts.push(at)
+    try {
+      const seconds = await drain(databaseUrl, provider, rateLimit.messages)
+      return {
+        dispatchers: rateLimit.dispatchers,
+        limitPerSecond: rateLimit.perSecond,
+        burst: Math.max(1, Math.ceil(rateLimit.perSecond / 10)),
+        messages: rateLimit.messages,
+        messagesPerSecond: rateLimit.messages / seconds,
+        busiestSecond: busiestSecond(receipts),
+      }
+    } finally {
+      provider.onMessage = undefined
+    }
+  })
+  return { drains, rateLimited }
+}
+
+async function withWorkers<T>(
+  count: number,
+  env: Record<string, string>,
+  workDir: string,
+  work: (workers: BenchService[]) => Promise<T>,
+): Promise<T> {
+  await emptyOutbox(env.DATABASE_URL)
+  const workers: BenchService[] = []
+  try {
+    for (let i = 0; i < count; i += 1) {
+      workers.push(await startService({ ...env, ROLE: 'worker' }, { logFile: join(workDir, `scale-${count}-worker-${i}.log`) }))
+    }
+    return await work(workers)
+  } finally {
+    await Promise.all(workers.map((worker) => worker.stop()))
+  }
+}
+
+/** Seconds from `count` rows coming due (in one commit) to every one recorded sent. */
+async function drain(databaseUrl: string, provider: FakeProvider, count: number): Promise<number> {
+  const before = provider.received
+  await insertDue(databaseUrl, count)
+  const started = performance.now()
+  await provider.waitFor(before + count, 600_000)
+  await waitUntil(
+    async () => (await sql<{ n: number }>(databaseUrl, `SELECT count(*)::int AS n FROM messages WHERE status = 'sent'`))[0].n >= count,
+    'every message is recorded sent',
+    600_000,
+    10,
+  )
+  return (performance.now() - started) / 1000
+}
+
+function busiestSecond(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b)
+  let most = 0
+  let from = 0
+  for (let to = 0; to < sorted.length; to += 1) {
+    while (sorted[to] - sorted[from] >= 1_000) from += 1
+    most = Math.max(most, to - from + 1)
+  }
+  return most
+}

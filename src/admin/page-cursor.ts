@@ -1,0 +1,68 @@
+import { InvalidFilter } from './message-filter.ts'
+
+/**
+ * The cursor of a newest-first admin list: the last row's timestamp, as PostgreSQL
+ * writes it (`created_at::text`), and the key that breaks ties. The timestamp keeps the
+ * database's microseconds: JavaScript's milliseconds would skip or repeat rows created
+ * within the same millisecond.
+ */
+function encodeCursor(position: string, key: string): string {
+  return Buffer.from(JSON.stringify([position, key])).toString('base64url')
+}
+
+/**
+ * One page of a newest-first list whose query selected `limit + 1` rows, each with its
+ * `position` (`created_at::text`): the first `limit` rows without it, and the cursor
+ * after the last of them when the extra row shows that more follow.
+ */
+export function pageOf<T extends { position: string }>(
+  rows: T[],
+  limit: number,
+  keyOf: (row: T) => string,
+): { page: Omit<T, 'position'>[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit)
+  const last = page.at(-1)
+  const nextCursor = rows.length > limit && last ? encodeCursor(last.position, keyOf(last)) : null
+  return { page: page.map(({ position: _position, ...row }) => row), nextCursor }
+}
+
+/**
+ * A cursor's timestamp and key, checked: `isKey` says what a key of this list looks like.
+ * Throws InvalidFilter for anything this API did not hand out.
+ */
+export function decodeCursor(cursor: string, isKey: (key: string) => boolean): { position: string; key: string } {
+  let position: unknown
+  let key: unknown
+  try {
+    ;[position, key] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
+  } catch {
+    throw new InvalidFilter('cursor is not one this API returned')
+  }
+  if (typeof position !== 'string' || !isRealTimestamp(position) || typeof key !== 'string' || !isKey(key)) {
+    throw new InvalidFilter('cursor is not one this API returned')
+  }
+  return { position, key }
+}
+
+// created_at::text as PostgreSQL writes it, e.g. `2026-11-29 18:49:16.123456+00`.
+const POSTGRES_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/
+
+/**
+ * A cursor's timestamp must be one PostgreSQL can read back: the shape alone let a forged
+ * `0000-01-01` or `2026-02-30` through to the cast, a 500 (chaos scenario 23, input fuzz).
+ */
+function isRealTimestamp(text: string): boolean {
+  const match = POSTGRES_TIMESTAMP.exec(text)
+  if (!match) return false
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number)
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second))
+  return (
+    year >= 1 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second
+  )
+}

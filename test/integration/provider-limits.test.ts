@@ -1,0 +1,164 @@
+import t from 'tap'
+import { connectDatabase } from '../../src/db/database.ts'
+import { claimDue, type ClaimOptions } from '../../src/outbox/claim-due.ts'
+import { startFakeWebhook } from '../helpers/fake-webhook.ts'
+import { enqueue, webhookDispatcher } from '../helpers/outbox-fixture.ts'
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
+
+const claimOptions = { limit: 100, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 60_000 }
+
+async function enqueueMany(db: TestDatabase, count: number): Promise<string[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => enqueue(db, { text: `message ${i}` })))
+}
+
+/** Makes `count` pending messages that look like retries: one counted attempt behind them, due now. */
+async function pendingRetries(db: TestDatabase, count: number): Promise<string[]> {
+  const ids = await enqueueMany(db, count)
+  await db.sql(`UPDATE messages SET attempts = 1, counted_attempts = 1 WHERE id = ANY($1::uuid[])`, [ids])
+  return ids
+}
+
+function claim(db: TestDatabase, options: Partial<ClaimOptions>) {
+  return claimDue(db.pool, { ...claimOptions, ...options })
+}
+
+t.test('rate limit: a fresh bucket lets out its burst, then one message per 1/rate seconds', async (t) => {
+  const db = await createTestDatabase(t)
+  await enqueueMany(db, 20)
+  const rateLimit = { perSecond: 10, burst: 3 }
+
+  const first = await claim(db, { rateLimit })
+  t.equal(first.messages.length, 3, 'the burst')
+  t.equal(first.claimAgainInMs, 100, 'the next whole message is 1/10 s away')
+
+  const second = await claim(db, { rateLimit })
+  t.equal(second.messages.length, 0, 'nothing while the bucket refills')
+  t.ok(second.claimAgainInMs! > 0 && second.claimAgainInMs! <= 100, `waits ${second.claimAgainInMs} ms`)
+
+  await new Promise((done) => setTimeout(done, 1_000))
+  const third = await claim(db, { rateLimit })
+  t.equal(third.messages.length, 3, 'a second of refill is capped at the burst')
+
+  const [row] = await db.sql<{ first_attempts: number; retries: number }>(
+    `SELECT first_attempts, retries FROM provider_limits WHERE provider = 'webhook'`,
+  )
+  t.same(row, { first_attempts: 6, retries: 0 }, 'the shared row counts what was claimed')
+  const unlimited = await claim(db, {})
+  t.equal(unlimited.messages.length, 14, 'without a rate limit the rest goes at once')
+  t.equal(unlimited.claimAgainInMs, null)
+})
+
+t.test('rate limit: four dispatchers on their own pools never exceed the limit plus the burst in any second', async (t) => {
+  const db = await createTestDatabase(t)
+  const fake = await startFakeWebhook(t)
+  // Low enough that the spread of loopback latency between claim and receipt (it would
+  // take 100 ms here) cannot move a message into another second.
+  const perSecond = 10
+  const burst = 2
+  const count = 32
+  await enqueueMany(db, count)
+
+  const dispatchers = Array.from({ length: 4 }, () => {
+    const own = connectDatabase(db.url, { poolSize: 3 })
+    t.teardown(() => own.close())
+    const { dispatcher, provider } = webhookDispatcher({ ...db, prisma: own.prisma, pool: own.pool }, fake.url, {
+      rateLimit: { perSecond, burst },
+      pollIntervalMs: 1_000,
+    })
+    t.teardown(() => provider.close?.())
+    return dispatcher
+  })
+  const started = Date.now()
+  for (const dispatcher of dispatchers) dispatcher.start()
+  while (fake.ledger.length < count) await new Promise((done) => setTimeout(done, 20))
+  const elapsedMs = Date.now() - started
+  await Promise.all(dispatchers.map((dispatcher) => dispatcher.stop()))
+
+  const times = fake.ledger.map((receipt) => receipt.at).sort((a, b) => a - b)
+  const busiestSecond = Math.max(...times.map((from) => times.filter((at) => at >= from && at < from + 1_000).length))
+  t.ok(busiestSecond <= perSecond + burst, `at most ${perSecond + burst} in any second: ${busiestSecond}`)
+  t.equal(new Set(fake.ledger.map((receipt) => receipt.id)).size, count, 'each message once')
+  const [attempts] = await db.sql<{ most: number; sent: number }>(
+    `SELECT max(attempts) AS most, count(*) FILTER (WHERE status = 'sent')::int AS sent FROM messages`,
+  )
+  t.same(attempts, { most: 1, sent: count }, 'held back, not failed: no retry used')
+  // (count - burst) / perSecond = 3 s: the claims come back when a token is due, not at
+  // the 1 s poll, which would let out at most 3 messages a second.
+  const needed = ((count - burst) / perSecond) * 1_000
+  t.ok(elapsedMs < needed + 1_500, `drained in ${elapsedMs} ms; the limit needs ${needed} ms`)
+})
+
+t.test('retry budget: first attempts always go; retries get the ratio of first attempts plus the floor', async (t) => {
+  const db = await createTestDatabase(t)
+  const retryBudget = { ratio: 0.5, minPerMinute: 2 }
+  const retries = await pendingRetries(db, 10)
+  await enqueueMany(db, 4)
+
+  const first = await claim(db, { retryBudget })
+  const retried = (ids: string[]) => ids.filter((id) => retries.includes(id)).length
+  t.equal(first.messages.length, 6, 'all 4 first attempts and the floor of 2 retries')
+  t.equal(retried(first.messages.map((m) => m.id)), 2)
+
+  const second = await claim(db, { retryBudget })
+  t.equal(second.messages.length, 2, '0.5 x 4 first attempts + 2 - 2 retries taken = 2 more')
+  t.equal(retried(second.messages.map((m) => m.id)), 2)
+
+  t.equal((await claim(db, { retryBudget })).messages.length, 0, 'the budget is spent; the retries wait, due')
+  const [waiting] = await db.sql<{ n: number }>(
+    `SELECT count(*)::int AS n FROM messages WHERE status = 'pending' AND next_attempt_at <= now()`,
+  )
+  t.equal(waiting.n, 6)
+
+  await enqueueMany(db, 2)
+  const fourth = await claim(db, { retryBudget })
+  t.equal(fourth.messages.length, 2, 'two new first attempts go ahead of the waiting retries')
+  t.equal(retried(fourth.messages.map((m) => m.id)), 0)
+  const fifth = await claim(db, { retryBudget })
+  t.equal(fifth.messages.length, 1, 'and earn one more retry: 0.5 x 6 + 2 - 4')
+  t.equal(retried(fifth.messages.map((m) => m.id)), 1)
+
+  const unbudgeted = await claim(db, {})
+  t.equal(unbudgeted.messages.length, 5, 'without a budget every due retry goes')
+})
+
+t.test('retry budget: the previous minute counts by the share of it still inside the last 60 s', async (t) => {
+  const db = await createTestDatabase(t)
+  const retryBudget = { ratio: 0.5, minPerMinute: 2 }
+  await pendingRetries(db, 20)
+  // 70 s into a window that saw 10 first attempts and 6 retries: it is now the previous
+  // window, 50 s of it still inside the last minute (weight 5/6).
+  await db.sql(`
+    UPDATE provider_limits SET window_started_at = now() - interval '70 seconds', first_attempts = 10, retries = 6
+    WHERE provider = 'webhook'`)
+  const claimed = await claim(db, { retryBudget })
+  t.equal(claimed.messages.length, 1, 'floor(0.5 x 10 x 5/6 + 2 - 6 x 5/6) = floor(1.17) = 1')
+
+  await db.sql(`UPDATE provider_limits SET window_started_at = now() - interval '3 minutes', first_attempts = 0, retries = 50`)
+  t.equal((await claim(db, { retryBudget })).messages.length, 2, 'counts older than two minutes are forgotten: the floor')
+})
+
+t.test("a provider without its shared row: the claim makes it and claims nothing, so that two can't spend a fresh bucket each", async (t) => {
+  const db = await createTestDatabase(t)
+  await enqueueMany(db, 20)
+  await db.sql(`DELETE FROM provider_limits WHERE provider = 'webhook'`)
+  const rateLimit = { perSecond: 1, burst: 5 }
+  const claims = [
+    ...(await Promise.all([claim(db, { rateLimit }), claim(db, { rateLimit })])),
+    ...(await Promise.all([claim(db, { rateLimit }), claim(db, { rateLimit })])),
+  ]
+  const making = claims.slice(0, 2).filter((c) => c.messages.length === 0 && c.claimAgainInMs === 0)
+  t.ok(making.length >= 1, 'the first to run makes the row, claims nothing and asks to claim again at once')
+  const taken = claims.reduce((sum, { messages }) => sum + messages.length, 0)
+  t.equal(taken, 5, 'four claims, two at a time, take one burst between them')
+})
+
+t.test('a probe of a paused provider is not held back by the budget', async (t) => {
+  const db = await createTestDatabase(t)
+  await pendingRetries(db, 3)
+  await db.sql(`
+    INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at) VALUES ('webhook', 'x', 'test', now());
+    UPDATE provider_limits SET retries = 100 WHERE provider = 'webhook'`)
+  const probe = await claim(db, { retryBudget: { ratio: 0.2, minPerMinute: 1 } })
+  t.equal(probe.messages.length, 1)
+  t.equal(probe.messages[0].probe, true)
+})
