@@ -16,7 +16,7 @@ export interface DrainFigures {
 export interface RateLimitFigures {
   dispatchers: number
   limitPerSecond: number
-  /** PROVIDER_RATE_BURST as the service defaults it: a tenth of a second of the limit. */
+  /** PROVIDER_RATE_BURST as the service defaults it: a tenth of a second of the limit, at least 2. */
   burst: number
   messages: number
   messagesPerSecond: number
@@ -72,7 +72,7 @@ export async function scaleOut(
       return {
         dispatchers: rateLimit.dispatchers,
         limitPerSecond: rateLimit.perSecond,
-        burst: Math.max(1, Math.ceil(rateLimit.perSecond / 10)),
+        burst: Math.max(2, Math.ceil(rateLimit.perSecond / 10)),
         messages: rateLimit.messages,
         messagesPerSecond: rateLimit.messages / seconds,
         busiestSecond: busiestSecond(receipts),

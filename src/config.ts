@@ -48,7 +48,10 @@ export const configSchema = Type.Object({
     Type.Number({ exclusiveMinimum: 0, description: 'messages per second per provider, shared by every dispatcher' }),
   ),
   PROVIDER_RATE_BURST: Type.Optional(
-    Type.Number({ minimum: 1, description: 'messages the rate limit lets out at once; unset = a tenth of a second of it, at least 1' }),
+    Type.Number({
+      minimum: 2,
+      description: 'messages a provider may see beyond the limit in any one second; unset = a tenth of a second of it, at least 2',
+    }),
   ),
   RETRY_BUDGET_RATIO: Type.Number({
     minimum: 0,
@@ -143,12 +146,15 @@ export function checkConfig(config: Config): Config {
 }
 
 /**
- * The rate limit every dispatcher claims under, or undefined for none. The burst defaults
- * to a tenth of a second's worth: claims stay small enough to pace the provider evenly,
- * and any one second sees at most the limit plus the burst.
+ * The token bucket every dispatcher claims under, or undefined for no rate limit. Its
+ * size is half of PROVIDER_RATE_BURST, so claims in any one second take at most the limit
+ * plus half the burst; the other half is room for the spread of latency between a claim
+ * and the provider's receipt (50 ms of it at the default burst, a tenth of a second of
+ * the limit), so that the provider sees at most the limit plus the burst.
  */
-export function providerRateLimit(config: Config): { perSecond: number; burst: number } | undefined {
+export function providerRateLimit(config: Config): { perSecond: number; bucketSize: number } | undefined {
   const perSecond = config.PROVIDER_RATE_LIMIT
   if (perSecond === undefined) return undefined
-  return { perSecond, burst: config.PROVIDER_RATE_BURST ?? Math.max(1, Math.ceil(perSecond / 10)) }
+  const burst = config.PROVIDER_RATE_BURST ?? Math.max(2, Math.ceil(perSecond / 10))
+  return { perSecond, bucketSize: burst / 2 }
 }

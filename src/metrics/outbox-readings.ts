@@ -15,16 +15,23 @@ export interface DueBacklog {
 }
 
 /**
- * The rows dispatchers should be sending now. The WHERE clause matches the partial index
- * messages_due_idx (next_attempt_at WHERE status = 'pending'), so this reads only the due
- * part of the index however many sent rows the table holds. The age comes from the
- * database clock, like every deadline in the outbox.
+ * The rows dispatchers should be sending now: first attempts and retries, each read from
+ * its partial index (messages_first_attempts_due_idx, messages_retries_due_idx, whose
+ * predicates the two WHERE clauses repeat), so only the due part of the indexes is read
+ * however many sent rows the table holds. The age comes from the database clock, like
+ * every deadline in the outbox.
  */
 export async function readDueBacklog(prisma: PrismaClient): Promise<DueBacklog> {
   const [row] = await prisma.$queryRaw<{ due: number; oldest_due_age_seconds: number }[]>`
+    WITH due AS (
+      SELECT next_attempt_at FROM messages
+      WHERE status = 'pending' AND counted_attempts = 0 AND next_attempt_at <= now()
+      UNION ALL
+      SELECT next_attempt_at FROM messages
+      WHERE status = 'pending' AND counted_attempts > 0 AND next_attempt_at <= now()
+    )
     SELECT count(*)::int AS due,
            coalesce(extract(epoch FROM now() - min(next_attempt_at)), 0)::float8 AS oldest_due_age_seconds
-    FROM messages
-    WHERE status = 'pending' AND next_attempt_at <= now()`
+    FROM due`
   return { due: row.due, oldestDueAgeSeconds: row.oldest_due_age_seconds }
 }

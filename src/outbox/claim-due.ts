@@ -23,8 +23,12 @@ export interface ClaimOptions {
   provider: string
   /** While the provider is paused, one probe message per this interval. */
   probeIntervalMs: number
-  /** Messages per second through this provider, shared by every dispatcher. Unset: no limit. */
-  rateLimit?: { perSecond: number; burst: number }
+  /**
+   * Messages per second through this provider, shared by every dispatcher, from a token
+   * bucket holding at most `bucketSize` (whole messages out of it; fractions accrue).
+   * Unset: no limit.
+   */
+  rateLimit?: { perSecond: number; bucketSize: number }
   /**
    * Retries allowed in any 60 seconds: `ratio` times the first attempts in them, plus
    * `minPerMinute`. Unset: no budget.
@@ -69,7 +73,7 @@ export async function claimDue(
     limit,
     leaseMs,
     rateLimit?.perSecond ?? null,
-    rateLimit?.burst ?? null,
+    rateLimit?.bucketSize ?? null,
     retryBudget?.ratio ?? null,
     retryBudget?.minPerMinute ?? null,
   ])
@@ -130,6 +134,8 @@ const CLAIM_DUE = `
     FROM windows w,
       LATERAL (SELECT 1 - extract(epoch FROM w.at - w.window_started_at) / 60 AS previous_weight) weight
   ), first_attempts_due AS (
+    -- Each of these two scans has its own index (messages_first_attempts_due_idx,
+    -- messages_retries_due_idx), whose predicate is the scan's condition.
     SELECT id, next_attempt_at FROM messages
     WHERE status = 'pending' AND counted_attempts = 0 AND next_attempt_at <= now() AND expires_at > now()
     ORDER BY next_attempt_at

@@ -4,6 +4,7 @@ import { resumeProvider } from '../../src/outbox/provider-pauses.ts'
 import { createSolapiProvider } from '../../src/providers/solapi-provider.ts'
 import { createTwilioProvider } from '../../src/providers/twilio-provider.ts'
 import { fakeSolapiReplies, startFakeSolapi } from '../helpers/fake-solapi.ts'
+import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { startFakeTwilio, twilioError } from '../helpers/fake-twilio.ts'
 import { attemptsOf, enqueue, tickUntilSettled, webhookDispatcher } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
@@ -69,6 +70,22 @@ t.test('a rate-limit wait is cut at expiresAt, and the message then expires unse
   t.equal(await tickUntilSettled(db, dispatcher, id), 'expired')
   t.equal(fake.ledger.length, 1, 'never sent after the deadline')
   t.match(alerts, [{ kind: 'expired', messageId: id }])
+})
+
+t.test('a retry whose backoff runs past expiresAt expires unsent at the deadline', async (t) => {
+  const db = await createTestDatabase(t)
+  const fake = await startFakeWebhook(t)
+  fake.reply = () => ({ status: 503 })
+  const { dispatcher, provider } = webhookDispatcher(db, fake.url, {
+    backoff: { baseDelayMs: 3_600_000, maxDelayMs: 3_600_000, jitter: 'none' },
+  })
+  t.teardown(() => provider.close?.())
+  const id = await enqueue(db, { expiresAt: new Date(Date.now() + 500).toISOString() })
+
+  await dispatcher.tick()
+  t.match(await row(db, id), { status: 'pending', counted_attempts: 1 }, 'a retry, waiting')
+  t.equal(await tickUntilSettled(db, dispatcher, id), 'expired', 'found among the due retries at the deadline')
+  t.equal(fake.ledger.length, 1, 'never sent again')
 })
 
 t.test('an account error pauses the provider for every dispatcher; one probe resumes it', async (t) => {

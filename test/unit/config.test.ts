@@ -24,12 +24,12 @@ t.test('defaults match the documented contract', async (t) => {
   t.equal(providerRateLimit(config), undefined, 'no rate limit unless set')
 })
 
-t.test('the rate limit: per second, fractions allowed, burst a tenth of a second of it unless set', async (t) => {
-  t.same(providerRateLimit(loadConfig({ PROVIDER_RATE_LIMIT: '200' })), { perSecond: 200, burst: 20 })
-  t.same(providerRateLimit(loadConfig({ PROVIDER_RATE_LIMIT: '0.5' })), { perSecond: 0.5, burst: 1 })
-  t.same(providerRateLimit(loadConfig({ PROVIDER_RATE_LIMIT: '30', PROVIDER_RATE_BURST: '5' })), { perSecond: 30, burst: 5 })
+t.test('the rate limit: per second, fractions allowed; the bucket holds half the burst, a tenth of a second of it unless set', async (t) => {
+  t.same(providerRateLimit(loadConfig({ PROVIDER_RATE_LIMIT: '200' })), { perSecond: 200, bucketSize: 10 })
+  t.same(providerRateLimit(loadConfig({ PROVIDER_RATE_LIMIT: '0.5' })), { perSecond: 0.5, bucketSize: 1 })
+  t.same(providerRateLimit(loadConfig({ PROVIDER_RATE_LIMIT: '30', PROVIDER_RATE_BURST: '5' })), { perSecond: 30, bucketSize: 2.5 })
   t.throws(() => loadConfig({ PROVIDER_RATE_LIMIT: '0' }), { message: /PROVIDER_RATE_LIMIT must be > 0/ })
-  t.throws(() => loadConfig({ PROVIDER_RATE_BURST: '0.5' }), { message: /PROVIDER_RATE_BURST must be >= 1/ })
+  t.throws(() => loadConfig({ PROVIDER_RATE_BURST: '1' }), { message: /PROVIDER_RATE_BURST must be >= 2/ })
   t.throws(() => loadConfig({ RETRY_BUDGET_MIN_PER_MINUTE: '0' }), { message: /RETRY_BUDGET_MIN_PER_MINUTE must be >= 1/ })
   t.throws(() => loadConfig({ RETRY_BUDGET_RATIO: '-1' }), { message: /RETRY_BUDGET_RATIO must be >= 0/ })
 })

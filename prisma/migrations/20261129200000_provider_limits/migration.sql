@@ -19,8 +19,14 @@ CREATE TABLE "provider_limits" (
 -- makes a missing one, but claims nothing while it does).
 INSERT INTO "provider_limits" ("provider") VALUES ('console'), ('webhook'), ('solapi'), ('twilio');
 
--- Retries held back by the budget stay due; claims look for them here, so that first
--- attempts behind them in the due index are not their concern, and they not the first
--- attempts'. Only messages with a counted attempt behind them are in it: few, normally.
+-- Due messages in two disjoint indexes, in place of one: first attempts (no counted
+-- attempt behind them) and retries. A claim walks each in due order, so that retries the
+-- budget holds back are never walked past to reach the first attempts behind them, and
+-- the other way round. Each scan's condition is its index's predicate: with a filter on
+-- counted_attempts over one index instead, a table not yet analyzed (a fresh bulk
+-- enqueue) made the planner read and sort every pending row for each claim.
+DROP INDEX "messages_due_idx";
+CREATE INDEX "messages_first_attempts_due_idx" ON "messages" ("next_attempt_at")
+    WHERE "status" = 'pending' AND "counted_attempts" = 0;
 CREATE INDEX "messages_retries_due_idx" ON "messages" ("next_attempt_at")
     WHERE "status" = 'pending' AND "counted_attempts" > 0;
