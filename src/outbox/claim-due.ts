@@ -56,12 +56,13 @@ export interface Claim {
  * taking the probe moves that time on, so among many dispatchers only one probes.
  *
  * The provider's row in `provider_limits` is locked for the statement, so that every
- * dispatcher's claims take from one rate limit and one retry budget in turn. There is
- * no row to lock before the provider's first claim: that claim only makes the row, so
- * that concurrent first claims cannot each spend a fresh bucket. A retry is
- * the claim of a message with a counted attempt behind it: a rate limit's 429 or a
- * paused account does not make one. Retries over the budget stay due, in order, and
- * first attempts go ahead of them; a probe is never held back by the budget.
+ * dispatcher's claims take from one rate limit and one retry budget in turn. The
+ * migration makes a row for each provider; a claim that finds none (someone deleted it)
+ * only makes it, since a missing row cannot be locked and concurrent claims would each
+ * spend a fresh bucket. A retry is the claim of a message with a counted attempt behind
+ * it: a rate limit's 429 or a paused account does not make one. Retries over the budget
+ * stay due, in order, and first attempts go ahead of them; a probe is never held back by
+ * the budget.
  */
 export async function claimDue(
   db: pg.Pool | pg.PoolClient,
