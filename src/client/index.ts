@@ -26,4 +26,5 @@ export type {
   SendResult,
   SmsOutboxAdmin,
   SmsOutboxClientOptions,
+  SuppressionReason,
 } from './sms-outbox-client.ts'

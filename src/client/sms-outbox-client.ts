@@ -28,6 +28,7 @@ import type {
   MessageDetailSchema,
   MessageRequestSchema,
   ResultReadyRequestSchema,
+  SuppressedErrorSchema,
   Status,
 } from '../http/message-schemas.ts'
 
@@ -49,6 +50,7 @@ export type ResultReadyRequest = Static<typeof ResultReadyRequestSchema>
 export type MessageStatus = Static<typeof Status>
 /** The API's error body: `{statusCode, code, error, message}`. */
 export type ApiErrorBody = Static<typeof ErrorSchema>
+export type SuppressionReason = Static<typeof SuppressedErrorSchema>['reason']
 
 type AdminListQuery = Static<typeof AdminListQuerySchema>
 /** `GET /v1/admin/messages` filters; `status` also as an array, `limit` defaults to 50 on the server. */
@@ -142,6 +144,8 @@ export class SmsOutboxError extends Error {
   readonly code: string
   /** The API body's `error` (the status text). */
   readonly error: string | undefined
+  /** With `RECIPIENT_SUPPRESSED` (422): why the number is on the suppression list. */
+  readonly reason: SuppressionReason | undefined
   /** `x-request-id` of the answer, or the one this client sent (the server logs it as `reqId`). */
   readonly requestId: string | undefined
   /** Calls made, retries included. */
@@ -159,6 +163,7 @@ export class SmsOutboxError extends Error {
       statusCode?: number
       code: string
       error?: string
+      reason?: SuppressionReason
       requestId?: string
       attempts: number
       idempotencyKey?: string
@@ -171,6 +176,7 @@ export class SmsOutboxError extends Error {
     this.statusCode = details.statusCode
     this.code = details.code
     this.error = details.error
+    this.reason = details.reason
     this.requestId = details.requestId
     this.attempts = details.attempts
     this.idempotencyKey = details.idempotencyKey
@@ -556,6 +562,7 @@ function httpError(
       statusCode: status,
       code: body?.code ?? `HTTP_${status}`,
       error: body?.error ?? response.statusText,
+      reason: body?.reason,
       requestId,
       attempts,
       idempotencyKey: context.idempotencyKey,
@@ -566,17 +573,18 @@ function httpError(
   )
 }
 
-function parseErrorBody(text: string): ApiErrorBody | undefined {
+function parseErrorBody(text: string): (ApiErrorBody & { reason?: SuppressionReason }) | undefined {
   try {
     const body: unknown = JSON.parse(text)
     if (typeof body !== 'object' || body === null) return undefined
-    const { statusCode, code, error, message } = body as Record<string, unknown>
+    const { statusCode, code, error, message, reason } = body as Record<string, unknown>
     if (typeof code !== 'string' || typeof message !== 'string') return undefined
     return {
       statusCode: typeof statusCode === 'number' ? statusCode : 0,
       code,
       error: typeof error === 'string' ? error : '',
       message,
+      ...(code === 'RECIPIENT_SUPPRESSED' && typeof reason === 'string' && { reason: reason as SuppressionReason }),
     }
   } catch {
     return undefined

@@ -207,6 +207,16 @@ t.test('400: SmsOutboxError with the API code, message and request id, and no re
   t.equal(calls.length, 2)
 })
 
+t.test('422 for a suppressed number: the reason, and no retry', async (t) => {
+  await db.sql(`INSERT INTO suppressions (recipient, reason, error_code, provider) VALUES ('+821055500177', 'opted_out', '21610', 'twilio')`)
+  const { client, calls } = clientOf({ retries: 3 })
+  const error = await failure(client.send({ to: '010-5550-0177', text: 'after the STOP' }))
+  t.match(error, { statusCode: 422, code: 'RECIPIENT_SUPPRESSED', reason: 'opted_out', retryable: false })
+  t.equal(calls.length, 1, 'not retried')
+  const other = await failure(client.send({ to: '02-312-3456', text: 'a landline' }))
+  t.equal(other.reason, undefined, 'only a suppression has a reason')
+})
+
 t.test('401 with a wrong token; admin calls without adminToken fail before any request', async (t) => {
   const { client, calls } = clientOf({ apiToken: 'not-the-api-token-at-all', adminToken: undefined })
   const error = await failure(client.send({ to: '+821055500104', text: 'hi' }))
