@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import type { CpuShare } from './cpu.ts'
 import type { FakeProvider } from './fake-provider.ts'
-import { waitUntil } from './measure.ts'
+import { busiestSecond, waitUntil } from './measure.ts'
 import { emptyOutbox, insertDue, sql } from './outbox.ts'
 import { startService, type BenchService } from './service.ts'
 
@@ -115,15 +115,4 @@ async function drain(databaseUrl: string, provider: FakeProvider, count: number)
     10,
   )
   return (performance.now() - started) / 1000
-}
-
-function busiestSecond(times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b)
-  let most = 0
-  let from = 0
-  for (let to = 0; to < sorted.length; to += 1) {
-    while (sorted[to] - sorted[from] >= 1_000) from += 1
-    most = Math.max(most, to - from + 1)
-  }
-  return most
 }
