@@ -181,6 +181,8 @@ export interface DispatchFigures {
   commitsPerMessage: number
   /** Messages per claim statement and per outcome write (batched claims and group commit). */
   rowsPerStatement: { claim: number; record: number }
+  /** Messages per provider call: 1, or a batch where the provider takes one. */
+  messagesPerCall: number
   cpu: CpuShare
 }
 
@@ -195,6 +197,7 @@ export async function dispatch(
   meter: () => CpuMeter,
 ): Promise<DispatchFigures> {
   const before = provider.received
+  const callsBefore = provider.requests
   const commitsBefore = await commitCount(databaseUrl)
   await insertDue(databaseUrl, messages)
   const cpu = meter()
@@ -203,10 +206,19 @@ export async function dispatch(
   await waitUntil(async () => (await sentCount(databaseUrl)) >= messages, 'every message is recorded sent', 600_000, 10)
   const seconds = (performance.now() - started) / 1000
   const cpuShare = cpu.stop()
+  const messagesPerCall = messages / (provider.requests - callsBefore)
   await sleep(1_100)
   const commitsPerMessage = (await commitCount(databaseUrl) - commitsBefore) / messages
   const { claim, record } = await rowsPerStatement(databaseUrl)
-  return { messages, seconds, messagesPerSecond: messages / seconds, commitsPerMessage, rowsPerStatement: { claim, record }, cpu: cpuShare }
+  return {
+    messages,
+    seconds,
+    messagesPerSecond: messages / seconds,
+    commitsPerMessage,
+    rowsPerStatement: { claim, record },
+    messagesPerCall,
+    cpu: cpuShare,
+  }
 }
 
 export interface LagFigures {

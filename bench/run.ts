@@ -40,7 +40,7 @@ import { ratiosOf, ratioTable, type Ratio } from './report.ts'
 import { scaleOut, type ScaleOutFigures } from './scale-out.ts'
 import { startService, type BenchService } from './service.ts'
 
-const PHASES = ['pgbench', 'pg-boss', 'graphile-worker', 'rest', 'batch', 'dispatch', 'lag', 'claim', 'scale'] as const
+const PHASES = ['pgbench', 'pg-boss', 'graphile-worker', 'rest', 'batch', 'dispatch', 'dispatch-many', 'lag', 'claim', 'scale'] as const
 type Phase = (typeof PHASES)[number]
 
 const { values: args } = parseArgs({
@@ -90,7 +90,10 @@ export interface BenchResult {
   outbox: {
     restEnqueue?: EnqueueFigures
     batchEnqueue?: EnqueueFigures & { batchSize: number }
+    /** One message per provider call: the webhook. */
     dispatch?: DispatchFigures
+    /** Many messages per provider call: SOLAPI's send-many/detail. */
+    dispatchMany?: DispatchFigures
     lag?: LagFigures
     claim?: ClaimFigures
     scaleOut?: ScaleOutFigures
@@ -104,7 +107,7 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`)
 const runId = randomBytes(4).toString('hex')
 const workDir = mkdtempSync(join(tmpdir(), 'sms-outbox-bench-run-'))
 const startedAt = new Date().toISOString()
-const SERVICE_SETTINGS = /^(DISPATCH_|POLL_|DATABASE_POOL|LOG_LEVEL|LEASE_MS|PROVIDER_TIMEOUT|NODE_OPTIONS)/
+const SERVICE_SETTINGS = /^(DISPATCH_|POLL_|DATABASE_POOL|LOG_LEVEL|LEASE_MS|PROVIDER_TIMEOUT|SOLAPI_BATCH_SIZE|NODE_OPTIONS)/
 const serviceEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => SERVICE_SETTINGS.test(name))) as Record<string, string>
 
 /**
@@ -122,6 +125,14 @@ const server = await openBenchServer(process.env.DATABASE_URL, runId)
 /** Who used the cores while a phase ran (the service's share is added where it runs). */
 const meter = () => startCpuMeter({ postgresPid: server.pid })
 const provider = await startFakeProvider()
+const webhookEnv = { SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: provider.url }
+const solapiEnv = {
+  SMS_PROVIDER: 'solapi',
+  SOLAPI_BASE_URL: provider.solapiBaseUrl,
+  SOLAPI_API_KEY: 'NCSBENCHKEY',
+  SOLAPI_API_SECRET: 'bench-secret',
+  SMS_FROM: '02-1234-5678',
+}
 let service: BenchService | undefined
 let failed = false
 try {
@@ -162,11 +173,13 @@ try {
   const withService = async <T>(
     role: 'api' | 'worker' | 'all',
     work: (service: BenchService, meter: () => ReturnType<typeof startCpuMeter>) => Promise<T>,
+    providerEnv: Record<string, string> = webhookEnv,
   ) => {
     await emptyOutbox(databaseUrl)
+    const name = `${role}-${providerEnv.SMS_PROVIDER}`
     service = await startService(
-      { DATABASE_URL: databaseUrl, ROLE: role, SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: provider.url, ...serviceEnv },
-      { logFile: join(workDir, `service-${role}.log`), cpuProfileDir: args['cpu-prof'] && join(args['cpu-prof'], role) },
+      { DATABASE_URL: databaseUrl, ROLE: role, ...providerEnv, ...serviceEnv },
+      { logFile: join(workDir, `service-${name}.log`), cpuProfileDir: args['cpu-prof'] && join(args['cpu-prof'], name) },
     )
     const running = service
     try {
@@ -202,9 +215,17 @@ try {
     })
   }
   if (runs('dispatch')) {
-    log(`dispatch: ${SIZES.dispatch} due messages through the fake provider`)
+    log(`dispatch: ${SIZES.dispatch} due messages through the fake webhook, one per call`)
     result.outbox.dispatch = await withService('worker', (_, meter) =>
       dispatch(databaseUrl, provider, { messages: SIZES.dispatch }, meter),
+    )
+  }
+  if (runs('dispatch-many')) {
+    log(`dispatch-many: ${SIZES.dispatch} due messages through the fake SOLAPI send-many/detail`)
+    result.outbox.dispatchMany = await withService(
+      'worker',
+      (_, meter) => dispatch(databaseUrl, provider, { messages: SIZES.dispatch }, meter),
+      solapiEnv,
     )
   }
   if (runs('lag')) {
@@ -226,7 +247,7 @@ try {
       dispatcherCounts: SIZES.scaleOut,
       messages: SIZES.dispatch,
       rateLimit: SIZES.rateLimit,
-      env: { DATABASE_URL: databaseUrl, SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: provider.url, ...serviceEnv },
+      env: { DATABASE_URL: databaseUrl, ...webhookEnv, ...serviceEnv },
       workDir,
       meter: (servicePids) => startCpuMeter({ servicePid: servicePids, postgresPid: server.pid }),
       settle: quiet,

@@ -23,6 +23,12 @@ export const configSchema = Type.Object({
   SOLAPI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   SOLAPI_API_SECRET: Type.Optional(Type.String({ minLength: 1 })),
   SOLAPI_BASE_URL: Type.String({ pattern: '^https?://', default: 'https://api.solapi.com' }),
+  SOLAPI_BATCH_SIZE: Type.Integer({
+    minimum: 1,
+    maximum: 10_000,
+    default: 100,
+    description: 'messages per send-many call at most (and per claim: DISPATCH_BATCH_SIZE); 1 = one send call per message',
+  }),
   TWILIO_ACCOUNT_SID: Type.Optional(Type.String({ minLength: 1 })),
   TWILIO_AUTH_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
   TWILIO_BASE_URL: Type.String({ pattern: '^https?://', default: 'https://api.twilio.com' }),

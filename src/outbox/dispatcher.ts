@@ -55,7 +55,11 @@ export class Dispatcher {
   /** Deliveries not finished: the provider call, then the outcome's write. */
   readonly #inFlight = new Set<Promise<void>>()
   /** Provider calls running now; `concurrency` bounds them. */
+  #calls = 0
+  /** Messages in those calls. */
   #calling = 0
+  /** Messages one provider call carries at most: 1, unless the provider sends batches. */
+  readonly #perCall: number
   readonly #recorder: ReturnType<typeof groupCommit<AttemptResult, boolean>>
   #stopping = false
   #loop: Promise<void> | undefined
@@ -70,6 +74,8 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#options = options
+    const { provider, batchSize } = options
+    this.#perCall = provider.sendMany ? Math.max(1, Math.min(batchSize, provider.batchLimit ?? 1)) : 1
     this.#recorder = groupCommit(async (results: AttemptResult[]) => {
       const written = new Set(
         await retryUntilStored(() => recordOutcomes(options.pool, results), {
@@ -168,14 +174,17 @@ export class Dispatcher {
   }
 
   /**
-   * Rows this dispatcher may claim now: free provider-call slots, while outcomes still
-   * being written stay under one more `concurrency` (a slow database slows claiming). A
-   * slot is free once the provider has answered; holding it until the outcome was written
-   * too left the provider idle for a database round trip after every batch.
+   * Rows this dispatcher may claim now: room in `concurrency` provider calls (of one
+   * message each, or of a batch each where the provider sends batches), while outcomes
+   * still being written stay under as much again (a slow database slows claiming). Room
+   * is free once the provider has answered; holding it until the outcome was written too
+   * left the provider idle for a database round trip after every batch.
    */
   #freeSlots(): number {
     const { batchSize, concurrency } = this.#options
-    return Math.min(batchSize, concurrency - this.#calling, 2 * concurrency - this.#inFlight.size)
+    if (this.#calls >= concurrency) return 0
+    const capacity = concurrency * this.#perCall
+    return Math.min(batchSize, capacity - this.#calling, 2 * capacity - this.#inFlight.size)
   }
 
   /**
@@ -187,7 +196,7 @@ export class Dispatcher {
   #canRefill(): boolean {
     const { batchSize, concurrency } = this.#options
     const free = this.#freeSlots()
-    return free > 0 && (free >= Math.ceil(Math.min(batchSize, concurrency) / 2) || this.#inFlight.size === 0)
+    return free > 0 && (free >= Math.ceil(Math.min(batchSize, concurrency * this.#perCall) / 2) || this.#inFlight.size === 0)
   }
 
   async #claimAndSend(): Promise<Promise<void>[]> {
@@ -206,42 +215,72 @@ export class Dispatcher {
     // Held back by the rate limit, a backlog is claimed again as soon as the limit allows
     // another message, not a poll interval later.
     if (claimAgainInMs !== null) this.#wakeAfter(claimAgainInMs)
-    return claimed.map((message) => {
-      this.#calling += 1
-      const send = this.#deliver(message, () => {
-        this.#calling -= 1
-        if (this.#backlog && this.#canRefill()) this.wake()
-      }).finally(() => {
-        this.#inFlight.delete(send)
+    const deliveries: Promise<void>[] = []
+    for (let i = 0; i < claimed.length; i += this.#perCall) {
+      deliveries.push(...this.#send(claimed.slice(i, i + this.#perCall)))
+    }
+    return deliveries
+  }
+
+  /** One provider call for `messages`; then each message's outcome is settled and recorded. */
+  #send(messages: ClaimedMessage[]): Promise<void>[] {
+    this.#calls += 1
+    this.#calling += messages.length
+    const started = performance.now()
+    const answered = this.#call(messages)
+      .finally(() => {
+        this.#calls -= 1
+        this.#calling -= messages.length
         if (this.#backlog && this.#canRefill()) this.wake()
       })
-      this.#inFlight.add(send)
-      return send
+      .then(async (outcomes) => {
+        const latencyMs = performance.now() - started
+        // Once per call: a batch refused for the account's sake would otherwise pause as
+        // many times as it had messages.
+        const account = outcomes.find((outcome) => outcome.kind === 'account')
+        if (account?.kind === 'account') await this.#pause(account.errorCode, account.errorMessage)
+        return { outcomes, latencyMs }
+      })
+    return messages.map((message, index) => {
+      const delivery = answered
+        .then(({ outcomes, latencyMs }) => this.#record(message, outcomes[index], latencyMs))
+        .finally(() => {
+          this.#inFlight.delete(delivery)
+          if (this.#backlog && this.#canRefill()) this.wake()
+        })
+      this.#inFlight.add(delivery)
+      return delivery
     })
   }
 
-  /** Sends one message and records the outcome; `answered` runs once the provider call is over. */
-  async #deliver(message: ClaimedMessage, answered: () => void): Promise<void> {
-    const { provider, providerTimeoutMs, backoff, log } = this.#options
-    const started = performance.now()
-    const outcome = await provider
-      .send(
-        { id: message.id, to: message.to, text: message.text, type: message.type },
-        AbortSignal.timeout(providerTimeoutMs),
-      )
-      .catch(
-        (error: unknown): SendOutcome => ({
-          kind: 'ambiguous',
-          errorCode: 'provider_error',
-          errorMessage: `the ${provider.name} provider failed unexpectedly: ${String(error)}`,
-        }),
-      )
-      .finally(answered)
-    const latencyMs = performance.now() - started
+  /** The provider's outcome for each of `messages`, in order; never rejects. */
+  async #call(messages: ClaimedMessage[]): Promise<SendOutcome[]> {
+    const { provider, providerTimeoutMs } = this.#options
+    const signal = AbortSignal.timeout(providerTimeoutMs)
+    const batch = messages.map(({ id, to, text, type }) => ({ id, to, text, type }))
+    try {
+      if (batch.length === 1 || !provider.sendMany) return [await provider.send(batch[0], signal)]
+      const outcomes = await provider.sendMany(batch, signal)
+      if (outcomes.length !== batch.length) {
+        throw new Error(`it answered ${outcomes.length} outcomes for ${batch.length} messages`)
+      }
+      return outcomes
+    } catch (error) {
+      const outcome: SendOutcome = {
+        kind: 'ambiguous',
+        errorCode: 'provider_error',
+        errorMessage: `the ${provider.name} provider failed unexpectedly: ${String(error)}`,
+      }
+      return batch.map(() => outcome)
+    }
+  }
+
+  /** Writes one message's outcome (through the group commit) and tells whom it concerns. */
+  async #record(message: ClaimedMessage, outcome: SendOutcome, latencyMs: number): Promise<void> {
+    const { provider, backoff, log } = this.#options
     this.#options.metrics?.recordAttempt(provider.name, outcome.kind, latencyMs / 1000)
     const result = settle(message, outcome, latencyMs, backoff)
     const context = { messageId: message.id, attempt: message.attempts, outcome: result.outcome }
-    if (outcome.kind === 'account') await this.#pause(outcome.errorCode, outcome.errorMessage)
     try {
       const recorded = await this.#recorder.add(result)
       if (!recorded) {

@@ -20,6 +20,7 @@ export function createProvider(config: Config, log: Logger): SmsProvider {
         apiSecret: config.SOLAPI_API_SECRET!,
         baseUrl: config.SOLAPI_BASE_URL,
         from: config.SMS_FROM!,
+        batchLimit: config.SOLAPI_BATCH_SIZE,
       })
     case 'twilio':
       return createTwilioProvider({

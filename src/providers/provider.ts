@@ -44,5 +44,12 @@ export interface SmsProvider {
   readonly name: string
   /** Never rejects: every failure is an outcome. `signal` aborts at PROVIDER_TIMEOUT_MS. */
   send(sms: OutgoingSms, signal: AbortSignal): Promise<SendOutcome>
+  /** With `sendMany`: the most messages one call may carry. */
+  readonly batchLimit?: number
+  /**
+   * Several messages in one call, where the provider has a batch endpoint with a verdict
+   * per message: one outcome per message, in the order given. Never rejects.
+   */
+  sendMany?(batch: OutgoingSms[], signal: AbortSignal): Promise<SendOutcome[]>
   close?(): Promise<void>
 }

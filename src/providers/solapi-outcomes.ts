@@ -74,6 +74,58 @@ export function outcomeOfSolapiResponse(
 ): SendOutcome {
   const body = parseJsonObject(bodyText)
   if (httpStatus >= 200 && httpStatus < 300) return outcomeOfJudgedMessage(httpStatus, body, bodyText)
+  return outcomeOfSolapiRefusal(httpStatus, headers, body, bodyText)
+}
+
+/** The `customFields` key that carries the outbox's message id through a send-many call. */
+export const OUTBOX_ID_FIELD = 'outboxId'
+
+/**
+ * What SOLAPI's answer to `POST /messages/v4/send-many/detail` means for each message of
+ * the request, in the order of `ids`. A refused request (non-2xx) is the same outcome for
+ * every message. A 2xx judges each message in `messageList` or `failedMessageList`; they
+ * are matched by the id sent in `customFields`, since neither list promises the request's
+ * order. A message the answer does not mention may or may not have been taken: ambiguous.
+ */
+export function outcomesOfSolapiBatchResponse(
+  httpStatus: number,
+  headers: Record<string, string | string[] | undefined>,
+  bodyText: string,
+  ids: readonly string[],
+): SendOutcome[] {
+  const body = parseJsonObject(bodyText)
+  if (httpStatus < 200 || httpStatus >= 300) {
+    const outcome = outcomeOfSolapiRefusal(httpStatus, headers, body, bodyText)
+    return ids.map(() => outcome)
+  }
+  const verdicts = new Map<string, Record<string, unknown>>()
+  for (const list of [body?.messageList, body?.failedMessageList]) {
+    if (!Array.isArray(list)) continue
+    for (const item of list as unknown[]) {
+      if (typeof item !== 'object' || item === null) continue
+      const id = textField((item as { customFields?: Record<string, unknown> }).customFields, OUTBOX_ID_FIELD)
+      if (id !== undefined) verdicts.set(id, item as Record<string, unknown>)
+    }
+  }
+  const unmentioned: SendOutcome = {
+    kind: 'ambiguous',
+    errorCode: `http_${httpStatus}`,
+    errorMessage: describeAnswer(`SOLAPI answered HTTP ${httpStatus} without a verdict on this message`, body ? '' : bodyText),
+    httpStatus,
+  }
+  return ids.map((id) => {
+    const verdict = verdicts.get(id)
+    return verdict ? outcomeOfJudgedMessage(httpStatus, verdict, '') : unmentioned
+  })
+}
+
+/** A non-2xx: SOLAPI refused the request before judging any message in it. */
+function outcomeOfSolapiRefusal(
+  httpStatus: number,
+  headers: Record<string, string | string[] | undefined>,
+  body: Record<string, unknown> | undefined,
+  bodyText: string,
+): SendOutcome {
   const errorCode = textField(body, 'errorCode')
   const kind =
     (errorCode === undefined ? undefined : SOLAPI_ERROR_CODE_KINDS.get(errorCode)) ??
@@ -93,7 +145,7 @@ export function outcomeOfSolapiResponse(
   return retryAfterMs === undefined ? failure : { ...failure, retryAfterMs }
 }
 
-/** A 2xx: SOLAPI read the message and its `statusCode` says what it decided. */
+/** A 2xx: SOLAPI read the message and its `statusCode` says what it decided (`body` is the message's own result). */
 function outcomeOfJudgedMessage(
   httpStatus: number,
   body: Record<string, unknown> | undefined,

@@ -1,17 +1,19 @@
 /**
- * SOLAPI (CoolSMS) Messages API v4, one `POST /messages/v4/send` per SMS.
+ * SOLAPI (CoolSMS) Messages API v4: `POST /messages/v4/send` for one SMS, and
+ * `POST /messages/v4/send-many/detail` for several, with a verdict per message.
  *
- * Single send rather than the group flow (create a group, store its id, add the message,
- * send): the group flow would let a retry learn "already sent" (409) instead of sending
- * twice, but it costs three calls per SMS and is unverified against the live API. The price
- * of single send: a timeout, reset or 5xx after the request left is labelled ambiguous and
- * retried, which may deliver a duplicate SMS. The README says the same.
+ * Single and many sends rather than the group flow (create a group, store its id, add the
+ * message, send): the group flow would let a retry learn "already sent" (409) instead of
+ * sending twice, but it costs three calls per SMS and is unverified against the live API.
+ * The price: a timeout, reset or 5xx after the request left is labelled ambiguous and
+ * retried, which may deliver a duplicate SMS, for every message of a send-many call at
+ * once. The README says the same.
  */
 import { Agent, request } from 'undici'
-import { parsePhoneNumber, type PhoneNumber } from 'libphonenumber-js/max'
 import { outcomeOfRequestError } from './http-failure.ts'
 import type { OutgoingSms, SendOutcome, SmsProvider } from './provider.ts'
-import { outcomeOfSolapiResponse } from './solapi-outcomes.ts'
+import { OUTBOX_ID_FIELD, outcomeOfSolapiResponse, outcomesOfSolapiBatchResponse } from './solapi-outcomes.ts'
+import { solapiRecipient, solapiSender, type SolapiRecipient } from './solapi-numbers.ts'
 import { solapiAuthorization } from './solapi-signature.ts'
 
 export interface SolapiSettings {
@@ -21,64 +23,91 @@ export interface SolapiSettings {
   baseUrl: string
   /** The sender number registered with SOLAPI: domestic (`02-1234-5678`) or E.164 (`+8221234567`). */
   from: string
+  /** Most messages per send-many call (SOLAPI takes up to 10,000); 1 sends each on its own. */
+  batchLimit?: number
 }
 
-/** The recipient as SOLAPI wants it: Korean numbers in domestic form, others with `country`. */
-interface SolapiRecipient {
-  to: string
-  country?: string
+// Enqueue validates numbers, so this is a bug; the number itself stays out of the message.
+const INVALID_RECIPIENT: SendOutcome = {
+  kind: 'permanent',
+  errorCode: 'invalid_recipient',
+  errorMessage: 'the recipient is not an E.164 number',
 }
 
-export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from }: SolapiSettings): SmsProvider {
-  const url = `${baseUrl.replace(/\/+$/, '')}/messages/v4/send`
+export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from, batchLimit = 1 }: SolapiSettings): SmsProvider {
+  const base = baseUrl.replace(/\/+$/, '')
   const sender = solapiSender(from)
   // Keep-alive: one TCP connection serves many messages instead of a TLS handshake each.
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 })
+
+  const post = (path: string, body: unknown, signal: AbortSignal) =>
+    request(`${base}${path}`, {
+      method: 'POST',
+      dispatcher: agent,
+      signal,
+      // Signed per attempt: SOLAPI refuses a signature it has seen.
+      headers: { authorization: solapiAuthorization(apiKey, apiSecret), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+
+  // The outbox id rides along in customFields: SOLAPI's message log then names it, and a
+  // send-many answer is matched back to the messages by it.
+  const solapiMessage = (sms: OutgoingSms, recipient: SolapiRecipient) => ({
+    ...recipient,
+    from: sender,
+    text: sms.text,
+    type: sms.type,
+    customFields: { [OUTBOX_ID_FIELD]: sms.id },
+  })
+
+  async function send(sms: OutgoingSms, signal: AbortSignal): Promise<SendOutcome> {
+    const recipient = solapiRecipient(sms.to)
+    if (!recipient) return INVALID_RECIPIENT
+    try {
+      const response = await post('/messages/v4/send', { message: solapiMessage(sms, recipient) }, signal)
+      const body = await response.body.text()
+      return outcomeOfSolapiResponse(response.statusCode, response.headers, body)
+    } catch (error) {
+      return outcomeOfRequestError(error, signal)
+    }
+  }
+
+  async function sendMany(batch: OutgoingSms[], signal: AbortSignal): Promise<SendOutcome[]> {
+    const outcomes = new Array<SendOutcome>(batch.length).fill(INVALID_RECIPIENT)
+    const sending = batch.flatMap((sms, index) => {
+      const recipient = solapiRecipient(sms.to)
+      return recipient ? [{ index, sms, message: solapiMessage(sms, recipient) }] : []
+    })
+    if (sending.length === 0) return outcomes
+    let answered: SendOutcome[]
+    try {
+      const response = await post(
+        '/messages/v4/send-many/detail',
+        // Two messages of one batch may go to one number (a code, then its result);
+        // without allowDuplicates SOLAPI would refuse the second.
+        { messages: sending.map((s) => s.message), allowDuplicates: true, showMessageList: true },
+        signal,
+      )
+      const body = await response.body.text()
+      const ids = sending.map((s) => s.sms.id)
+      answered = outcomesOfSolapiBatchResponse(response.statusCode, response.headers, body, ids)
+      // A refused request (a 400) does not say which message it objects to, and refusal
+      // means nothing was taken: each goes again on its own, so only the bad one dies.
+      if (response.statusCode >= 300 && answered[0].kind === 'permanent' && sending.length > 1) {
+        answered = await Promise.all(sending.map((s) => send(s.sms, signal)))
+      }
+    } catch (error) {
+      const outcome = outcomeOfRequestError(error, signal)
+      answered = sending.map(() => outcome)
+    }
+    sending.forEach(({ index }, i) => (outcomes[index] = answered[i]))
+    return outcomes
+  }
+
   return {
     name: 'solapi',
-    async send(sms: OutgoingSms, signal: AbortSignal): Promise<SendOutcome> {
-      const recipient = solapiRecipient(sms.to)
-      if (!recipient) {
-        // Enqueue validates numbers, so this is a bug; the number itself stays out of the message.
-        return { kind: 'permanent', errorCode: 'invalid_recipient', errorMessage: 'the recipient is not an E.164 number' }
-      }
-      try {
-        const response = await request(url, {
-          method: 'POST',
-          dispatcher: agent,
-          signal,
-          // Signed per attempt: SOLAPI refuses a signature it has seen.
-          headers: { authorization: solapiAuthorization(apiKey, apiSecret), 'content-type': 'application/json' },
-          body: JSON.stringify({ message: { ...recipient, from: sender, text: sms.text, type: sms.type } }),
-        })
-        const body = await response.body.text()
-        return outcomeOfSolapiResponse(response.statusCode, response.headers, body)
-      } catch (error) {
-        return outcomeOfRequestError(error, signal)
-      }
-    },
+    send,
+    ...(batchLimit > 1 ? { batchLimit, sendMany } : {}),
     close: () => agent.close(),
   }
-}
-
-function solapiRecipient(e164: string): SolapiRecipient | undefined {
-  let phone: PhoneNumber
-  try {
-    phone = parsePhoneNumber(e164)
-  } catch {
-    return undefined
-  }
-  if (phone.countryCallingCode === '82') return { to: domesticForm(phone) }
-  return { to: phone.nationalNumber, country: phone.countryCallingCode }
-}
-
-/** SOLAPI matches the sender against its registered numbers, which are domestic digits. */
-function solapiSender(configured: string): string {
-  const compact = configured.replace(/[\s-]/g, '')
-  return compact.startsWith('+82') ? domesticForm(parsePhoneNumber(compact)) : compact
-}
-
-/** `+821012345678` → `01012345678`; `+8215881234` → `15881234` (no trunk 0 on 1588 numbers). */
-function domesticForm(phone: PhoneNumber): string {
-  return phone.formatNational().replace(/\D/g, '')
 }

@@ -3,26 +3,36 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { answer, type FakeReply } from './fake-webhook.ts'
 
-/** One message SOLAPI took in: the fields of `{message}` it was sent. */
+/** One message SOLAPI took in: the fields of `{message}` (or of one of `{messages}`) it was sent. */
 export interface SolapiReceipt {
   to: string
   from: string
   text: string
   type: string | undefined
   country: string | undefined
+  /** `customFields.outboxId`: the outbox's message id, when the sender gave it. */
+  outboxId: string | undefined
   at: number
 }
 
 type ReplyTo = (receipt: SolapiReceipt, n: number) => FakeReply
 
 /**
- * SOLAPI's `POST /messages/v4/send` on 127.0.0.1: a real HTTP server that checks the HMAC
- * signature, its date and its single use, and the message fields, as SOLAPI does; records
- * each valid request in its ledger, then answers as `reply` says (by default 200, "2000").
+ * SOLAPI's `POST /messages/v4/send` and `POST /messages/v4/send-many/detail` on 127.0.0.1:
+ * a real HTTP server that checks the HMAC signature, its date and its single use, and the
+ * message fields, as SOLAPI does; records each message of a valid request in its ledger,
+ * then answers as `reply` says (by default 200, "2000").
+ *
+ * A send-many request asks `reply` about each message. Verdicts (HTTP 200 with a
+ * statusCode) go into `messageList` (2000, and only with `showMessageList`) or
+ * `failedMessageList`; the first reply that is not a verdict (an error, a hang, a reset)
+ * answers the whole request instead.
  */
 export interface FakeSolapi {
   baseUrl: string
   ledger: SolapiReceipt[]
+  /** Messages per valid request, in order: 1 for each single send. */
+  requests: number[]
   /** The errorCode of each request it refused before the ledger (auth, validation, path). */
   rejections: string[]
   /** Decides each answer; `n` counts requests with this `to` and `text`, from 1. */
@@ -55,11 +65,13 @@ export const fakeSolapiReplies = {
 }
 
 const SEND_PATH = '/messages/v4/send'
+const SEND_MANY_PATH = '/messages/v4/send-many/detail'
 const ALLOWED_SKEW_MS = 15 * 60_000
 
 /** Why the fake refused a request before its ledger. */
 type Refusal = [status: number, errorCode: string, errorMessage: string]
 const MISSING_FIELDS: Refusal = [400, 'ValidationError', 'message.to, message.from and message.text are required']
+const NO_MESSAGES: Refusal = [400, 'ValidationError', 'messages must hold 1 to 10000 messages']
 
 export async function startFakeSolapi(
   t: { teardown(fn: () => unknown): void },
@@ -72,6 +84,7 @@ export async function startFakeSolapi(
   const fake: FakeSolapi = {
     baseUrl: '',
     ledger: [],
+    requests: [],
     rejections: [],
     reply: fakeSolapiReplies.accepted(),
     close: () => new Promise<void>((done) => {
@@ -100,34 +113,54 @@ export async function startFakeSolapi(
     return undefined
   }
 
-  function receiptOf(raw: string): SolapiReceipt | undefined {
-    let message: Record<string, unknown> | undefined
-    try {
-      message = (JSON.parse(raw) as { message?: Record<string, unknown> }).message
-    } catch {
-      return undefined
-    }
-    const { to, from, text, type, country } = message ?? {}
+  function receiptOf(message: Record<string, unknown> | undefined): SolapiReceipt | undefined {
+    const { to, from, text, type, country, customFields } = message ?? {}
     if (typeof to !== 'string' || !to || typeof from !== 'string' || !from || typeof text !== 'string' || !text) {
       return undefined
     }
-    return { to, from, text, type: optional(type), country: optional(country), at: Date.now() }
+    const outboxId = optional((customFields as Record<string, unknown> | undefined)?.outboxId)
+    return { to, from, text, type: optional(type), country: optional(country), outboxId, at: Date.now() }
   }
 
-  function handle(request: IncomingMessage, raw: string): FakeReply {
-    const refusal =
-      request.method !== 'POST' || request.url !== SEND_PATH
-        ? ([404, 'NotFound', `${request.method} ${request.url} not found`] as Refusal)
-        : authRefusal(request.headers.authorization)
-    const receipt = refusal ? undefined : receiptOf(raw)
-    if (!receipt) {
-      const [status, errorCode, errorMessage] = refusal ?? MISSING_FIELDS
-      fake.rejections.push(errorCode)
-      return solapiError(status, errorCode, errorMessage)
-    }
+  function take(receipt: SolapiReceipt): FakeReply {
     fake.ledger.push(receipt)
     const n = fake.ledger.filter((r) => r.to === receipt.to && r.text === receipt.text).length
     return fake.reply(receipt, n)
+  }
+
+  function handle(request: IncomingMessage, raw: string): FakeReply {
+    const path = request.method === 'POST' ? request.url : undefined
+    const refusal =
+      path !== SEND_PATH && path !== SEND_MANY_PATH
+        ? ([404, 'NotFound', `${request.method} ${request.url} not found`] as Refusal)
+        : authRefusal(request.headers.authorization)
+    if (refusal) return refuse(refusal)
+    const body = parseJson(raw)
+    if (path === SEND_PATH) {
+      const receipt = receiptOf(body?.message as Record<string, unknown> | undefined)
+      if (!receipt) return refuse(MISSING_FIELDS)
+      fake.requests.push(1)
+      return take(receipt)
+    }
+    const messages = body?.messages
+    if (!Array.isArray(messages) || messages.length === 0 || messages.length > 10_000) return refuse(NO_MESSAGES)
+    const receipts = messages.map((message) => receiptOf(message as Record<string, unknown>))
+    // SOLAPI validates the whole request before it takes any message.
+    if (receipts.some((receipt) => !receipt)) return refuse(MISSING_FIELDS)
+    fake.requests.push(receipts.length)
+    const replies = (receipts as SolapiReceipt[]).map(take)
+    const whole = replies.find((reply) => !('status' in reply) || reply.status !== 200)
+    if (whole) return whole
+    const results = replies.map((reply, i) => ({
+      ...(JSON.parse((reply as { body?: string }).body ?? '{}') as object),
+      customFields: { outboxId: receipts[i]!.outboxId },
+    }))
+    return manyResult(results, body?.showMessageList === true)
+  }
+
+  function refuse([status, errorCode, errorMessage]: Refusal): FakeReply {
+    fake.rejections.push(errorCode)
+    return solapiError(status, errorCode, errorMessage)
   }
 
   const server: Server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
@@ -155,6 +188,15 @@ function parseAuthorization(header: string | undefined) {
   return { apiKey: key, date, salt, signature }
 }
 
+function parseJson(raw: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(raw)
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 function optional(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
@@ -176,5 +218,23 @@ function messageResult(receipt: SolapiReceipt, statusCode: string, statusMessage
     country: receipt.country ?? '82',
     accountId: '24010100000001',
   }
+  return { status: 200, body: JSON.stringify(body) }
+}
+
+/** SOLAPI's 200 to a send-many/detail: the group's counts and each message's verdict. */
+function manyResult(results: Record<string, unknown>[], showMessageList: boolean): FakeReply {
+  const accepted = results.filter((result) => result.statusCode === '2000')
+  const failedMessageList = results.filter((result) => result.statusCode !== '2000')
+  const groupInfo = {
+    groupId: `G4V${randomBytes(8).toString('hex').toUpperCase()}`,
+    count: { total: results.length, registeredSuccess: accepted.length, registeredFailed: failedMessageList.length },
+  }
+  const messageList = accepted.map(({ messageId, statusCode, statusMessage, customFields }) => ({
+    messageId,
+    statusCode,
+    statusMessage,
+    customFields,
+  }))
+  const body = showMessageList ? { failedMessageList, groupInfo, messageList } : { failedMessageList, groupInfo }
   return { status: 200, body: JSON.stringify(body) }
 }

@@ -315,10 +315,15 @@ async function waitForText(locator: Locator, expected: RegExp | string): Promise
   }
 }
 
-async function waitForCount(locator: Locator, count: number): Promise<void> {
-  await locator.nth(count - 1).waitFor()
-  const actual = await locator.count()
-  if (actual !== count) throw new Error(`expected ${count} of ${locator}, found ${actual}`)
+/** Waits until `locator` matches exactly `count` elements: the list may still show the old rows. */
+async function waitForCount(locator: Locator, count: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const actual = await locator.count()
+    if (actual === count) return
+    if (performance.now() > deadline) throw new Error(`expected ${count} of ${locator}, found ${actual}`)
+    await new Promise((done) => setTimeout(done, 50))
+  }
 }
 
 /** No seeded number appears in full in the page's text or markup, however it is written. */

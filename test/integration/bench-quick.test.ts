@@ -22,7 +22,7 @@ t.test('npm run bench -- --quick completes and prints its JSON document', { time
   const rate = { cpu: Object }
   t.match(result, {
     quick: true,
-    phases: ['pgbench', 'pg-boss', 'graphile-worker', 'rest', 'batch', 'dispatch', 'lag', 'claim'],
+    phases: ['pgbench', 'pg-boss', 'graphile-worker', 'rest', 'batch', 'dispatch', 'dispatch-many', 'lag', 'claim'],
     machine: { cpus: Number, node: String, postgres: String },
     pgBoss: { version: String, enqueue: { jobsPerSecond: Number }, drain: { jobsPerSecond: Number } },
     graphileWorker: {
@@ -34,7 +34,8 @@ t.test('npm run bench -- --quick completes and prints its JSON document', { time
     outbox: {
       restEnqueue: { messagesPerSecond: Number, p50Ms: Number, p99Ms: Number, non2xx: 0, rowsPerInsert: Number, ...rate },
       batchEnqueue: { messagesPerSecond: Number, batchSize: 1000, non2xx: 0, ...rate },
-      dispatch: { messages: Number, messagesPerSecond: Number, rowsPerStatement: { claim: Number, record: Number }, ...rate },
+      dispatch: { messages: Number, messagesPerSecond: Number, rowsPerStatement: { claim: Number, record: Number }, messagesPerCall: 1, ...rate },
+      dispatchMany: { messages: Number, messagesPerSecond: Number, messagesPerCall: Number, ...rate },
       lag: { p50Ms: Number, p99Ms: Number, messages: Number, ...rate },
       claim: { emptyTable: { p99Ms: Number }, withSentRows: { sentRows: Number, p99Ms: Number } },
       peakRssMB: { api: Number, worker: Number, all: Number, max: Number },
@@ -46,7 +47,8 @@ t.test('npm run bench -- --quick completes and prints its JSON document', { time
   for (const expected of [
     /^REST enqueue \/ pg-boss enqueue$/,
     /^batch enqueue \/ pg-boss enqueue$/,
-    /^dispatch over HTTP \/ graphile-worker no-op drain$/,
+    /^dispatch over HTTP, SOLAPI send-many \/ graphile-worker no-op drain$/,
+    /^dispatch over HTTP, webhook one per call \/ graphile-worker no-op drain$/,
     /^lag p50/,
     /^lag p99/,
     /^claim p99/,

@@ -2,6 +2,7 @@ import { createServer } from 'node:net'
 import t from 'tap'
 import { request } from 'undici'
 import { solapiAuthorization } from '../../src/providers/solapi-signature.ts'
+import { outcomesOfSolapiBatchResponse } from '../../src/providers/solapi-outcomes.ts'
 import { createSolapiProvider } from '../../src/providers/solapi-provider.ts'
 import { fakeSolapiReplies, startFakeSolapi } from '../helpers/fake-solapi.ts'
 
@@ -244,4 +245,139 @@ t.test('a recipient that is not a phone number is permanent and not quoted', asy
   const outcome = await provider.send({ ...sms, to: 'not-a-number-1234' }, timeout())
   t.same(outcome, { kind: 'permanent', errorCode: 'invalid_recipient', errorMessage: 'the recipient is not an E.164 number' })
   t.equal(fake.ledger.length, 0)
+})
+
+// send-many/detail: several messages per call, a verdict for each.
+// Fictional numbers in the form SOLAPI's own samples use: 010-0000-00NN.
+const batchOf = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({
+    ...sms,
+    id: `0b6c2f4e-2d7a-4f1e-9c3b-5a8d7e6f1a${String(i).padStart(2, '0')}`,
+    to: `+8210000000${String(i + 1).padStart(2, '0')}`,
+    text: `hello ${i}`,
+  }))
+
+async function setUpBatching(t: { teardown(fn: () => unknown): void }) {
+  const fake = await startFakeSolapi(t, credentials)
+  const provider = createSolapiProvider({ ...credentials, baseUrl: fake.baseUrl, from: sender, batchLimit: 100 })
+  t.teardown(() => provider.close?.())
+  return { fake, provider, sendMany: provider.sendMany! }
+}
+
+t.test('without a batchLimit above 1 the provider has no sendMany: one send call per message', async (t) => {
+  const { provider } = await setUp(t)
+  t.equal(provider.sendMany, undefined)
+  const { provider: batching } = await setUpBatching(t)
+  t.equal(batching.batchLimit, 100)
+})
+
+t.test('send-many: one request carries the batch, each message ok with its own messageId', async (t) => {
+  const { fake, sendMany } = await setUpBatching(t)
+  const batch = batchOf(3)
+  const outcomes = await sendMany(batch, timeout())
+  t.same(fake.requests, [3], 'one request of three messages')
+  t.same(fake.rejections, [])
+  t.same(outcomes.map((o) => o.kind), ['ok', 'ok', 'ok'])
+  const ids = outcomes.map((o) => (o.kind === 'ok' ? o.providerMessageId : undefined))
+  for (const id of ids) t.match(id, /^M4V[0-9A-F]{16}$/)
+  t.equal(new Set(ids).size, 3, 'a messageId each')
+  t.same(
+    fake.ledger.map(({ to, from, text, outboxId }) => ({ to, from, text, outboxId })),
+    batch.map((m, i) => ({ to: `010000000${String(i + 1).padStart(2, '0')}`, from: '0212345678', text: m.text, outboxId: m.id })),
+  )
+})
+
+t.test('send-many: verdicts are matched to messages by id, whatever the order of the lists', async (t) => {
+  const { fake, sendMany } = await setUpBatching(t)
+  const batch = batchOf(5)
+  // The refused ones go to failedMessageList, so the answer's order is not the request's.
+  const verdicts: Record<string, string> = { '01000000001': '1062', '01000000003': '2060', '01000000004': '1024' }
+  fake.reply = (receipt, n) =>
+    verdicts[receipt.to]
+      ? fakeSolapiReplies.statusCode(verdicts[receipt.to], `verdict for ${receipt.to}`)(receipt, n)
+      : fakeSolapiReplies.accepted()(receipt, n)
+  const outcomes = await sendMany(batch, timeout())
+  t.match(outcomes, [
+    { kind: 'account', errorCode: '1062', errorMessage: 'SOLAPI refused the message with statusCode 1062: verdict for <number>', httpStatus: 200 },
+    { kind: 'ok', providerMessageId: /^M4V/ },
+    { kind: 'permanent', errorCode: '2060', suppress: 'opted_out' },
+    { kind: 'retryable', errorCode: '1024' },
+    { kind: 'ok', providerMessageId: /^M4V/ },
+  ])
+  t.same(fake.requests, [5])
+})
+
+t.test('send-many: a refused request is the same outcome for every message in it', async (t) => {
+  const { fake, sendMany } = await setUpBatching(t)
+  const batch = batchOf(3)
+  fake.reply = fakeSolapiReplies.tooManyRequests(2)
+  const limited = await sendMany(batch, timeout())
+  t.same(limited.map((o) => o.kind), ['rate_limited', 'rate_limited', 'rate_limited'])
+  t.match(limited[2], { errorCode: 'TooManyRequests', retryAfterMs: 2_000, httpStatus: 429 })
+  fake.reply = fakeSolapiReplies.error(402, 'NotEnoughBalance')
+  t.match(await sendMany(batch, timeout()), [
+    { kind: 'account', errorCode: 'NotEnoughBalance' },
+    { kind: 'account', errorCode: 'NotEnoughBalance' },
+    { kind: 'account', errorCode: 'NotEnoughBalance' },
+  ])
+  fake.reply = fakeSolapiReplies.error(500, 'InternalError')
+  t.same((await sendMany(batch, timeout())).map((o) => o.kind), ['ambiguous', 'ambiguous', 'ambiguous'])
+  t.same(fake.requests, [3, 3, 3], 'no message was sent again on its own')
+})
+
+t.test('send-many: a 400 for the whole request sends each message on its own, so only the bad one dies', async (t) => {
+  const { fake, sendMany } = await setUpBatching(t)
+  const [good, bad, alsoGood] = batchOf(3)
+  const outcomes = await sendMany([good, { ...bad, text: '' }, alsoGood], timeout())
+  t.match(outcomes, [
+    { kind: 'ok' },
+    { kind: 'permanent', errorCode: 'ValidationError', httpStatus: 400 },
+    { kind: 'ok' },
+  ])
+  t.same(fake.rejections, ['ValidationError', 'ValidationError'], 'the batch, then the bad message alone')
+  t.same(fake.requests, [1, 1], 'the good ones, each on its own')
+})
+
+t.test('send-many: a hung call times out every message of it as ambiguous', async (t) => {
+  const { fake, sendMany } = await setUpBatching(t)
+  fake.reply = () => ({ hang: true })
+  const outcomes = await sendMany(batchOf(4), timeout(300))
+  t.same(outcomes.map((o) => o.kind === 'ambiguous' && o.errorCode), ['timeout', 'timeout', 'timeout', 'timeout'])
+  t.equal(fake.ledger.length, 4, 'the request did reach the provider')
+  fake.reply = () => ({ reset: true })
+  t.same((await sendMany(batchOf(2), timeout())).map((o) => o.kind), ['ambiguous', 'ambiguous'])
+})
+
+t.test('send-many: an invalid recipient is permanent and left out; the others go', async (t) => {
+  const { fake, sendMany } = await setUpBatching(t)
+  const [first, second] = batchOf(2)
+  t.match(await sendMany([first, { ...second, to: 'not-a-number-1234' }], timeout()), [
+    { kind: 'ok' },
+    { kind: 'permanent', errorCode: 'invalid_recipient' },
+  ])
+  t.same(fake.requests, [1])
+  t.same(await sendMany([{ ...second, to: 'not-a-number-1234' }], timeout()), [
+    { kind: 'permanent', errorCode: 'invalid_recipient', errorMessage: 'the recipient is not an E.164 number' },
+  ])
+  t.same(fake.requests, [1], 'nothing to send: no request')
+})
+
+t.test('send-many answers: a message the answer does not mention is ambiguous', async (t) => {
+  const ids = ['a', 'b', 'c']
+  const answer = JSON.stringify({
+    groupInfo: { count: { total: 3 } },
+    messageList: [{ messageId: 'M4VA', statusCode: '2000', customFields: { outboxId: 'a' } }],
+    failedMessageList: [{ statusCode: '1062', statusMessage: 'no sender', customFields: { outboxId: 'c' } }],
+  })
+  t.match(outcomesOfSolapiBatchResponse(200, {}, answer, ids), [
+    { kind: 'ok', providerMessageId: 'M4VA' },
+    { kind: 'ambiguous', errorCode: 'http_200', errorMessage: 'SOLAPI answered HTTP 200 without a verdict on this message' },
+    { kind: 'account', errorCode: '1062' },
+  ])
+  // Without showMessageList, accepted messages are not listed: ambiguous, never assumed sent.
+  t.match(outcomesOfSolapiBatchResponse(200, {}, '{"failedMessageList":[]}', ['a']), [{ kind: 'ambiguous' }])
+  t.match(outcomesOfSolapiBatchResponse(200, {}, '<html>proxy</html>', ['a', 'b']), [
+    { kind: 'ambiguous', errorMessage: /proxy/ },
+    { kind: 'ambiguous', errorMessage: /proxy/ },
+  ])
 })
