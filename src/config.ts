@@ -26,7 +26,7 @@ export const configSchema = Type.Object({
   SOLAPI_BATCH_SIZE: Type.Integer({
     minimum: 1,
     maximum: 10_000,
-    default: 100,
+    default: 500,
     description: 'messages per send-many call at most (and per claim: DISPATCH_BATCH_SIZE); 1 = one send call per message',
   }),
   TWILIO_ACCOUNT_SID: Type.Optional(Type.String({ minLength: 1 })),
@@ -45,7 +45,7 @@ export const configSchema = Type.Object({
   RETRY_JITTER: Type.Enum(['none', 'full', 'equal'], { default: 'none' }),
   MESSAGE_TTL_SECONDS: PositiveInteger(86_400, 'unsent messages expire after this'),
   LEASE_MS: PositiveInteger(30_000, 'how long a claim holds a row'),
-  DISPATCH_BATCH_SIZE: PositiveInteger(100, 'rows claimed per statement at most'),
+  DISPATCH_BATCH_SIZE: PositiveInteger(500, 'rows claimed per statement at most'),
   DISPATCH_CONCURRENCY: PositiveInteger(32, 'provider calls in flight per dispatcher'),
   POLL_INTERVAL_MS: PositiveInteger(1_000, 'fallback poll when no notification arrives'),
   DATABASE_POOL_SIZE: PositiveInteger(10, 'connections per process'),
