@@ -238,7 +238,7 @@ export class Dispatcher {
         // Once per call: a batch refused for the account's sake would otherwise pause as
         // many times as it had messages.
         const account = outcomes.find((outcome) => outcome.kind === 'account')
-        if (account?.kind === 'account') await this.#pause(account.errorCode, account.errorMessage)
+        if (account && account.kind !== 'ok') await this.#pause(account.errorCode, account.errorMessage)
         return { outcomes, latencyMs }
       })
     return messages.map((message, index) => {

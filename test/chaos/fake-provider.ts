@@ -40,7 +40,13 @@ export type ProviderRule = (request: { id: string; to: string; n: number }) => P
 /**
  * The SMS provider the chaos scenarios deliver to: a real HTTP server on 127.0.0.1 that
  * speaks the webhook provider's contract (POST `{id, to, text, type}` with
- * `Idempotency-Key` = the message id) and keeps a ledger of every request.
+ * `Idempotency-Key` = the message id) at `url`, and SOLAPI's `send` and
+ * `send-many/detail` under `solapiBaseUrl` (messages named by `customFields.outboxId`;
+ * signatures are not checked), and keeps a ledger of every message it was sent.
+ *
+ * A SOLAPI request is answered as one: the mode its first message draws (from `rule`, or
+ * `mode`) is the answer for all, and each message's ledger entry says so; `ok` is a
+ * `2000` verdict for every message.
  */
 export class FakeProvider {
   readonly ledger: LedgerEntry[] = []
@@ -61,6 +67,10 @@ export class FakeProvider {
 
   get url(): string {
     return this.#url
+  }
+
+  get solapiBaseUrl(): string {
+    return this.#url.replace(/\/sms$/, '')
   }
 
   async start(): Promise<this> {
@@ -105,32 +115,38 @@ export class FakeProvider {
     } catch {
       return // the dispatcher gave up while sending: nothing arrived
     }
-    let body: { id?: unknown; to?: unknown }
+    let messages: { id: string; to: string }[]
     try {
-      body = JSON.parse(raw) as typeof body
+      messages = messagesOf(request.url, JSON.parse(raw))
     } catch {
       response.writeHead(400).end('not JSON')
       return
     }
-    const id = String(body.id)
-    const to = String(body.to)
-    const n = (this.#requestsPerId.get(id) ?? 0) + 1
-    this.#requestsPerId.set(id, n)
-    const mode = this.rule?.({ id, to, n }) ?? this.mode
-    const status = statusOf(mode)
-    const entry: LedgerEntry = {
-      id,
-      idempotencyKey: request.headers['idempotency-key'] as string | undefined,
-      to,
-      at: Date.now(),
-      n,
-      mode: mode.kind,
-      status,
-      delivered: status === null || (status >= 200 && status < 300) || (status >= 500 && status !== 503),
+    let mode: ProviderMode | undefined
+    for (const { id, to } of messages) {
+      const n = (this.#requestsPerId.get(id) ?? 0) + 1
+      this.#requestsPerId.set(id, n)
+      mode ??= this.rule?.({ id, to, n }) ?? this.mode
+      const status = statusOf(mode)
+      const entry: LedgerEntry = {
+        id,
+        idempotencyKey: request.headers['idempotency-key'] as string | undefined,
+        to,
+        at: Date.now(),
+        n,
+        mode: mode.kind,
+        status,
+        delivered: status === null || (status >= 200 && status < 300) || (status >= 500 && status !== 503),
+      }
+      this.ledger.push(entry)
+      if (entry.delivered) this.#deliveredPerId.set(id, (this.#deliveredPerId.get(id) ?? 0) + 1)
+      await this.beforeAnswer?.(entry)
     }
-    this.ledger.push(entry)
-    if (entry.delivered) this.#deliveredPerId.set(id, (this.#deliveredPerId.get(id) ?? 0) + 1)
-    await this.beforeAnswer?.(entry)
+    if (!mode) {
+      response.writeHead(400).end('no messages')
+      return
+    }
+    const solapi = request.url !== '/sms'
 
     switch (mode.kind) {
       case 'hang':
@@ -140,10 +156,12 @@ export class FakeProvider {
       case 'reset':
         request.socket.destroy()
         return
-      case 'ok':
+      case 'ok': {
         if (mode.delayMs) await new Promise((done) => setTimeout(done, mode.delayMs))
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ received: id }))
+        const body = solapi ? solapiAccepted(request.url, messages) : { received: messages[0].id }
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body))
         return
+      }
       case 'rateLimited':
         response
           .writeHead(429, { 'content-type': 'application/json', 'retry-after': String(mode.retryAfterSeconds) })
@@ -167,4 +185,25 @@ function statusOf(mode: ProviderMode): number | null {
     case 'reset':
       return null
   }
+}
+
+const SOLAPI_SEND = '/messages/v4/send'
+const SOLAPI_SEND_MANY = '/messages/v4/send-many/detail'
+
+type SolapiMessage = { to?: unknown; customFields?: { outboxId?: unknown } }
+
+/** The messages of one request, by the contract its path speaks. */
+function messagesOf(path: string | undefined, body: unknown): { id: string; to: string }[] {
+  const fromSolapi = (message: SolapiMessage) => ({ id: String(message.customFields?.outboxId), to: String(message.to) })
+  if (path === SOLAPI_SEND) return [fromSolapi((body as { message: SolapiMessage }).message)]
+  if (path === SOLAPI_SEND_MANY) return (body as { messages: SolapiMessage[] }).messages.map(fromSolapi)
+  const { id, to } = body as { id?: unknown; to?: unknown }
+  return [{ id: String(id), to: String(to) }]
+}
+
+/** SOLAPI's 200 when it takes every message: one `2000` verdict each, named by outboxId. */
+function solapiAccepted(path: string | undefined, messages: { id: string }[]) {
+  const verdict = (id: string, n: number) => ({ messageId: `M4VCHAOS${n}`, statusCode: '2000', statusMessage: 'accepted', customFields: { outboxId: id } })
+  if (path === SOLAPI_SEND) return verdict(messages[0].id, 0)
+  return { failedMessageList: [], groupInfo: { count: { total: messages.length } }, messageList: messages.map((m, n) => verdict(m.id, n)) }
 }

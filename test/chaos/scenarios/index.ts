@@ -16,6 +16,7 @@ import { postgresRestart } from './postgres-restart.ts'
 import { reclaimAckRace } from './reclaim-ack-race.ts'
 import { retryBudgetRecovery } from './retry-budget-recovery.ts'
 import { smallPoolBurst } from './small-pool-burst.ts'
+import { solapiSendMany } from './solapi-send-many.ts'
 import { stateMachineModel } from './state-machine-model.ts'
 import { acceptThenReset, hungProvider, permanentRefusals, rateLimited, serverErrorStorm } from './provider-storms.ts'
 
@@ -45,4 +46,5 @@ export const SCENARIOS: Scenario[] = [
   inputFuzz,
   adminProtection,
   retryBudgetRecovery,
+  solapiSendMany,
 ]
