@@ -49,6 +49,10 @@ export const configSchema = Type.Object({
   DISPATCH_CONCURRENCY: PositiveInteger(32, 'provider calls in flight per dispatcher'),
   POLL_INTERVAL_MS: PositiveInteger(1_000, 'fallback poll when no notification arrives'),
   DATABASE_POOL_SIZE: PositiveInteger(10, 'connections per process'),
+  DATABASE_PREPARED_STATEMENTS: Type.Boolean({
+    default: true,
+    description: 'enqueue as a named prepared statement; false behind PgBouncer in transaction mode before 1.21',
+  }),
   PAUSE_PROBE_INTERVAL_MS: PositiveInteger(60_000, 'while a provider is paused, one probe message per interval'),
   PROVIDER_RATE_LIMIT: Type.Optional(
     Type.Number({ exclusiveMinimum: 0, description: 'messages per second per provider, shared by every dispatcher' }),

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { createAlerter } from './alerts/alerter.ts'
 import { ConfigError, loadConfig, providerRateLimit, type Config } from './config.ts'
 import { connectDatabase } from './db/database.ts'
+import { usePreparedStatements } from './db/prepared-statements.ts'
 import { startEmbeddedPostgres, type OwnedPostgres } from './db/embedded-postgres.ts'
 import { applyMigrations } from './db/migrations.ts'
 import { buildApp } from './http/app.ts'
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     process.exit(1)
   }
   const log = createLogger(config.LOG_LEVEL)
+  usePreparedStatements(config.DATABASE_PREPARED_STATEMENTS)
 
   let embedded: OwnedPostgres | undefined
   let databaseUrl = config.DATABASE_URL

@@ -30,5 +30,7 @@ export function queryableOf(tx: Transaction): Queryable {
       query: async <R>(text: string, values: unknown[]) => ({ rows: (await tx.$queryRawUnsafe(text, ...values)) as R[] }),
     }
   }
-  return tx
+  // Text and values only: the connection is the caller's, and no prepared statement of
+  // ours should outlive the call on it (src/db/prepared-statements.ts).
+  return { query: (text, values) => tx.query(text, values) }
 }

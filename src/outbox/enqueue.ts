@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
+import { queryPrepared } from '../db/prepared-statements.ts'
 import type { MessageType } from '../sms/message-encoding.ts'
 import type { MessageRecord } from './message.ts'
 import { RecipientSuppressed, type Suppression } from './recipient-suppressed.ts'
@@ -105,7 +106,7 @@ async function insertRows(
   ttlSeconds: number[],
   allOrNone: boolean,
 ): Promise<MessageRecord[]> {
-  const { rows } = await db.query<MessageRecord>(INSERT_MESSAGES, [
+  const { rows } = await queryPrepared<MessageRecord>(db, 'sms-outbox.insert-messages', INSERT_MESSAGES, [
     ids,
     messages.map((m) => m.to),
     messages.map((m) => m.text),

@@ -18,6 +18,9 @@ t.test('defaults match the documented contract', async (t) => {
     LEASE_MS: 30_000,
     RETRY_BUDGET_RATIO: 0.2,
     RETRY_BUDGET_MIN_PER_MINUTE: 60,
+    DISPATCH_BATCH_SIZE: 500,
+    SOLAPI_BATCH_SIZE: 500,
+    DATABASE_PREPARED_STATEMENTS: true,
     LOG_LEVEL: 'info',
   })
   t.equal(config.DATABASE_URL, undefined)
@@ -34,8 +37,11 @@ t.test('the rate limit: per second, fractions allowed; the bucket holds half the
   t.throws(() => loadConfig({ RETRY_BUDGET_RATIO: '-1' }), { message: /RETRY_BUDGET_RATIO must be >= 0/ })
 })
 
-t.test('numbers come from strings', async (t) => {
+t.test('numbers and booleans come from strings', async (t) => {
   t.equal(loadConfig({ PORT: '8080', RETRY_MAX_RETRIES: '0' }).PORT, 8080)
+  t.equal(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'false' }).DATABASE_PREPARED_STATEMENTS, false)
+  t.throws(() => loadConfig({ DATABASE_PREPARED_STATEMENTS: 'maybe' }), { message: /DATABASE_PREPARED_STATEMENTS/ })
+  t.throws(() => loadConfig({ SOLAPI_BATCH_SIZE: '10001' }), { message: /SOLAPI_BATCH_SIZE must be <= 10000/ })
 })
 
 t.test('a bad value names the setting, what it must be, and what it got', async (t) => {
