@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net'
 /**
  * The providers at their fastest: a real HTTP server on 127.0.0.1 that reads each request
  * and answers at once. It speaks the webhook contract at `url` (200 to each message) and
- * SOLAPI's `send-many/detail` under `solapiBaseUrl` (a 2000 verdict for every message,
- * matched by its customFields; the signature is not checked). It counts the messages it
+ * SOLAPI's `send` and `send-many/detail` under `solapiBaseUrl` (a 2000 verdict for every
+ * message, matched by its customFields; the signature is not checked). It counts the messages it
  * received and tells `onMessage` the text and the time of receipt (this process's clock,
  * the one the load generator stamps requests with).
  */
@@ -22,12 +22,20 @@ export interface FakeProvider {
   close(): Promise<void>
 }
 
+const SEND_PATH = '/messages/v4/send'
 const SEND_MANY_PATH = '/messages/v4/send-many/detail'
 
 interface SolapiMessage {
   text: string
   customFields?: Record<string, string>
 }
+
+const accepted = ({ customFields }: SolapiMessage) => ({
+  messageId: `M4V${randomBytes(8).toString('hex').toUpperCase()}`,
+  statusCode: '2000',
+  statusMessage: 'accepted',
+  customFields,
+})
 
 export async function startFakeProvider(): Promise<FakeProvider> {
   let waiter: { count: number; done: () => void } | undefined
@@ -68,20 +76,26 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
       const at = performance.now()
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { text: string } | { messages: SolapiMessage[] }
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as
+        | { text: string }
+        | { message: SolapiMessage }
+        | { messages: SolapiMessage[] }
+      const answerJson = (value: unknown) => {
+        const answer = JSON.stringify(value)
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer)
+      }
       if (request.url === SEND_MANY_PATH && 'messages' in body) {
         receive(body.messages.map((message) => message.text), at)
-        const answer = JSON.stringify({
+        answerJson({
           failedMessageList: [],
           groupInfo: { count: { total: body.messages.length, registeredFailed: 0 } },
-          messageList: body.messages.map(({ customFields }) => ({
-            messageId: `M4V${randomBytes(8).toString('hex').toUpperCase()}`,
-            statusCode: '2000',
-            statusMessage: 'accepted',
-            customFields,
-          })),
+          messageList: body.messages.map(accepted),
         })
-        response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer)
+        return
+      }
+      if (request.url === SEND_PATH && 'message' in body) {
+        receive([body.message.text], at)
+        answerJson(accepted(body.message))
         return
       }
       receive([(body as { text: string }).text], at)

@@ -145,7 +145,10 @@ function outcomeOfSolapiRefusal(
   return retryAfterMs === undefined ? failure : { ...failure, retryAfterMs }
 }
 
-/** A 2xx: SOLAPI read the message and its `statusCode` says what it decided (`body` is the message's own result). */
+/**
+ * A 2xx: SOLAPI read the message and its `statusCode` says what it decided. `body` is the
+ * message's own result: the whole answer of a single send, one list item of a send-many.
+ */
 function outcomeOfJudgedMessage(
   httpStatus: number,
   body: Record<string, unknown> | undefined,

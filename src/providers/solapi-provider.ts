@@ -83,8 +83,8 @@ export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from, batchLi
     try {
       const response = await post(
         '/messages/v4/send-many/detail',
-        // Two messages of one batch may go to one number (a code, then its result);
-        // without allowDuplicates SOLAPI would refuse the second.
+        // Two messages of one batch may go to one number (a code, then its result): they
+        // are two messages, and allowDuplicates keeps SOLAPI from taking them for one.
         { messages: sending.map((s) => s.message), allowDuplicates: true, showMessageList: true },
         signal,
       )
