@@ -1,5 +1,6 @@
 import { phoneNumberOf } from '../load-generator.ts'
-import { sleep, type Scenario } from '../scenario.ts'
+import { killInTurn } from '../kill-in-turn.ts'
+import type { Scenario } from '../scenario.ts'
 
 /**
  * 2. kill -9 a dispatcher every 2 s during a 20k drain, four dispatchers, each restarted
@@ -34,30 +35,13 @@ export const killDispatchers: Scenario = {
     })
     const accepted = ctx.load.acceptedIds()
     const workerEnv = ctx.serviceEnv({ ROLE: 'worker', ...(ctx.quick && { DISPATCH_CONCURRENCY: '8' }) })
-    let workers = await Promise.all([1, 2, 3, 4].map((n) => ctx.driver.start(`worker-${n}`, workerEnv)))
-
+    const workers = await Promise.all([1, 2, 3, 4].map((n) => ctx.driver.start(`worker-${n}`, workerEnv)))
     let inFlightAtKills = 0
-    let kills = 0
-    let restarts: Promise<unknown>[] = []
-    for (let turn = 0; ; turn += 1) {
-      await sleep(killEveryMs)
-      const { rows } = await ctx.pool.query<{ sending: number; open: number }>(
-        `SELECT count(*) FILTER (WHERE status = 'sending')::int AS sending,
-                count(*) FILTER (WHERE status IN ('pending', 'sending'))::int AS open FROM messages`,
-      )
-      if (rows[0].open === 0) break
-      const victim = workers[turn % workers.length]
-      if (!victim.alive || kills >= maxKills) continue // still booting from its last kill
-      // Every dispatcher's rows: an upper bound on what this one held.
-      inFlightAtKills += rows[0].sending
-      kills += 1
-      const replaced = ctx.driver.restart(victim).then((fresh) => {
-        workers = workers.map((w) => (w === victim ? fresh : w))
-      })
-      restarts.push(replaced)
-    }
-    await Promise.all(restarts)
-    restarts = []
+    const kills = await killInTurn(ctx, workers, {
+      everyMs: killEveryMs,
+      maxKills,
+      onKill: (sending) => (inFlightAtKills += sending),
+    })
     const report = await ctx.check(accepted.values())
     // Ambiguous attempts by cause: a lease that ran out (the kills), or a provider call that
     // timed out (a CI machine busy enough to stretch a 50 ms call past PROVIDER_TIMEOUT_MS).

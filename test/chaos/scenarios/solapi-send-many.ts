@@ -1,5 +1,6 @@
 import { phoneNumberOf } from '../load-generator.ts'
-import { sleep, type Scenario } from '../scenario.ts'
+import { killInTurn } from '../kill-in-turn.ts'
+import type { Scenario } from '../scenario.ts'
 
 /**
  * 26. SOLAPI's send-many/detail under whole-call faults and kill -9. Two dispatchers send
@@ -59,26 +60,8 @@ export const solapiSendMany: Scenario = {
       // No retry budget holding the schedule back (scenario 25 measures that).
       RETRY_BUDGET_MIN_PER_MINUTE: '100000',
     })
-    let workers = await Promise.all([1, 2].map((n) => ctx.driver.start(`worker-${n}`, workerEnv)))
-
-    let kills = 0
-    const restarts: Promise<unknown>[] = []
-    for (let turn = 0; kills < maxKills; turn += 1) {
-      await sleep(killEveryMs)
-      const { rows } = await ctx.pool.query<{ open: number }>(
-        `SELECT count(*)::int AS open FROM messages WHERE status IN ('pending', 'sending')`,
-      )
-      if (rows[0].open === 0) break
-      const victim = workers[turn % workers.length]
-      if (!victim.alive) continue
-      kills += 1
-      restarts.push(
-        ctx.driver.restart(victim).then((fresh) => {
-          workers = workers.map((w) => (w === victim ? fresh : w))
-        }),
-      )
-    }
-    await Promise.all(restarts)
+    const workers = await Promise.all([1, 2].map((n) => ctx.driver.start(`worker-${n}`, workerEnv)))
+    const kills = await killInTurn(ctx, workers, { everyMs: killEveryMs, maxKills })
     const report = await ctx.check(accepted.values())
 
     const perMode = new Map<string, number>()

@@ -1,0 +1,38 @@
+import type { ManagedService } from './chaos-driver.ts'
+import { sleep, type ScenarioContext } from './scenario.ts'
+
+/**
+ * Kills `workers` with -9 one at a time, in turn, every `everyMs`, restarting each at once,
+ * until no message is pending or sending; at most `maxKills` kills. A worker still booting
+ * from its last kill is skipped. `onKill` learns how many rows all workers held in
+ * `sending` at each kill (an upper bound on what the victim held). Resolves with the
+ * number of kills once every restart is done.
+ */
+export async function killInTurn(
+  ctx: ScenarioContext,
+  workers: ManagedService[],
+  { everyMs, maxKills = Number.POSITIVE_INFINITY, onKill }: { everyMs: number; maxKills?: number; onKill?: (sending: number) => void },
+): Promise<number> {
+  let running = workers
+  let kills = 0
+  const restarts: Promise<unknown>[] = []
+  for (let turn = 0; ; turn += 1) {
+    await sleep(everyMs)
+    const { rows } = await ctx.pool.query<{ sending: number; open: number }>(
+      `SELECT count(*) FILTER (WHERE status = 'sending')::int AS sending,
+              count(*) FILTER (WHERE status IN ('pending', 'sending'))::int AS open FROM messages`,
+    )
+    if (rows[0].open === 0) break
+    const victim = running[turn % running.length]
+    if (!victim.alive || kills >= maxKills) continue
+    onKill?.(rows[0].sending)
+    kills += 1
+    restarts.push(
+      ctx.driver.restart(victim).then((fresh) => {
+        running = running.map((w) => (w === victim ? fresh : w))
+      }),
+    )
+  }
+  await Promise.all(restarts)
+  return kills
+}
