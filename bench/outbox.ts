@@ -4,27 +4,15 @@ import { Pool } from 'undici'
 import { connectDatabase } from '../src/db/database.ts'
 import { claimDue } from '../src/outbox/claim-due.ts'
 import { recordOutcomes } from '../src/outbox/record-outcomes.ts'
+import { settle } from '../src/outbox/settle.ts'
 import type { CpuMeter, CpuShare } from './cpu.ts'
 import type { FakeProvider } from './fake-provider.ts'
 import { quantile, sleep, waitUntil } from './measure.ts'
+import { sql } from './postgres.ts'
 
 // A typical OTP text: Hangul, so the EUC-KR measuring runs as it does for real traffic.
 const MESSAGE = { to: '010-1234-5678', text: '[sms-outbox] 인증번호 [482913]를 입력해 주세요.' }
 
-/** Plain SQL on the outbox database, apart from the code under test. */
-export async function sql<T extends pg.QueryResultRow = Record<string, any>>(
-  url: string,
-  text: string,
-  values?: unknown[],
-): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query<T>(text, values)).rows
-  } finally {
-    await client.end()
-  }
-}
 
 /** No messages, and every provider's rate limit and retry budget as fresh as a new install's. */
 export const emptyOutbox = (url: string) =>
@@ -353,19 +341,8 @@ export async function claimCost(
     if (claimed.length !== batch) throw new Error(`claimed ${claimed.length} of ${batch} due rows`)
     await recordOutcomes(
       database.pool,
-      claimed.map((message) => ({
-        id: message.id,
-        leaseToken: message.leaseToken,
-        status: 'sent',
-        delayMs: 0,
-        counted: true,
-        outcome: 'ok',
-        errorCode: null,
-        errorMessage: null,
-        httpStatus: 200,
-        latencyMs: 1,
-        providerMessageId: null,
-      })),
+      // As the dispatcher acks an ok (the backoff policy is unused).
+      claimed.map((message) => settle(message, { kind: 'ok', httpStatus: 200 }, 1, { baseDelayMs: 1_000, maxDelayMs: 30_000, jitter: 'none' })),
     )
     return elapsed
   }

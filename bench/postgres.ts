@@ -28,6 +28,21 @@ export interface BenchServer {
   close(): Promise<void>
 }
 
+/** Runs SQL on the database of `url` with a short-lived client. */
+export async function sql<T extends pg.QueryResultRow = Record<string, any>>(
+  url: string,
+  text: string,
+  values?: unknown[],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query<T>(text, values)).rows
+  } finally {
+    await client.end()
+  }
+}
+
 /** `url` with its database replaced. */
 export function withDatabase(url: string, database: string): string {
   const parsed = new URL(url)
@@ -59,15 +74,6 @@ export async function openBenchServer(serverUrl: string | undefined, runId: stri
   }
   const server = serverUrl
   const created: string[] = []
-  const sql = async <T extends pg.QueryResultRow>(url: string, text: string, values?: unknown[]) => {
-    const client = new pg.Client({ connectionString: url })
-    await client.connect()
-    try {
-      return (await client.query<T>(text, values)).rows
-    } finally {
-      await client.end()
-    }
-  }
   const [{ server_version: version }] = await sql<{ server_version: string }>(server, 'SHOW server_version')
   return {
     kind: embedded ? 'embedded' : new URL(server).host,

@@ -29,13 +29,12 @@ import {
   emptyOutbox,
   endToEndLag,
   restEnqueue,
-  sql,
   type ClaimFigures,
   type DispatchFigures,
   type EnqueueFigures,
   type LagFigures,
 } from './outbox.ts'
-import { findPgbench, openBenchServer, pgbench } from './postgres.ts'
+import { findPgbench, openBenchServer, pgbench, sql } from './postgres.ts'
 import { ratiosOf, ratioTable, type Ratio } from './report.ts'
 import { scaleOut, type ScaleOutFigures } from './scale-out.ts'
 import { startService, type BenchService } from './service.ts'

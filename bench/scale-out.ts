@@ -2,7 +2,8 @@ import { join } from 'node:path'
 import type { CpuShare } from './cpu.ts'
 import type { FakeProvider } from './fake-provider.ts'
 import { busiestSecond, waitUntil } from './measure.ts'
-import { emptyOutbox, insertDue, sql } from './outbox.ts'
+import { emptyOutbox, insertDue } from './outbox.ts'
+import { sql } from './postgres.ts'
 import { startService, type BenchService } from './service.ts'
 
 export interface DrainFigures {

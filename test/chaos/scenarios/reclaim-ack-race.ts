@@ -1,34 +1,25 @@
 import { connectDatabase, type Database, type PrismaClient } from '../../../src/db/database.ts'
-import { claimDue } from '../../../src/outbox/claim-due.ts'
+import { claimDue, type ClaimedMessage } from '../../../src/outbox/claim-due.ts'
 import { enqueueMessages } from '../../../src/outbox/enqueue.ts'
 import { prepareMessage } from '../../../src/outbox/prepare-message.ts'
 import { reclaimExpired } from '../../../src/outbox/reclaim-expired.ts'
 import { recordOutcomes, type AttemptResult } from '../../../src/outbox/record-outcomes.ts'
+import { settle } from '../../../src/outbox/settle.ts'
 import { until } from '../../helpers/service-process.ts'
 import { withDatabase } from '../harness-postgres.ts'
 import { sleep, type Scenario, type ScenarioContext } from '../scenario.ts'
 
-const okResult = (id: string, leaseToken: string): AttemptResult => ({
-  id,
-  leaseToken,
-  status: 'sent',
-  delayMs: 0,
-  counted: true,
-  outcome: 'ok',
-  errorCode: null,
-  errorMessage: null,
-  httpStatus: 200,
-  latencyMs: 1,
-  providerMessageId: null,
-})
+/** The ack a dispatcher writes when the provider said ok (the backoff policy is unused). */
+const okResult = (message: ClaimedMessage): AttemptResult =>
+  settle(message, { kind: 'ok', httpStatus: 200 }, 1, { baseDelayMs: 1_000, maxDelayMs: 30_000, jitter: 'none' })
 
 /** Rows claimed under a 1 ms lease that has run out: each may be reclaimed or acked. */
-async function expiredLeases(database: Database, count: number): Promise<{ id: string; leaseToken: string }[]> {
+async function expiredLeases(database: Database, count: number): Promise<ClaimedMessage[]> {
   const messages = Array.from({ length: count }, (_, i) => prepareMessage({ to: '010-1234-5678', text: `race ${i}` }, { defaultMaxRetries: 3 }))
   await enqueueMessages(database.pool, messages, 86_400)
   const { messages: claimed } = await claimDue(database.pool, { limit: count, leaseMs: 1, provider: 'webhook', probeIntervalMs: 60_000 })
   await sleep(5)
-  return claimed.map(({ id, leaseToken }) => ({ id, leaseToken }))
+  return claimed
 }
 
 /** Cancels the rows earlier rounds left pending, so that the next claim takes only new ones. */
@@ -81,7 +72,7 @@ export const reclaimAckRace: Scenario = {
         return reclaimed
       })
       await lockTaken
-      const acking = recordOutcomes(acker.pool, [okResult(first.id, first.leaseToken)])
+      const acking = recordOutcomes(acker.pool, [okResult(first)])
       await waitingOnLock('chaos-ack')
       release()
       const [reclaimed, acked] = await Promise.all([reclaiming, acking])
@@ -100,7 +91,7 @@ export const reclaimAckRace: Scenario = {
         const client = await acker.pool.connect()
         try {
           await client.query('BEGIN')
-          const written = await recordOutcomes(client, [okResult(second.id, second.leaseToken)])
+          const written = await recordOutcomes(client, [okResult(second)])
           ackDone()
           await held
           await client.query('COMMIT')
@@ -131,7 +122,7 @@ export const reclaimAckRace: Scenario = {
         reclaimed.push(...batch)
       }
     })()
-    const acks = await Promise.all(leases.map((lease) => recordOutcomes(acker.pool, [okResult(lease.id, lease.leaseToken)])))
+    const acks = await Promise.all(leases.map((lease) => recordOutcomes(acker.pool, [okResult(lease)])))
     await reclaiming
     const sent = new Set(acks.flat())
     const taken = new Set(reclaimed.map((r) => r.id))
@@ -141,7 +132,7 @@ export const reclaimAckRace: Scenario = {
     figures.both_won = [...sent].filter((id) => taken.has(id)).length
     const snapshot = await sentRows(ctx)
     // The losers come back late: stale acks and another reclaim change nothing sent.
-    const lateAcks = await Promise.all(leases.map((lease) => recordOutcomes(acker.pool, [okResult(lease.id, lease.leaseToken)])))
+    const lateAcks = await Promise.all(leases.map((lease) => recordOutcomes(acker.pool, [okResult(lease)])))
     await reclaimExpired(reclaimer.prisma, { limit: 1_000 })
     ctx.expect('unforced: every row won by exactly one side', figures.both_won === 0 && sent.size + taken.size === leases.length, figures)
     ctx.expect('unforced: late acks change 0 rows', lateAcks.flat().length === 0, lateAcks.flat().length)
