@@ -20,6 +20,12 @@ export const configSchema = Type.Object({
   SMS_PROVIDER: Type.Enum(['console', 'webhook', 'solapi', 'twilio'], { default: 'console' }),
   SMS_FROM: Type.Optional(Type.String({ minLength: 1, description: 'sender number registered with the provider' })),
   SMS_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  SMS_WEBHOOK_BATCH_SIZE: Type.Integer({
+    minimum: 1,
+    maximum: 10_000,
+    default: 1,
+    description: 'messages per webhook POST at most; above 1 the batch contract {messages} -> {results} is used',
+  }),
   SOLAPI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   SOLAPI_API_SECRET: Type.Optional(Type.String({ minLength: 1 })),
   SOLAPI_BASE_URL: Type.String({ pattern: '^https?://', default: 'https://api.solapi.com' }),

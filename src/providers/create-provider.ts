@@ -13,7 +13,7 @@ export function createProvider(config: Config, log: Logger): SmsProvider {
     case 'console':
       return createConsoleProvider(log)
     case 'webhook':
-      return createWebhookProvider(config.SMS_WEBHOOK_URL!)
+      return createWebhookProvider(config.SMS_WEBHOOK_URL!, { batchLimit: config.SMS_WEBHOOK_BATCH_SIZE })
     case 'solapi':
       return createSolapiProvider({
         apiKey: config.SOLAPI_API_KEY!,

@@ -20,6 +20,7 @@ t.test('defaults match the documented contract', async (t) => {
     RETRY_BUDGET_MIN_PER_MINUTE: 60,
     DISPATCH_BATCH_SIZE: 500,
     SOLAPI_BATCH_SIZE: 500,
+    SMS_WEBHOOK_BATCH_SIZE: 1,
     DATABASE_PREPARED_STATEMENTS: true,
     LOG_LEVEL: 'info',
   })
@@ -42,6 +43,7 @@ t.test('numbers and booleans come from strings', async (t) => {
   t.equal(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'false' }).DATABASE_PREPARED_STATEMENTS, false)
   t.throws(() => loadConfig({ DATABASE_PREPARED_STATEMENTS: 'maybe' }), { message: /DATABASE_PREPARED_STATEMENTS/ })
   t.throws(() => loadConfig({ SOLAPI_BATCH_SIZE: '10001' }), { message: /SOLAPI_BATCH_SIZE must be <= 10000/ })
+  t.throws(() => loadConfig({ SMS_WEBHOOK_BATCH_SIZE: '0' }), { message: /SMS_WEBHOOK_BATCH_SIZE must be >= 1/ })
 })
 
 t.test('a bad value names the setting, what it must be, and what it got', async (t) => {
