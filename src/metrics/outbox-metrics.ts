@@ -1,6 +1,7 @@
 import type { BaseLogger } from 'pino'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { PrismaClient } from '../db/database.ts'
+import type { AttemptMetrics } from '../outbox/attempt-metrics.ts'
 import type { MessageStatus } from '../outbox/message.ts'
 import { listProviderPauses } from '../outbox/provider-pauses.ts'
 import type { OutcomeKind } from '../providers/provider.ts'
@@ -11,12 +12,6 @@ import { sharedReading } from './shared-reading.ts'
 // `status="dead"` needs the series before the first dead message, not after.
 const STATUSES = ['pending', 'sending', 'sent', 'dead', 'expired', 'canceled'] as const satisfies readonly MessageStatus[]
 const OUTCOMES = ['ok', 'retryable', 'ambiguous', 'rate_limited', 'account', 'permanent'] as const satisfies readonly OutcomeKind[]
-
-/** What the dispatcher reports: one call per provider call. */
-export interface AttemptMetrics {
-  /** One provider call, its outcome, and how long the provider took (seconds). */
-  recordAttempt(provider: string, outcome: OutcomeKind, seconds: number): void
-}
 
 export interface OutboxMetrics extends AttemptMetrics {
   /** This process's metrics, for GET /metrics. */
