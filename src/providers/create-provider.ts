@@ -21,6 +21,7 @@ export function createProvider(config: Config, log: Logger): SmsProvider {
         baseUrl: config.SOLAPI_BASE_URL,
         from: config.SMS_FROM!,
         batchLimit: config.SOLAPI_BATCH_SIZE,
+        log,
       })
     case 'twilio':
       return createTwilioProvider({

@@ -37,6 +37,12 @@ export interface FakeSolapi {
   rejections: string[]
   /** Decides each answer; `n` counts requests with this `to` and `text`, from 1. */
   reply: ReplyTo
+  /**
+   * How a send-many answer is shaped, within what the SDK's own response schema allows:
+   * `customFields` is optional on every item there, and a `messageList` item has no `to`.
+   * By default the answer echoes customFields and leaves `to` out of messageList.
+   */
+  manyAnswer: { customFields: boolean; messageListTo: boolean }
   close(): Promise<void>
 }
 
@@ -87,6 +93,7 @@ export async function startFakeSolapi(
     requests: [],
     rejections: [],
     reply: fakeSolapiReplies.accepted(),
+    manyAnswer: { customFields: true, messageListTo: false },
     close: () => new Promise<void>((done) => {
       for (const response of hanging) response.destroy()
       server.closeAllConnections()
@@ -153,9 +160,9 @@ export async function startFakeSolapi(
     if (whole) return whole
     const results = replies.map((reply, i) => ({
       ...(JSON.parse((reply as { body?: string }).body ?? '{}') as object),
-      customFields: { outboxId: receipts[i]!.outboxId },
+      ...(fake.manyAnswer.customFields ? { customFields: { outboxId: receipts[i]!.outboxId } } : {}),
     }))
-    return manyResult(results, body?.showMessageList === true)
+    return manyResult(results, body?.showMessageList === true, fake.manyAnswer.messageListTo)
   }
 
   function refuse([status, errorCode, errorMessage]: Refusal): FakeReply {
@@ -222,18 +229,19 @@ function messageResult(receipt: SolapiReceipt, statusCode: string, statusMessage
 }
 
 /** SOLAPI's 200 to a send-many/detail: the group's counts and each message's verdict. */
-function manyResult(results: Record<string, unknown>[], showMessageList: boolean): FakeReply {
+function manyResult(results: Record<string, unknown>[], showMessageList: boolean, withTo: boolean): FakeReply {
   const accepted = results.filter((result) => result.statusCode === '2000')
   const failedMessageList = results.filter((result) => result.statusCode !== '2000')
   const groupInfo = {
     groupId: `G4V${randomBytes(8).toString('hex').toUpperCase()}`,
     count: { total: results.length, registeredSuccess: accepted.length, registeredFailed: failedMessageList.length },
   }
-  const messageList = accepted.map(({ messageId, statusCode, statusMessage, customFields }) => ({
+  const messageList = accepted.map(({ messageId, statusCode, statusMessage, customFields, to }) => ({
     messageId,
     statusCode,
     statusMessage,
-    customFields,
+    ...(customFields ? { customFields } : {}),
+    ...(withTo ? { to } : {}),
   }))
   const body = showMessageList ? { failedMessageList, groupInfo, messageList } : { failedMessageList, groupInfo }
   return { status: 200, body: JSON.stringify(body) }
