@@ -76,6 +76,17 @@ export const configSchema = Type.Object({
   ALERT_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   ALERT_WINDOW_MS: PositiveInteger(10_000, 'alerts within this window go out as one'),
   FRONTEND_URL: Type.String({ pattern: '^https?://', default: 'http://localhost:3000' }),
+  PUBLIC_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^/?#]+(/[^?#]*)?$',
+      description: 'base URL at which providers reach this service (delivery receipts); unset = no receipts pushed',
+    }),
+  ),
+  RECEIPT_POLL_INTERVAL_MS: Type.Integer({
+    minimum: 0,
+    default: 60_000,
+    description: 'how often a sent SOLAPI message is asked about until its receipt is final; 0 = never',
+  }),
   RESULT_READY_TEMPLATE: Type.Optional(
     Type.String({ minLength: 1, description: 'template file; unset = templates/result-ready.txt' }),
   ),

@@ -18,7 +18,12 @@ export interface AttemptMetrics {
   recordAttempt(provider: string, outcome: OutcomeKind, seconds: number): void
 }
 
-export interface OutboxMetrics extends AttemptMetrics {
+/** What takes in delivery receipts reports: one call per receipt that changed a message. */
+export interface ReceiptMetrics {
+  recordReceipt(provider: string, status: 'delivered' | 'undelivered'): void
+}
+
+export interface OutboxMetrics extends AttemptMetrics, ReceiptMetrics {
   /** This process's metrics, for GET /metrics. */
   readonly registry: Registry
 }
@@ -133,9 +138,24 @@ export function createOutboxMetrics({ prisma, log, statusCountMaxAgeMs = 5_000 }
     registers: [registry],
   })
 
+  const receipts = new Counter({
+    name: 'sms_outbox_receipts_total',
+    help: 'Delivery receipts that changed a message, taken in by this process (Twilio callbacks, SOLAPI polls), by status',
+    labelNames: ['provider', 'status'],
+    registers: [registry],
+  })
+
   const seenProviders = new Set<string>()
+  const seenReceiptProviders = new Set<string>()
   return {
     registry,
+    recordReceipt(provider, status) {
+      if (!seenReceiptProviders.has(provider)) {
+        seenReceiptProviders.add(provider)
+        for (const each of ['delivered', 'undelivered']) receipts.inc({ provider, status: each }, 0)
+      }
+      receipts.inc({ provider, status })
+    },
     recordAttempt(provider, outcome, seconds) {
       if (!seenProviders.has(provider)) {
         seenProviders.add(provider)

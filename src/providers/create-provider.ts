@@ -29,6 +29,14 @@ export function createProvider(config: Config, log: Logger): SmsProvider {
         authToken: config.TWILIO_AUTH_TOKEN!,
         baseUrl: config.TWILIO_BASE_URL,
         from: config.SMS_FROM!,
+        statusCallback: twilioReceiptUrl(config),
       })
   }
 }
+
+/** Where Twilio sends status callbacks: only with PUBLIC_URL, the address it can reach. */
+export function twilioReceiptUrl(config: Pick<Config, 'PUBLIC_URL'>): string | undefined {
+  return config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/+$/, '')}${TWILIO_RECEIPT_PATH}` : undefined
+}
+
+export const TWILIO_RECEIPT_PATH = '/v1/receipts/twilio'
