@@ -12,7 +12,7 @@
 import type { Logger } from 'pino'
 import { Agent, request } from 'undici'
 import { outcomeOfRequestError } from './http-failure.ts'
-import type { OutgoingSms, SendOutcome, SmsProvider } from './provider.ts'
+import type { DeliveryReceipt, OutgoingSms, SendOutcome, SmsProvider } from './provider.ts'
 import {
   OUTBOX_ID_FIELD,
   outcomeOfSolapiResponse,
@@ -20,6 +20,7 @@ import {
   type SolapiBatchMatching,
 } from './solapi-outcomes.ts'
 import { solapiRecipient, solapiSender, type SolapiRecipient } from './solapi-numbers.ts'
+import { receiptsOfSolapiList, SOLAPI_LIST_BATCH, solapiListPath } from './solapi-receipts.ts'
 import { solapiAuthorization } from './solapi-signature.ts'
 
 export interface SolapiSettings {
@@ -122,10 +123,25 @@ export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from, batchLi
     return outcomes
   }
 
+  // Delivery results are asked for: SOLAPI's webhooks carry no signature to check.
+  async function checkDeliveries(messageIds: string[], signal: AbortSignal): Promise<DeliveryReceipt[]> {
+    const response = await request(`${base}${solapiListPath(messageIds)}`, {
+      method: 'GET',
+      dispatcher: agent,
+      signal,
+      headers: { authorization: solapiAuthorization(apiKey, apiSecret) },
+    })
+    const body = await response.body.text()
+    if (response.statusCode !== 200) throw new Error(`SOLAPI answered the message list with HTTP ${response.statusCode}`)
+    return receiptsOfSolapiList(body)
+  }
+
   return {
     name: 'solapi',
     send,
     ...(batchLimit > 1 ? { batchLimit, sendMany } : {}),
+    checkDeliveries,
+    receiptBatchLimit: SOLAPI_LIST_BATCH,
     close: () => agent.close(),
   }
 }
