@@ -192,3 +192,14 @@ t.test('SMS_FROM is checked against the provider: SOLAPI digits (dashes allowed)
     }, bad)
   }
 })
+
+t.test('PUBLIC_URL is an http(s) base URL without query or fragment; unset by default; receipts polled every minute', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.PUBLIC_URL, undefined)
+  t.equal(config.RECEIPT_POLL_INTERVAL_MS, 60_000)
+  t.equal(loadConfig({ PUBLIC_URL: 'https://sms.example.com/outbox' }).PUBLIC_URL, 'https://sms.example.com/outbox')
+  for (const bad of ['sms.example.com', 'ftp://sms.example.com', 'https://sms.example.com/?a=1', 'https://']) {
+    t.throws(() => loadConfig({ PUBLIC_URL: bad }), { name: 'ConfigError', message: /PUBLIC_URL must match pattern/ }, bad)
+  }
+  t.equal(loadConfig({ RECEIPT_POLL_INTERVAL_MS: '0' }).RECEIPT_POLL_INTERVAL_MS, 0, '0 turns polling off')
+})
