@@ -18,7 +18,7 @@ import { healthRoutes } from './routes/health-routes.ts'
 import { messageRoutes } from './routes/message-routes.ts'
 import { notificationRoutes } from './routes/notification-routes.ts'
 import { receiptRoutes } from './routes/receipt-routes.ts'
-import { twilioReceiptUrl } from '../providers/create-provider.ts'
+import { twilioReceiptUrl } from '../providers/twilio-status-callback.ts'
 import { validatorCompiler } from './schema-validation.ts'
 import { tokenGuard } from './token-guard.ts'
 
@@ -77,7 +77,7 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
     await callerApi.register(notificationRoutes, { config: settings, pool: database.pool, resultReady })
   })
   // Outside the API_TOKEN guard: the provider signs its callbacks instead.
-  const twilioCallbackUrl = twilioReceiptUrl(settings)
+  const twilioCallbackUrl = twilioReceiptUrl(settings.PUBLIC_URL)
   if (twilioCallbackUrl && settings.TWILIO_AUTH_TOKEN) {
     await app.register(receiptRoutes, {
       pool: database.pool,

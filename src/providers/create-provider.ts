@@ -4,6 +4,7 @@ import { createConsoleProvider } from './console-provider.ts'
 import type { SmsProvider } from './provider.ts'
 import { createSolapiProvider } from './solapi-provider.ts'
 import { createTwilioProvider } from './twilio-provider.ts'
+import { twilioReceiptUrl } from './twilio-status-callback.ts'
 import { createWebhookProvider } from './webhook-provider.ts'
 
 /** The provider SMS_PROVIDER names, configured from the environment. */
@@ -29,14 +30,7 @@ export function createProvider(config: Config, log: Logger): SmsProvider {
         authToken: config.TWILIO_AUTH_TOKEN!,
         baseUrl: config.TWILIO_BASE_URL,
         from: config.SMS_FROM!,
-        statusCallback: twilioReceiptUrl(config),
+        statusCallback: twilioReceiptUrl(config.PUBLIC_URL),
       })
   }
 }
-
-/** Where Twilio sends status callbacks: only with PUBLIC_URL, the address it can reach. */
-export function twilioReceiptUrl(config: Pick<Config, 'PUBLIC_URL'>): string | undefined {
-  return config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/+$/, '')}${TWILIO_RECEIPT_PATH}` : undefined
-}
-
-export const TWILIO_RECEIPT_PATH = '/v1/receipts/twilio'

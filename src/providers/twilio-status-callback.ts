@@ -5,6 +5,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { DeliveryReceipt } from './provider.ts'
 
+/** The route that takes Twilio's status callbacks, below PUBLIC_URL. */
+export const TWILIO_RECEIPT_PATH = '/v1/receipts/twilio'
+
+/** Where Twilio is asked to send status callbacks: only with PUBLIC_URL, an address it can reach. */
+export function twilioReceiptUrl(publicUrl: string | undefined): string | undefined {
+  return publicUrl ? `${publicUrl.replace(/\/+$/, '')}${TWILIO_RECEIPT_PATH}` : undefined
+}
+
 /** A parsed form body: @fastify/formbody gives an array for a repeated key. */
 export type FormParams = Record<string, string | string[] | undefined>
 

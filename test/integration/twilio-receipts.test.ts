@@ -98,6 +98,10 @@ t.test('undelivered and failed carry the ErrorCode, go into the alerts and the a
   t.match(await deliveryOf(first.id), { status: 'sent', delivery: { status: 'undelivered', errorCode: '30003' } })
   t.match(await deliveryOf(second.id), { status: 'sent', delivery: { status: 'undelivered', errorCode: '30008' } })
   t.equal(fake.ledger.length, 3, 'a receipt never resends')
+  for (const late of ['sent', 'queued', 'delivered'] as const) {
+    t.equal(await fake.sendStatus(first.receipt, late, { via: serviceUrl }), 200, `late ${late}`)
+  }
+  t.match(await deliveryOf(first.id), { delivery: { status: 'undelivered', errorCode: '30003' } }, 'undelivered stands too')
 
   const page = await get('/v1/admin/messages?delivery=undelivered')
   t.same(page.messages.map((m: { id: string }) => m.id).sort(), [first.id, second.id].sort())

@@ -3,8 +3,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type pg from 'pg'
 import { Type } from 'typebox'
 import { takeReceipts, type ReceiptListeners } from '../../outbox/record-receipts.ts'
-import { TWILIO_RECEIPT_PATH } from '../../providers/create-provider.ts'
-import { isTwilioSignatureValid, receiptOfTwilioCallback, type FormParams } from '../../providers/twilio-status-callback.ts'
+import {
+  isTwilioSignatureValid,
+  receiptOfTwilioCallback,
+  TWILIO_RECEIPT_PATH,
+  type FormParams,
+} from '../../providers/twilio-status-callback.ts'
 import { ErrorSchema } from '../message-schemas.ts'
 
 const INVALID_SIGNATURE = {
