@@ -11,6 +11,7 @@ import { createLogger } from './logger.ts'
 import { createOutboxMetrics } from './metrics/outbox-metrics.ts'
 import { Dispatcher } from './outbox/dispatcher.ts'
 import { listenForDueMessages } from './outbox/due-notifications.ts'
+import { ReceiptPoller } from './outbox/receipt-poller.ts'
 import { startRetention, type RetentionJob } from './outbox/retention.ts'
 import { createProvider } from './providers/create-provider.ts'
 
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
   let dispatcher: Dispatcher | undefined
   let notifications: { close(): Promise<void> } | undefined
   let retention: RetentionJob | undefined
+  let receiptPoller: ReceiptPoller | undefined
   const alerts = createAlerter({
     url: config.ALERT_WEBHOOK_URL,
     windowMs: config.ALERT_WINDOW_MS,
@@ -78,6 +80,8 @@ async function main(): Promise<void> {
   const metrics = createOutboxMetrics({ prisma: database.prisma, log: log.child({ component: 'metrics' }) })
   const app = await buildApp({ config: { ...config, ADMIN_TOKEN: adminToken }, database, logger: log, alerts, metrics })
   const provider = config.ROLE === 'api' ? undefined : createProvider(config, log)
+  // Receipts that must be asked for (SOLAPI); Twilio pushes its own to the API (PUBLIC_URL).
+  const pollsReceipts = provider?.checkDeliveries !== undefined && config.RECEIPT_POLL_INTERVAL_MS > 0
   if (provider) {
     dispatcher = new Dispatcher({
       prisma: database.prisma,
@@ -99,6 +103,7 @@ async function main(): Promise<void> {
       rateLimit: providerRateLimit(config),
       retryBudget: { ratio: config.RETRY_BUDGET_RATIO, minPerMinute: config.RETRY_BUDGET_MIN_PER_MINUTE },
       metrics,
+      ...(pollsReceipts ? { deliveryCheckAfterMs: config.RECEIPT_POLL_INTERVAL_MS } : {}),
     })
     const wake = dispatcher.wake.bind(dispatcher)
     notifications = listenForDueMessages(databaseUrl, {
@@ -111,6 +116,20 @@ async function main(): Promise<void> {
       intervalMs: RETENTION_INTERVAL_MS,
       log: log.child({ component: 'retention' }),
     })
+    if (pollsReceipts) {
+      receiptPoller = new ReceiptPoller({
+        pool: database.pool,
+        provider,
+        log: log.child({ component: 'receipts' }),
+        intervalMs: config.RECEIPT_POLL_INTERVAL_MS,
+        ttlSeconds: config.MESSAGE_TTL_SECONDS,
+        batchSize: config.DISPATCH_BATCH_SIZE,
+        timeoutMs: config.PROVIDER_TIMEOUT_MS,
+        metrics,
+        alerts,
+      })
+      receiptPoller.start()
+    }
   }
 
   const address = await app.listen({ host: config.HOST, port: config.PORT })
@@ -122,6 +141,7 @@ async function main(): Promise<void> {
     await app.close()
     await notifications?.close()
     await retention?.stop()
+    await receiptPoller?.stop()
     await dispatcher?.stop()
     await provider?.close?.()
     await alerts.close()
