@@ -36,19 +36,35 @@ export interface DispatcherOptions {
   retryBudget?: ClaimOptions['retryBudget']
   /** Told of every provider call: its outcome and latency. */
   metrics?: AttemptMetrics
+  /** Moments tests wait for instead of sleeping; the service leaves it unset. */
+  signals?: DispatcherSignals
 }
 
-/** What one pass did. */
-export interface TickSummary {
+/** What one pass of the loop did. Passes without a sweep report 0 reclaimed and 0 expired. */
+export interface PassSummary {
+  claimed: number
   reclaimed: number
   expired: number
-  claimed: number
+}
+
+/** How one attempt ended for its message: the status written, or why none was. */
+export type AttemptEnd = AttemptResult['status'] | 'lease_lost' | 'not_recorded'
+
+/**
+ * Test signals (River's name for them): called synchronously at points tests wait for,
+ * so that they can await what the loop did rather than sleep and hope it has.
+ */
+export interface DispatcherSignals {
+  /** A pass ended without an error. */
+  passed?(summary: PassSummary): void
+  /** An attempt is over: its outcome written (or refused), its alerts raised, a probe's resume done. */
+  attempted?(attempt: { id: string; end: AttemptEnd }): void
 }
 
 /**
  * Moves due messages to the provider: claim under a lease, send, record the outcome.
  * `start()` runs passes until `stop()`, waking on `wake()` (new rows) or every poll
- * interval; tests call `tick()` to run exactly one pass and wait for it.
+ * interval; tests follow the passes through `signals`.
  */
 export class Dispatcher {
   readonly #options: DispatcherOptions
@@ -92,14 +108,6 @@ export class Dispatcher {
     return this.#inFlight.size
   }
 
-  /** One pass: reclaim expired leases, expire overdue rows, claim what free slots allow, send, record. */
-  async tick(): Promise<TickSummary> {
-    const { reclaimed, expired } = await this.#sweep()
-    const sends = await this.#claimAndSend()
-    await Promise.all(sends)
-    return { reclaimed, expired, claimed: sends.length }
-  }
-
   start(): void {
     this.#loop ??= this.#run()
   }
@@ -122,7 +130,7 @@ export class Dispatcher {
   }
 
   async #run(): Promise<void> {
-    const { log, pollIntervalMs } = this.#options
+    const { log, pollIntervalMs, signals } = this.#options
     let failedPasses = 0
     while (!this.#stopping) {
       // Passes keep a fixed cadence and claim first, so a row that comes due waits at most
@@ -130,10 +138,11 @@ export class Dispatcher {
       // it (chaos scenario 8: 230 ms pickups with a 200 ms poll).
       const passStarted = performance.now()
       try {
-        await this.#claimAndSend()
+        const claimed = (await this.#claimAndSend()).length
         // Expired leases (a crashed or hung dispatcher) and expiries are rare; once per poll is enough.
-        if (performance.now() - this.#lastSweepAt >= pollIntervalMs) await this.#sweep()
+        const swept = performance.now() - this.#lastSweepAt >= pollIntervalMs ? await this.#sweep() : { reclaimed: 0, expired: 0 }
         failedPasses = 0
+        signals?.passed?.({ claimed, ...swept })
         if (this.#backlog && this.#canRefill()) continue
       } catch (error) {
         failedPasses += 1
@@ -277,6 +286,11 @@ export class Dispatcher {
 
   /** Writes one message's outcome (through the group commit) and tells whom it concerns. */
   async #record(message: ClaimedMessage, outcome: SendOutcome, latencyMs: number): Promise<void> {
+    const end = await this.#recordOutcome(message, outcome, latencyMs)
+    this.#options.signals?.attempted?.({ id: message.id, end })
+  }
+
+  async #recordOutcome(message: ClaimedMessage, outcome: SendOutcome, latencyMs: number): Promise<AttemptEnd> {
     const { provider, backoff, log } = this.#options
     this.#options.metrics?.recordAttempt(provider.name, outcome.kind, latencyMs / 1000)
     const result = settle(message, outcome, latencyMs, backoff)
@@ -285,12 +299,12 @@ export class Dispatcher {
       const recorded = await this.#recorder.add(result)
       if (!recorded) {
         log.warn(context, 'outcome not recorded: the lease was lost and the message was reclaimed')
-        return
+        return 'lease_lost'
       }
       if (result.status === 'sent') {
         log.debug(context, 'message sent')
         if (message.probe) await this.#resume()
-        return
+        return 'sent'
       }
       if (result.status === 'pending') this.#wakeAfter(result.delayMs)
       log.warn({ ...context, status: result.status, errorCode: result.errorCode }, result.errorMessage ?? '')
@@ -304,8 +318,10 @@ export class Dispatcher {
           error: result.errorMessage,
         })
       }
+      return result.status
     } catch (error) {
       log.error({ ...context, err: error }, 'outcome could not be recorded; the lease will expire and the message be retried')
+      return 'not_recorded'
     }
   }
 
