@@ -70,6 +70,12 @@ export class DispatcherWatch {
     })
   }
 
+  /** The summary of the loop's `n`-th pass (from 1), once it has ended. */
+  async pass(n = 1): Promise<PassSummary> {
+    await this.until(() => this.passes.length >= n)
+    return this.passes[n - 1]
+  }
+
   /**
    * The next `count` passes that started after this call. The first pass to end may
    * have begun before it (and claimed before the caller's change), so it is skipped.

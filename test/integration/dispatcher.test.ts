@@ -31,8 +31,7 @@ t.test('sent on the first try', async (t) => {
   t.ok(row.sent_at instanceof Date)
   t.match(await attemptsOf(db, id), [{ attempt: 1, outcome: 'ok', http_status: 200 }])
   t.match(fake.ledger, [{ id, to: '+821012345678', text: '결과가 준비되었습니다', type: 'SMS' }])
-  await watch.until(() => watch.passes.length >= 1)
-  t.match(watch.passes[0], { claimed: 1 }, 'the first pass claimed it')
+  t.match(await watch.pass(1), { claimed: 1 }, 'the first pass claimed it')
 })
 
 t.test('503 twice then ok: sent on the third attempt, no retry before its backoff ended', async (t) => {
@@ -143,8 +142,7 @@ t.test('a message past expiresAt expires instead of being sent', async (t) => {
   await db.sql(`UPDATE messages SET expires_at = now() - interval '1 second' WHERE id = $1`, [id])
   const { watch } = runningDispatcher(t, db, fake.url)
   t.equal(await watch.settled(db, id), 'expired')
-  await watch.until(() => watch.passes.length >= 1)
-  t.match(watch.passes[0], { claimed: 0, expired: 1 }, 'the first pass claimed nothing and its sweep expired it')
+  t.match(await watch.pass(1), { claimed: 0, expired: 1 }, 'the first pass claimed nothing and its sweep expired it')
   const [row] = await db.sql('SELECT status, attempts FROM messages WHERE id = $1', [id])
   t.match(row, { status: 'expired', attempts: 0 })
   t.equal(fake.ledger.length, 0)

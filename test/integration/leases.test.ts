@@ -46,7 +46,7 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
   await expireLeases(db)
   const { watch } = runningDispatcher(t, db, fake.url)
   t.equal(await watch.settled(db, id), 'sent')
-  t.match(watch.passes[0], { claimed: 0, reclaimed: 1 }, 'taken back by the first sweep, claimed by a later pass')
+  t.match(await watch.pass(1), { claimed: 0, reclaimed: 1 }, 'taken back by the first sweep, claimed by a later pass')
   t.match(await attemptsOf(db, id), [
     { attempt: 1, outcome: 'ambiguous', error_code: 'lease_expired' },
     { attempt: 2, outcome: 'ok' },
