@@ -38,6 +38,21 @@ export interface DispatcherOptions {
   metrics?: AttemptMetrics
   /** Moments tests wait for instead of sleeping; the service leaves it unset. */
   signals?: DispatcherSignals
+  /** The loop's cadence and wake-ups run on it; tests pass a fake one. Default: the process's. */
+  clock?: LoopClock
+}
+
+/** The time the loop reads and the timers it sets. Provider timeouts and latencies stay real. */
+export interface LoopClock {
+  now(): number
+  setTimeout(callback: () => void, ms: number): NodeJS.Timeout
+  clearTimeout(timer: NodeJS.Timeout): void
+}
+
+const processClock: LoopClock = {
+  now: () => performance.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (timer) => clearTimeout(timer),
 }
 
 /** What one pass of the loop did. Passes without a sweep report 0 reclaimed and 0 expired. */
@@ -68,6 +83,7 @@ export interface DispatcherSignals {
  */
 export class Dispatcher {
   readonly #options: DispatcherOptions
+  readonly #clock: LoopClock
   /** Deliveries not finished: the provider call, then the outcome's write. */
   readonly #inFlight = new Set<Promise<void>>()
   /** Provider calls running now; `concurrency` bounds them. */
@@ -90,6 +106,7 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#options = options
+    this.#clock = options.clock ?? processClock
     const { provider, batchSize } = options
     this.#perCall = provider.sendMany ? Math.max(1, Math.min(batchSize, provider.batchLimit ?? 1)) : 1
     this.#recorder = groupCommit(async (results: AttemptResult[]) => {
@@ -121,7 +138,7 @@ export class Dispatcher {
   /** Claims nothing more, lets in-flight sends finish and their outcomes be written. */
   async stop(): Promise<void> {
     this.#stopping = true
-    for (const timer of this.#retryTimers) clearTimeout(timer)
+    for (const timer of this.#retryTimers) this.#clock.clearTimeout(timer)
     this.#retryTimers.clear()
     this.wake()
     await this.#loop
@@ -136,11 +153,11 @@ export class Dispatcher {
       // Passes keep a fixed cadence and claim first, so a row that comes due waits at most
       // one poll interval for its claim, not an interval plus the sweep and the pass before
       // it (chaos scenario 8: 230 ms pickups with a 200 ms poll).
-      const passStarted = performance.now()
+      const passStarted = this.#clock.now()
       try {
         const claimed = (await this.#claimAndSend()).length
         // Expired leases (a crashed or hung dispatcher) and expiries are rare; once per poll is enough.
-        const swept = performance.now() - this.#lastSweepAt >= pollIntervalMs ? await this.#sweep() : { reclaimed: 0, expired: 0 }
+        const swept = this.#clock.now() - this.#lastSweepAt >= pollIntervalMs ? await this.#sweep() : { reclaimed: 0, expired: 0 }
         failedPasses = 0
         signals?.passed?.({ claimed, ...swept })
         if (this.#backlog && this.#canRefill()) continue
@@ -152,14 +169,14 @@ export class Dispatcher {
         log.error({ err: error }, `dispatch pass failed; trying again ${failedPasses === 1 ? 'at once' : 'at the next poll'}`)
         if (failedPasses === 1) continue
       }
-      await this.#sleep(pollIntervalMs - (performance.now() - passStarted))
+      await this.#sleep(pollIntervalMs - (this.#clock.now() - passStarted))
     }
   }
 
   /** Takes back rows from dispatchers that went quiet, and expires rows that ran out of time. */
   async #sweep(): Promise<{ reclaimed: number; expired: number }> {
     const { prisma, batchSize, log, alerts } = this.#options
-    this.#lastSweepAt = performance.now()
+    this.#lastSweepAt = this.#clock.now()
     const reclaimed = await reclaimExpired(prisma, { limit: batchSize })
     if (reclaimed.length > 0) {
       log.warn({ messageIds: reclaimed.map((m) => m.id) }, `reclaimed ${reclaimed.length} messages whose lease expired`)
@@ -334,7 +351,7 @@ export class Dispatcher {
    */
   #wakeAfter(delayMs: number): void {
     if (this.#stopping) return
-    const timer = setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
       this.#retryTimers.delete(timer)
       this.wake()
     }, delayMs)
@@ -375,11 +392,11 @@ export class Dispatcher {
     }
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer)
+        this.#clock.clearTimeout(timer)
         this.#wakeUp = undefined
         resolve()
       }
-      const timer = setTimeout(done, ms)
+      const timer = this.#clock.setTimeout(done, ms)
       this.#wakeUp = done
     })
   }
