@@ -157,7 +157,8 @@ export class Dispatcher {
       try {
         const claimed = (await this.#claimAndSend()).length
         // Expired leases (a crashed or hung dispatcher) and expiries are rare; once per poll is enough.
-        const swept = this.#clock.now() - this.#lastSweepAt >= pollIntervalMs ? await this.#sweep() : { reclaimed: 0, expired: 0 }
+        const sweepDue = this.#clock.now() - this.#lastSweepAt >= pollIntervalMs
+        const swept = sweepDue ? await this.#sweep() : { reclaimed: 0, expired: 0 }
         failedPasses = 0
         signals?.passed?.({ claimed, ...swept })
         if (this.#backlog && this.#canRefill()) continue
