@@ -19,6 +19,19 @@ export interface AlerterOptions {
   log: Logger
   requestTimeoutMs?: number
   retries?: number
+  /** Times the window; tests pass a fake clock's. Retries and the close grace stay on real time. */
+  timers?: WindowTimers
+}
+
+/** The timer functions the window uses. */
+export interface WindowTimers {
+  setTimeout(callback: () => void, ms: number): NodeJS.Timeout
+  clearTimeout(timer: NodeJS.Timeout | undefined): void
+}
+
+const processTimers: WindowTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (timer) => clearTimeout(timer),
 }
 
 // A shutdown waits this long for a pending alert, no longer.
@@ -30,7 +43,7 @@ const CLOSE_GRACE_MS = 3_000
  * one POST, retried with p-retry. Events that arrive while a POST is retrying wait for
  * the next window, so a failing endpoint costs memory for one bounded digest, nothing more.
  */
-export function createAlerter({ url, windowMs, log, requestTimeoutMs = 5_000, retries = 4 }: AlerterOptions): Alerter {
+export function createAlerter({ url, windowMs, log, requestTimeoutMs = 5_000, retries = 4, timers = processTimers }: AlerterOptions): Alerter {
   if (!url) return { notify: () => {}, close: async () => {} }
   const agent = new Agent({ keepAliveTimeout: 10_000 })
   const closing = new AbortController()
@@ -41,7 +54,7 @@ export function createAlerter({ url, windowMs, log, requestTimeoutMs = 5_000, re
 
   const schedule = () => {
     if (timer || sending || closed || digest.empty) return
-    timer = setTimeout(flush, windowMs)
+    timer = timers.setTimeout(flush, windowMs)
     timer.unref()
   }
 
@@ -85,7 +98,7 @@ export function createAlerter({ url, windowMs, log, requestTimeoutMs = 5_000, re
     },
     async close() {
       closed = true
-      clearTimeout(timer)
+      timers.clearTimeout(timer)
       setTimeout(() => closing.abort(), CLOSE_GRACE_MS).unref()
       await sending
       flush()

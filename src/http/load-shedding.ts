@@ -24,13 +24,6 @@ export interface LoadSheddingOptions {
    * time in GC and then dies of OOM, losing every request in flight.
    */
   maxHeapUsedBytes?: number
-  /**
-   * A further overload signal, checked every `checkIntervalMs`; true sheds requests.
-   * For example a database pool with a long queue of waiting clients. A check that
-   * throws counts as overloaded (under-pressure's rule).
-   */
-  isOverloaded?: () => boolean | Promise<boolean>
-  checkIntervalMs?: number
 }
 
 /**
@@ -45,8 +38,6 @@ export async function registerLoadShedding(
     registry,
     maxEventLoopDelayMs = 1_000,
     maxHeapUsedBytes = Math.floor(getHeapStatistics().heap_size_limit * 0.9),
-    isOverloaded,
-    checkIntervalMs = 1_000,
   }: LoadSheddingOptions,
 ): Promise<void> {
   const shed = new Counter({
@@ -58,11 +49,6 @@ export async function registerLoadShedding(
   await app.register(fastifyUnderPressure, {
     maxEventLoopDelay: maxEventLoopDelayMs,
     maxHeapUsedBytes,
-    // under-pressure calls this "health": false means overloaded.
-    ...(isOverloaded && {
-      healthCheck: async () => !(await isOverloaded()),
-      healthCheckInterval: checkIntervalMs,
-    }),
     // Must not return the reply: under-pressure would send a returned value a second time.
     pressureHandler: (request, reply, reason) => {
       if (request.routeOptions.url !== undefined && NEVER_SHED.has(request.routeOptions.url)) return

@@ -41,22 +41,54 @@ export interface DispatcherOptions {
    * asked about this long after it was sent. Unset: sent messages are never polled.
    */
   deliveryCheckAfterMs?: number
+  /** Moments tests wait for instead of sleeping; the service leaves it unset. */
+  signals?: DispatcherSignals
+  /** The loop's cadence and wake-ups run on it; tests pass a fake one. Default: the process's. */
+  clock?: LoopClock
 }
 
-/** What one pass did. */
-export interface TickSummary {
+/** The time the loop reads and the timers it sets. Provider timeouts and latencies stay real. */
+export interface LoopClock {
+  now(): number
+  setTimeout(callback: () => void, ms: number): NodeJS.Timeout
+  clearTimeout(timer: NodeJS.Timeout): void
+}
+
+const processClock: LoopClock = {
+  now: () => performance.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (timer) => clearTimeout(timer),
+}
+
+/** What one pass of the loop did. Passes without a sweep report 0 reclaimed and 0 expired. */
+export interface PassSummary {
+  claimed: number
   reclaimed: number
   expired: number
-  claimed: number
+}
+
+/** How one attempt ended for its message: the status written, or why none was. */
+export type AttemptEnd = AttemptResult['status'] | 'lease_lost' | 'not_recorded'
+
+/**
+ * Test signals (River's name for them): called synchronously at points tests wait for,
+ * so that they can await what the loop did rather than sleep and hope it has.
+ */
+export interface DispatcherSignals {
+  /** A pass ended without an error. */
+  passed?(summary: PassSummary): void
+  /** An attempt is over: its outcome written (or refused), its alerts raised, a probe's resume done. */
+  attempted?(attempt: { id: string; end: AttemptEnd }): void
 }
 
 /**
  * Moves due messages to the provider: claim under a lease, send, record the outcome.
  * `start()` runs passes until `stop()`, waking on `wake()` (new rows) or every poll
- * interval; tests call `tick()` to run exactly one pass and wait for it.
+ * interval; tests follow the passes through `signals`.
  */
 export class Dispatcher {
   readonly #options: DispatcherOptions
+  readonly #clock: LoopClock
   /** Deliveries not finished: the provider call, then the outcome's write. */
   readonly #inFlight = new Set<Promise<void>>()
   /** Provider calls running now; `concurrency` bounds them. */
@@ -79,6 +111,7 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#options = options
+    this.#clock = options.clock ?? processClock
     const { provider, batchSize } = options
     this.#perCall = provider.sendMany ? Math.max(1, Math.min(batchSize, provider.batchLimit ?? 1)) : 1
     this.#recorder = groupCommit(async (results: AttemptResult[]) => {
@@ -97,14 +130,6 @@ export class Dispatcher {
     return this.#inFlight.size
   }
 
-  /** One pass: reclaim expired leases, expire overdue rows, claim what free slots allow, send, record. */
-  async tick(): Promise<TickSummary> {
-    const { reclaimed, expired } = await this.#sweep()
-    const sends = await this.#claimAndSend()
-    await Promise.all(sends)
-    return { reclaimed, expired, claimed: sends.length }
-  }
-
   start(): void {
     this.#loop ??= this.#run()
   }
@@ -118,7 +143,7 @@ export class Dispatcher {
   /** Claims nothing more, lets in-flight sends finish and their outcomes be written. */
   async stop(): Promise<void> {
     this.#stopping = true
-    for (const timer of this.#retryTimers) clearTimeout(timer)
+    for (const timer of this.#retryTimers) this.#clock.clearTimeout(timer)
     this.#retryTimers.clear()
     this.wake()
     await this.#loop
@@ -127,18 +152,20 @@ export class Dispatcher {
   }
 
   async #run(): Promise<void> {
-    const { log, pollIntervalMs } = this.#options
+    const { log, pollIntervalMs, signals } = this.#options
     let failedPasses = 0
     while (!this.#stopping) {
       // Passes keep a fixed cadence and claim first, so a row that comes due waits at most
       // one poll interval for its claim, not an interval plus the sweep and the pass before
       // it (chaos scenario 8: 230 ms pickups with a 200 ms poll).
-      const passStarted = performance.now()
+      const passStarted = this.#clock.now()
       try {
-        await this.#claimAndSend()
+        const claimed = (await this.#claimAndSend()).length
         // Expired leases (a crashed or hung dispatcher) and expiries are rare; once per poll is enough.
-        if (performance.now() - this.#lastSweepAt >= pollIntervalMs) await this.#sweep()
+        const sweepDue = this.#clock.now() - this.#lastSweepAt >= pollIntervalMs
+        const swept = sweepDue ? await this.#sweep() : { reclaimed: 0, expired: 0 }
         failedPasses = 0
+        signals?.passed?.({ claimed, ...swept })
         if (this.#backlog && this.#canRefill()) continue
       } catch (error) {
         failedPasses += 1
@@ -148,14 +175,14 @@ export class Dispatcher {
         log.error({ err: error }, `dispatch pass failed; trying again ${failedPasses === 1 ? 'at once' : 'at the next poll'}`)
         if (failedPasses === 1) continue
       }
-      await this.#sleep(pollIntervalMs - (performance.now() - passStarted))
+      await this.#sleep(pollIntervalMs - (this.#clock.now() - passStarted))
     }
   }
 
   /** Takes back rows from dispatchers that went quiet, and expires rows that ran out of time. */
   async #sweep(): Promise<{ reclaimed: number; expired: number }> {
     const { prisma, batchSize, log, alerts } = this.#options
-    this.#lastSweepAt = performance.now()
+    this.#lastSweepAt = this.#clock.now()
     const reclaimed = await reclaimExpired(prisma, { limit: batchSize })
     if (reclaimed.length > 0) {
       log.warn({ messageIds: reclaimed.map((m) => m.id) }, `reclaimed ${reclaimed.length} messages whose lease expired`)
@@ -282,6 +309,11 @@ export class Dispatcher {
 
   /** Writes one message's outcome (through the group commit) and tells whom it concerns. */
   async #record(message: ClaimedMessage, outcome: SendOutcome, latencyMs: number): Promise<void> {
+    const end = await this.#recordOutcome(message, outcome, latencyMs)
+    this.#options.signals?.attempted?.({ id: message.id, end })
+  }
+
+  async #recordOutcome(message: ClaimedMessage, outcome: SendOutcome, latencyMs: number): Promise<AttemptEnd> {
     const { provider, backoff, log } = this.#options
     this.#options.metrics?.recordAttempt(provider.name, outcome.kind, latencyMs / 1000)
     const settled = settle(message, outcome, latencyMs, backoff)
@@ -292,12 +324,12 @@ export class Dispatcher {
       const recorded = await this.#recorder.add(result)
       if (!recorded) {
         log.warn(context, 'outcome not recorded: the lease was lost and the message was reclaimed')
-        return
+        return 'lease_lost'
       }
       if (result.status === 'sent') {
         log.debug(context, 'message sent')
         if (message.probe) await this.#resume()
-        return
+        return 'sent'
       }
       if (result.status === 'pending') this.#wakeAfter(result.delayMs)
       log.warn({ ...context, status: result.status, errorCode: result.errorCode }, result.errorMessage ?? '')
@@ -311,8 +343,10 @@ export class Dispatcher {
           error: result.errorMessage,
         })
       }
+      return result.status
     } catch (error) {
       log.error({ ...context, err: error }, 'outcome could not be recorded; the lease will expire and the message be retried')
+      return 'not_recorded'
     }
   }
 
@@ -325,7 +359,7 @@ export class Dispatcher {
    */
   #wakeAfter(delayMs: number): void {
     if (this.#stopping) return
-    const timer = setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
       this.#retryTimers.delete(timer)
       this.wake()
     }, delayMs)
@@ -366,11 +400,11 @@ export class Dispatcher {
     }
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer)
+        this.#clock.clearTimeout(timer)
         this.#wakeUp = undefined
         resolve()
       }
-      const timer = setTimeout(done, ms)
+      const timer = this.#clock.setTimeout(done, ms)
       this.#wakeUp = done
     })
   }

@@ -1,6 +1,12 @@
 import { pino } from 'pino'
 import { enqueueMessages, type NewMessage } from '../../src/outbox/enqueue.ts'
-import { Dispatcher, type DispatcherOptions } from '../../src/outbox/dispatcher.ts'
+import {
+  Dispatcher,
+  type AttemptEnd,
+  type DispatcherOptions,
+  type DispatcherSignals,
+  type PassSummary,
+} from '../../src/outbox/dispatcher.ts'
 import { prepareMessage, type MessageRequest } from '../../src/outbox/prepare-message.ts'
 import { createWebhookProvider } from '../../src/providers/webhook-provider.ts'
 import type { SmsProvider } from '../../src/providers/provider.ts'
@@ -11,12 +17,108 @@ export const silentLog = pino({ level: 'silent' })
 /** Small delays so schedules play out in milliseconds: 40, 80, 160, 200, 200 ms. */
 export const fastBackoff = { baseDelayMs: 40, maxDelayMs: 200, jitter: 'none' as const }
 
-export function webhookDispatcher(
-  db: TestDatabase,
-  webhookUrl: string,
-  overrides: Partial<DispatcherOptions> = {},
-): { dispatcher: Dispatcher; provider: SmsProvider } {
+/**
+ * A running dispatcher's test signals, as promises: tests wait for what the loop did
+ * (a pass ended, an attempt was recorded) instead of sleeping. Every wait is open-ended;
+ * tap's per-file timeout is what fails a test whose awaited moment never comes.
+ */
+export class DispatcherWatch {
+  readonly passes: PassSummary[] = []
+  readonly attempts: { id: string; end: AttemptEnd }[] = []
+  readonly #checks = new Set<() => void>()
+  readonly signals: DispatcherSignals = {
+    passed: (summary) => {
+      this.passes.push(summary)
+      this.#signalled()
+    },
+    attempted: (attempt) => {
+      this.attempts.push(attempt)
+      this.#signalled()
+    },
+  }
+
+  /** Resolves once `condition` holds: checked now, then after every signal. */
+  until(condition: () => boolean | Promise<boolean>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let checking = false
+      let again = false
+      const check = async () => {
+        // One check at a time; a signal during one asks for another after it.
+        if (checking) {
+          again = true
+          return
+        }
+        checking = true
+        try {
+          do {
+            again = false
+            if (await condition()) {
+              this.#checks.delete(check)
+              resolve()
+              return
+            }
+          } while (again)
+        } catch (error) {
+          this.#checks.delete(check)
+          reject(error)
+        } finally {
+          checking = false
+        }
+      }
+      this.#checks.add(check)
+      void check()
+    })
+  }
+
+  /** The summary of the loop's `n`-th pass (from 1), once it has ended. */
+  async pass(n = 1): Promise<PassSummary> {
+    await this.until(() => this.passes.length >= n)
+    return this.passes[n - 1]
+  }
+
+  /**
+   * The next `count` passes that started after this call. The first pass to end may
+   * have begun before it (and claimed before the caller's change), so it is skipped.
+   */
+  async nextPasses(count = 1): Promise<PassSummary[]> {
+    const from = this.passes.length + 1
+    await this.until(() => this.passes.length >= from + count)
+    return this.passes.slice(from, from + count)
+  }
+
+  /** Resolves with the end of `id`'s attempt number `n` (counting every attempt this dispatcher made of it). */
+  async attempt(id: string, n = 1): Promise<AttemptEnd> {
+    const mine = () => this.attempts.filter((attempt) => attempt.id === id)
+    await this.until(() => mine().length >= n)
+    return mine()[n - 1].end
+  }
+
+  /** Resolves with `id`'s status once it is terminal (sent, dead, expired, canceled). */
+  async settled(db: TestDatabase, id: string): Promise<string> {
+    let status = ''
+    await this.until(async () => {
+      ;[{ status }] = await db.sql<{ status: string }>('SELECT status FROM messages WHERE id = $1', [id])
+      return TERMINAL.includes(status)
+    })
+    return status
+  }
+
+  #signalled(): void {
+    for (const check of this.#checks) check()
+  }
+}
+
+const TERMINAL = ['sent', 'dead', 'expired', 'canceled']
+
+export interface WatchedDispatcher {
+  dispatcher: Dispatcher
+  provider: SmsProvider
+  watch: DispatcherWatch
+}
+
+export function webhookDispatcher(db: TestDatabase, webhookUrl: string, overrides: Partial<DispatcherOptions> = {}): WatchedDispatcher {
   const provider = overrides.provider ?? createWebhookProvider(webhookUrl)
+  const watch = new DispatcherWatch()
   const dispatcher = new Dispatcher({
     prisma: db.prisma,
     pool: db.pool,
@@ -25,14 +127,32 @@ export function webhookDispatcher(
     alerts: { notify: () => {}, close: async () => {} },
     backoff: fastBackoff,
     leaseMs: 5_000,
-    providerTimeoutMs: 1_000,
+    // Far above a local answer even on two busy cores: a timeout here would be a retry no test asked for.
+    providerTimeoutMs: 10_000,
     batchSize: 50,
     concurrency: 16,
     pollIntervalMs: 50,
     probeIntervalMs: 200,
+    signals: watch.signals,
     ...overrides,
   })
-  return { dispatcher, provider }
+  return { dispatcher, provider, watch }
+}
+
+/** A dispatcher already running its loop; stopped when the test ends, and a provider it made closed. */
+export function runningDispatcher(
+  t: { teardown(fn: () => unknown): void },
+  db: TestDatabase,
+  webhookUrl: string,
+  overrides: Partial<DispatcherOptions> = {},
+): WatchedDispatcher {
+  const running = webhookDispatcher(db, webhookUrl, overrides)
+  running.dispatcher.start()
+  t.teardown(async () => {
+    await running.dispatcher.stop()
+    if (!overrides.provider) await running.provider.close?.()
+  })
+  return running
 }
 
 export async function enqueue(
@@ -43,17 +163,6 @@ export async function enqueue(
   const message = prepareMessage({ to: '010-1234-5678', text: 'hello', ...request }, { defaultMaxRetries: 3 })
   const [result] = await enqueueMessages(db.pool, [{ ...message, ...extra }], 86_400)
   return result.message.id
-}
-
-/** Ticks until `id` is terminal (or `limit` ticks pass), sleeping briefly while nothing is due. */
-export async function tickUntilSettled(db: TestDatabase, dispatcher: Dispatcher, id: string, limit = 200): Promise<string> {
-  for (let i = 0; i < limit; i += 1) {
-    const [row] = await db.sql<{ status: string }>('SELECT status FROM messages WHERE id = $1', [id])
-    if (['sent', 'dead', 'expired', 'canceled'].includes(row.status)) return row.status
-    const { claimed } = await dispatcher.tick()
-    if (claimed === 0) await new Promise((done) => setTimeout(done, 10))
-  }
-  throw new Error(`message ${id} still not settled after ${limit} ticks`)
 }
 
 export interface AttemptRow {

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { AlertEvent } from '../../src/alerts/alert-event.ts'
 import { buildApp } from '../../src/http/app.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
-import { enqueue, silentLog, tickUntilSettled, webhookDispatcher } from '../helpers/outbox-fixture.ts'
+import { enqueue, runningDispatcher, silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789'
@@ -155,9 +155,8 @@ t.test('retry: dead back to pending with a fresh budget, recorded, harmless twic
   })
 
   const fake = await startFakeWebhook(t)
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url)
-  t.teardown(() => provider.close?.())
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'sent')
+  const { watch } = runningDispatcher(t, db, fake.url)
+  t.equal(await watch.settled(db, id), 'sent')
   t.same((await db.sql('SELECT attempt FROM message_attempts WHERE message_id = $1 ORDER BY attempt', [id])).map((r) => r.attempt), [1, 2])
 
   const sent = await call('POST', `/v1/admin/messages/${id}/retry`)

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
-import { setTimeout as sleep } from 'node:timers/promises'
+import FakeTimers from '@sinonjs/fake-timers'
 import { pino } from 'pino'
 import t from 'tap'
-import { createAlerter, type AlerterOptions } from '../../src/alerts/alerter.ts'
+import { createAlerter, type AlerterOptions, type WindowTimers } from '../../src/alerts/alerter.ts'
 import type { AlertEvent } from '../../src/alerts/alert-event.ts'
 import { maskPhoneNumber } from '../../src/sms/phone-number.ts'
 
@@ -34,7 +34,8 @@ interface AlertPost {
 /** What a test needs of tap's Test. */
 type TestLike = { teardown(fn: () => unknown): void }
 
-type Answer = { status: number; delayMs?: number } | { hang: true }
+/** `heldUntil`: the answer waits for it, so that a test decides how long a POST is in flight. */
+type Answer = { status: number; heldUntil?: Promise<void> } | { hang: true }
 
 /** A Slack-compatible incoming webhook on 127.0.0.1 that records each POST before answering. */
 interface FakeAlertEndpoint {
@@ -44,12 +45,22 @@ interface FakeAlertEndpoint {
   answer: (n: number) => Answer
   /** Most requests it was holding at once. */
   maxInFlight: number
+  /** Resolves once `n` POSTs have arrived (counting from the first). */
+  received(n: number): Promise<void>
 }
 
 async function startAlertEndpoint(t: TestLike): Promise<FakeAlertEndpoint> {
   const held = new Set<ServerResponse>()
   let inFlight = 0
-  const fake: FakeAlertEndpoint = { url: '', posts: [], answer: () => ({ status: 200 }), maxInFlight: 0 }
+  const arrivals: { n: number; arrived: () => void }[] = []
+  const fake: FakeAlertEndpoint = {
+    url: '',
+    posts: [],
+    answer: () => ({ status: 200 }),
+    maxInFlight: 0,
+    received: (n) =>
+      fake.posts.length >= n ? Promise.resolve() : new Promise<void>((arrived) => arrivals.push({ n, arrived })),
+  }
   const server: Server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
     inFlight += 1
     fake.maxInFlight = Math.max(fake.maxInFlight, inFlight)
@@ -58,11 +69,15 @@ async function startAlertEndpoint(t: TestLike): Promise<FakeAlertEndpoint> {
     for await (const chunk of request) raw += chunk
     fake.posts.push({ raw, body: JSON.parse(raw) as AlertPayload, contentType: request.headers['content-type'] })
     const answer = fake.answer(fake.posts.length)
+    for (const arrival of arrivals.filter(({ n }) => fake.posts.length >= n)) {
+      arrivals.splice(arrivals.indexOf(arrival), 1)
+      arrival.arrived()
+    }
     if ('hang' in answer) {
       held.add(response)
       return
     }
-    if (answer.delayMs) await sleep(answer.delayMs)
+    if (answer.heldUntil) await answer.heldUntil
     response.writeHead(answer.status, { 'content-type': 'text/plain' })
     response.end(answer.status < 300 ? 'ok' : 'no')
   })
@@ -79,24 +94,29 @@ async function startAlertEndpoint(t: TestLike): Promise<FakeAlertEndpoint> {
   return fake
 }
 
-/** Polls `condition`; throws (failing the test) if it does not hold within `timeoutMs`. */
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(10)
+/** A fake clock for the alert window, which stands still until the test moves it. */
+function fakeWindowClock() {
+  const clock = FakeTimers.createClock(0)
+  const timers: WindowTimers = {
+    setTimeout: (callback, ms) => clock.setTimeout(callback, ms) as unknown as NodeJS.Timeout,
+    clearTimeout: (timer) => clock.clearTimeout(timer as unknown as FakeTimers.TimerId),
   }
+  return { clock, timers }
 }
 
-/** Resolves 'closed' if `close` settles within `boundMs`, else 'timed out'. */
-async function closeWithin(close: () => Promise<void>, boundMs: number): Promise<'closed' | 'timed out'> {
-  let guard: NodeJS.Timeout | undefined
-  const result = await Promise.race([
-    close().then(() => 'closed' as const),
-    new Promise<'timed out'>((resolve) => (guard = setTimeout(() => resolve('timed out'), boundMs))),
-  ])
-  clearTimeout(guard)
-  return result
+/** A logger whose lines the test can await. */
+function awaitableLog(level: string) {
+  const lines: { level: number; msg: string; alert?: { dead: number } }[] = []
+  let logged: () => void
+  const firstLine = new Promise<void>((resolve) => (logged = resolve))
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)))
+      logged()
+      done()
+    },
+  })
+  return { log: pino({ level }, sink), lines, firstLine }
 }
 
 function alerter(t: TestLike, options: Partial<AlerterOptions> & { url: string | undefined }) {
@@ -127,20 +147,25 @@ const deadEvent = (i: number, errorCode: string | null): AlertEvent => ({
 
 t.test('a burst of 1,000 dead messages is one POST with exact counts and masked numbers', async (t) => {
   const endpoint = await startAlertEndpoint(t)
-  // A 1 s window; the burst arrives over ten turns of the event loop, well within it.
-  const alerts = alerter(t, { url: endpoint.url, windowMs: 1_000 })
+  const { clock, timers } = fakeWindowClock()
+  // A 1 s window on a fake clock; the burst arrives over 900 ms of it, in ten turns of the event loop.
+  const alerts = alerter(t, { url: endpoint.url, windowMs: 1_000, timers })
   const sent: string[] = []
   for (let batch = 0; batch < 10; batch++) {
-    if (batch > 0) await sleep(5)
+    if (batch > 0) {
+      clock.tick(100)
+      await new Promise((turn) => setImmediate(turn))
+    }
     for (let i = batch * 100; i < (batch + 1) * 100; i++) {
       sent.push(koreanNumber(i))
       alerts.notify(deadEvent(i, i % 5 < 3 ? '1030' : '21211')) // 600 and 400
     }
   }
-
-  await waitFor('the first alert', () => endpoint.posts.length >= 1)
-  await sleep(300)
-  t.equal(await closeWithin(alerts.close, 15_000), 'closed')
+  t.equal(clock.countTimers(), 1, 'one window is open, started by the first event')
+  t.equal(clock.next(), 1_000, 'it ends 1 s after the first event, not after the last')
+  await endpoint.received(1)
+  // close() sends whatever is pending: a burst split across windows would show here.
+  await alerts.close()
   t.equal(endpoint.posts.length, 1, 'one burst, one POST')
 
   const [{ raw, body, contentType }] = endpoint.posts
@@ -176,33 +201,34 @@ t.test('a paused and a later resumed provider each name the provider; the pause 
 
   const paused: AlertEvent = { kind: 'paused', provider: 'twilio', errorCode: '20003', reason: 'Twilio error 20003 (HTTP 401): Authenticate' }
   alerts.notify(paused)
-  await waitFor('the pause alert', () => endpoint.posts.length === 1)
+  await endpoint.received(1)
   const pause = endpoint.posts[0].body
   t.match(pause.text, /^:warning: sms-outbox paused provider twilio \(20003\): Twilio error 20003 \(HTTP 401\): Authenticate\./)
   t.same(pause.details.providerChanges, [paused])
   t.equal(pause.details.dead, 0)
   t.notMatch(pause.text, /messages? dead/)
 
-  await sleep(WINDOW_MS * 3)
+  // The first POST has left: what comes now is the next window's.
   alerts.notify({ kind: 'resumed', provider: 'twilio', by: 'probe' })
-  await waitFor('the resume alert', () => endpoint.posts.length === 2)
+  await endpoint.received(2)
   const resume = endpoint.posts[1].body
   t.equal(resume.text, ':white_check_mark: sms-outbox resumed provider twilio (a probe message went through).')
   t.same(resume.details.providerChanges, [{ kind: 'resumed', provider: 'twilio', by: 'probe' }])
 
-  await sleep(WINDOW_MS * 3)
   alerts.notify({ kind: 'resumed', provider: 'solapi', by: 'admin' })
-  await waitFor('the admin resume alert', () => endpoint.posts.length === 3)
+  await endpoint.received(3)
   t.equal(endpoint.posts[2].body.text, ':white_check_mark: sms-outbox resumed provider solapi (by an admin).')
 
-  t.equal(await closeWithin(alerts.close, 15_000), 'closed')
+  await alerts.close()
   t.equal(endpoint.posts.length, 3)
 })
 
 t.test('events arriving while a POST is in flight go out in a later POST; none is lost', async (t) => {
   const endpoint = await startAlertEndpoint(t)
-  // Long enough that the bursts below surely land while the first POST is held, even on a busy machine.
-  endpoint.answer = () => ({ status: 200, delayMs: 1_000 })
+  // The first POST is held until the test lets it go: the bursts below land while it is in flight.
+  let releaseFirst!: () => void
+  const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve))
+  endpoint.answer = (n) => ({ status: 200, heldUntil: n === 1 ? firstHeld : undefined })
   const alerts = alerter(t, { url: endpoint.url })
   let next = 0
   const burst = (n: number) => {
@@ -210,22 +236,24 @@ t.test('events arriving while a POST is in flight go out in a later POST; none i
   }
 
   burst(100)
-  await waitFor('the first POST to arrive', () => endpoint.posts.length === 1)
-  // The first POST is being answered (1 s): these wait for the next window.
+  await endpoint.received(1)
+  // The first POST is in flight: these wait for the next window.
   burst(200)
-  await sleep(WINDOW_MS * 2)
+  await new Promise((turn) => setImmediate(turn))
   burst(50)
-  await waitFor('the second POST', () => endpoint.posts.length === 2)
+  releaseFirst()
+  await endpoint.received(2)
   t.equal(endpoint.posts[0].body.details.dead, 100, 'the first POST holds the first burst only')
   t.equal(endpoint.posts[1].body.details.dead, 250, 'everything that came during the first POST')
   t.same(endpoint.posts[1].body.details.deadByErrorCode, { unknown: 125, '1030': 125 })
   t.equal(endpoint.posts[1].body.details.examples[0].messageId, 'msg-100')
 
-  for (const size of [300, 7, 1]) {
-    await sleep(WINDOW_MS * 3)
+  // Each burst once the POST before it has arrived: a window, and a POST, of its own.
+  for (const [index, size] of [300, 7, 1].entries()) {
     burst(size)
+    await endpoint.received(3 + index)
   }
-  t.equal(await closeWithin(alerts.close, 15_000), 'closed')
+  await alerts.close()
 
   const total = endpoint.posts.reduce((sum, post) => sum + post.body.details.dead, 0)
   t.equal(next, 658)
@@ -235,7 +263,7 @@ t.test('events arriving while a POST is in flight go out in a later POST; none i
     return sum
   }, {})
   t.same(byCode, { unknown: 329, '1030': 329 })
-  t.ok(endpoint.posts.length >= 3 && endpoint.posts.length <= 6, `a handful of POSTs (${endpoint.posts.length})`)
+  t.same(endpoint.posts.map((post) => post.body.details.dead), [100, 250, 300, 7, 1], 'one POST per window')
   t.equal(endpoint.maxInFlight, 1, 'never two alert POSTs at once')
 })
 
@@ -246,46 +274,42 @@ t.test('a 500 is retried with the same body until a 200', async (t) => {
   for (let i = 0; i < 3; i++) alerts.notify(deadEvent(i, '1030'))
 
   // p-retry waits 500 ms, then 1 s.
-  await waitFor('the third attempt', () => endpoint.posts.length === 3)
-  await sleep(2_500) // longer than the next retry would have waited
+  await endpoint.received(3)
+  // close() waits for the POST in progress, retries included (up to its 3 s grace):
+  // another try after the 200 would arrive before it returns.
+  await alerts.close()
   t.equal(endpoint.posts.length, 3, 'the 200 ends it')
   t.equal(endpoint.posts[1].raw, endpoint.posts[0].raw)
   t.equal(endpoint.posts[2].raw, endpoint.posts[0].raw)
   t.equal(endpoint.posts[0].body.details.dead, 3)
-  t.equal(await closeWithin(alerts.close, 15_000), 'closed')
-  t.equal(endpoint.posts.length, 3)
 })
 
 t.test('a 500 every time: retries + 1 attempts, then the failure is logged', async (t) => {
   const endpoint = await startAlertEndpoint(t)
   endpoint.answer = () => ({ status: 500 })
-  const lines: { level: number; msg: string; alert?: { dead: number } }[] = []
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)))
-      done()
-    },
-  })
-  const alerts = alerter(t, { url: endpoint.url, retries: 1, log: pino({ level: 'error' }, sink) })
+  const { log, lines, firstLine } = awaitableLog('error')
+  const alerts = alerter(t, { url: endpoint.url, retries: 1, log })
   alerts.notify(deadEvent(0, '21211'))
 
-  await waitFor('the failure to be logged', () => lines.length === 1)
+  await firstLine
   t.equal(endpoint.posts.length, 2, 'one try and one retry')
-  t.match(lines[0], { level: 50, msg: 'alert could not be delivered', alert: { dead: 1 } })
-  t.equal(await closeWithin(alerts.close, 15_000), 'closed')
+  t.match(lines, [{ level: 50, msg: 'alert could not be delivered', alert: { dead: 1 } }])
+  await alerts.close()
   t.equal(endpoint.posts.length, 2)
 })
 
 t.test('a 400 is not retried', async (t) => {
   const endpoint = await startAlertEndpoint(t)
   endpoint.answer = () => ({ status: 400 })
-  const alerts = alerter(t, { url: endpoint.url, retries: 4 })
+  const { log, lines, firstLine } = awaitableLog('error')
+  const alerts = alerter(t, { url: endpoint.url, retries: 4, log })
   alerts.notify(deadEvent(0, '21211'))
 
-  await waitFor('the first attempt', () => endpoint.posts.length === 1)
-  await sleep(1_500) // the first retry would come after 500 ms
+  // The failure is logged once p-retry gives up: at once for a 400, after 4 retries otherwise.
+  await firstLine
+  t.match(lines, [{ msg: 'alert could not be delivered' }])
   t.equal(endpoint.posts.length, 1, 'exactly one attempt')
-  t.equal(await closeWithin(alerts.close, 15_000), 'closed')
+  await alerts.close()
   t.equal(endpoint.posts.length, 1)
 })
 
@@ -294,7 +318,7 @@ t.test('an endpoint that hangs never blocks notify, and close gives up on it', a
   endpoint.answer = () => ({ hang: true })
   const alerts = alerter(t, { url: endpoint.url, requestTimeoutMs: 60_000, retries: 4 })
   alerts.notify(deadEvent(0, '1030'))
-  await waitFor('the hanging POST', () => endpoint.posts.length === 1)
+  await endpoint.received(1)
 
   let notified = 0
   for (let i = 1; i <= 10_000; i++) {
@@ -303,7 +327,8 @@ t.test('an endpoint that hangs never blocks notify, and close gives up on it', a
   }
   t.equal(notified, 10_000, 'every notify returned while the endpoint hangs')
 
-  t.equal(await closeWithin(alerts.close, 15_000), 'closed', 'close gives up on the hanging endpoint')
+  // Tap's timeout fails the test if close waits for the endpoint, whose request timeout is a minute.
+  await alerts.close()
   t.equal(endpoint.posts.length, 1, 'nothing was sent while the first POST hung')
 })
 
@@ -312,7 +337,7 @@ t.test('an endpoint that keeps failing never blocks notify, and close gives up o
   endpoint.answer = () => ({ status: 503 })
   const alerts = alerter(t, { url: endpoint.url, retries: 10 })
   alerts.notify(deadEvent(0, '1030'))
-  await waitFor('the first failed POST', () => endpoint.posts.length === 1)
+  await endpoint.received(1)
 
   let notified = 0
   for (let i = 1; i <= 10_000; i++) {
@@ -320,7 +345,8 @@ t.test('an endpoint that keeps failing never blocks notify, and close gives up o
     notified += 1
   }
   t.equal(notified, 10_000)
-  t.equal(await closeWithin(alerts.close, 15_000), 'closed', 'close does not wait for 10 retries')
+  // Ten retries would take 8.5 minutes (0.5 + 1 + 2 + 4 + 8 + 10 × 5 s): past tap's timeout.
+  await alerts.close()
   t.ok(endpoint.posts.length < 11, 'the retries stopped at close')
   t.ok(endpoint.posts.every((post) => post.body.details.dead === 1 && post.body.details.expired === 0))
 })
@@ -329,11 +355,11 @@ t.test('without a URL, alerting is a no-op whose close resolves', async (t) => {
   const alerts = alerter(t, { url: undefined })
   for (let i = 0; i < 1000; i++) alerts.notify(deadEvent(i, '1030'))
   alerts.notify({ kind: 'paused', provider: 'solapi', errorCode: '3059', reason: 'balance' })
-  t.equal(await closeWithin(alerts.close, 1_000), 'closed')
+  await t.resolves(alerts.close(), 'close resolves')
 
   const empty = createAlerter({ url: '', windowMs: WINDOW_MS, log: silentLog })
   empty.notify({ kind: 'expired', messageId: 'msg-0', to: koreanNumber(0) })
-  t.equal(await closeWithin(empty.close, 1_000), 'closed', 'an empty ALERT_WEBHOOK_URL is no URL')
+  await t.resolves(empty.close(), 'an empty ALERT_WEBHOOK_URL is no URL')
 })
 
 t.test('expired messages are counted apart from dead ones', async (t) => {
@@ -342,7 +368,7 @@ t.test('expired messages are counted apart from dead ones', async (t) => {
   for (let i = 0; i < 3; i++) alerts.notify(deadEvent(i, '21211'))
   for (let i = 3; i < 10; i++) alerts.notify({ kind: 'expired', messageId: `msg-${i}`, to: koreanNumber(i) })
 
-  await waitFor('the mixed alert', () => endpoint.posts.length === 1)
+  await endpoint.received(1)
   const mixed = endpoint.posts[0]
   t.equal(mixed.body.details.dead, 3)
   t.equal(mixed.body.details.expired, 7)
@@ -356,9 +382,8 @@ t.test('expired messages are counted apart from dead ones', async (t) => {
   t.equal(mixed.body.details.examples[4].to, '+82 10-****-0004')
   t.notMatch(mixed.raw, FULL_KR_NUMBER)
 
-  await sleep(WINDOW_MS * 3)
   alerts.notify({ kind: 'expired', messageId: 'msg-10', to: koreanNumber(10) })
-  await waitFor('the expired-only alert', () => endpoint.posts.length === 2)
+  await endpoint.received(2)
   const expiredOnly = endpoint.posts[1].body
   t.equal(expiredOnly.details.dead, 0)
   t.equal(expiredOnly.details.expired, 1)
@@ -368,7 +393,7 @@ t.test('expired messages are counted apart from dead ones', async (t) => {
     ':hourglass: 1 message expired unsent.\n• msg-10 to +82 10-****-0010: expired not sent before expires_at',
   )
   t.notMatch(expiredOnly.text, /dead/)
-  t.equal(await closeWithin(alerts.close, 15_000), 'closed')
+  await alerts.close()
 })
 
 t.test("numbers quoted in a provider's own words are not shown in full either", async (t) => {
@@ -390,12 +415,12 @@ t.test("numbers quoted in a provider's own words are not shown in full either", 
     reason: `webhook answered 403: sender ${koreanNumber(1)} is not registered`,
   })
 
-  await waitFor('the alert', () => endpoint.posts.length === 1)
+  await endpoint.received(1)
   const { raw, body } = endpoint.posts[0]
   t.notMatch(raw, FULL_KR_NUMBER)
   t.notMatch(raw, /\d{9,}/)
   t.notOk(raw.includes('010-5500-0000'), 'nor in domestic form')
   t.match(body.details.examples[0].error, /^webhook answered 400: .*is not a valid number/)
   t.match(body.text, /paused provider webhook \(http_403\): webhook answered 403: sender .* is not registered/)
-  t.equal(await closeWithin(alerts.close, 15_000), 'closed')
+  await alerts.close()
 })

@@ -3,18 +3,22 @@
 import t from 'tap'
 import { createSolapiProvider } from '../../src/providers/solapi-provider.ts'
 import { fakeSolapiReplies, startFakeSolapi } from '../helpers/fake-solapi.ts'
-import { attemptsOf, enqueue, webhookDispatcher } from '../helpers/outbox-fixture.ts'
+import { attemptsOf, enqueue, runningDispatcher } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
 
 const credentials = { apiKey: 'NCSBATCHKEY0001', apiSecret: 'batch-secret-0123456789' }
 
-async function setUp(t: Parameters<typeof createTestDatabase>[0], { batchLimit = 10, providerTimeoutMs = 1_000 } = {}) {
+type TestLike = Parameters<typeof createTestDatabase>[0]
+
+async function setUp(t: TestLike, { batchLimit = 10, providerTimeoutMs = 10_000 } = {}) {
   const db = await createTestDatabase(t)
   const fake = await startFakeSolapi(t, credentials)
   const provider = createSolapiProvider({ ...credentials, baseUrl: fake.baseUrl, from: '02-1234-5678', batchLimit })
   t.teardown(() => provider.close?.())
-  const { dispatcher } = webhookDispatcher(db, '', { provider, providerTimeoutMs, concurrency: 4, batchSize: 50 })
-  return { db, fake, dispatcher }
+  // Started once the test has enqueued, so that the first pass claims every message.
+  const start = () =>
+    runningDispatcher(t, db, '', { provider, providerTimeoutMs, concurrency: 4, batchSize: 50, probeIntervalMs: 60_000 }).watch
+  return { db, fake, start }
 }
 
 /** `count` messages to fictional numbers 010-0000-00NN, in the order enqueued. */
@@ -34,9 +38,11 @@ const statuses = async (db: TestDatabase) =>
   )
 
 t.test('one claim of 25 goes out as send-many calls of at most 10, every message recorded sent with its own messageId', async (t) => {
-  const { db, fake, dispatcher } = await setUp(t)
+  const { db, fake, start } = await setUp(t)
   const ids = await enqueueMany(db, 25)
-  t.same(await dispatcher.tick(), { reclaimed: 0, expired: 0, claimed: 25 })
+  const watch = start()
+  await Promise.all(ids.map((id) => watch.attempt(id)))
+  t.match(await watch.pass(1), { claimed: 25 }, 'one claim')
   t.same(fake.requests, [10, 10, 5])
   t.same(await statuses(db), { sent: 25 })
   const rows = await db.sql<{ id: string; provider_message_id: string }>('SELECT id, provider_message_id FROM messages')
@@ -53,34 +59,30 @@ t.test('one claim of 25 goes out as send-many calls of at most 10, every message
 })
 
 t.test('per-message verdicts in one call: sent, retried, dead and suppressed, each on its own row', async (t) => {
-  const { db, fake, dispatcher } = await setUp(t)
+  const { db, fake, start } = await setUp(t)
   const [sentId, retriedId, deadId] = await enqueueMany(db, 3)
   fake.reply = (receipt, n) => {
     if (receipt.to === '01000000002' && n === 1) return fakeSolapiReplies.statusCode('3024', 'server busy')(receipt, n)
     if (receipt.to === '01000000003') return fakeSolapiReplies.statusCode('2060', '080 opt-out')(receipt, n)
     return fakeSolapiReplies.accepted()(receipt, n)
   }
-  await dispatcher.tick()
+  const watch = start()
+  t.same(await Promise.all([sentId, retriedId, deadId].map((id) => watch.attempt(id))), ['sent', 'pending', 'dead'])
   t.same(fake.requests, [3])
-  const status = async (id: string) => (await db.sql<{ status: string }>('SELECT status FROM messages WHERE id = $1', [id]))[0].status
-  t.equal(await status(sentId), 'sent')
-  t.equal(await status(retriedId), 'pending')
-  t.equal(await status(deadId), 'dead')
   t.same(await db.sql('SELECT recipient, reason, error_code, message_id FROM suppressions'), [
     { recipient: '+821000000003', reason: 'opted_out', error_code: '2060', message_id: deadId },
   ])
-  await new Promise((done) => setTimeout(done, 100))
-  await dispatcher.tick()
-  t.equal(await status(retriedId), 'sent', 'the retry went alone, after its backoff')
+  t.equal(await watch.attempt(retriedId, 2), 'sent', 'the retry went alone, after its backoff')
   t.same(fake.requests, [3, 1])
   t.match(await attemptsOf(db, retriedId), [{ outcome: 'retryable', error_code: '3024' }, { outcome: 'ok' }])
 })
 
 t.test('a batch refused for the account pauses the provider and burns no attempt', async (t) => {
-  const { db, fake, dispatcher } = await setUp(t)
+  const { db, fake, start } = await setUp(t)
   fake.reply = fakeSolapiReplies.error(402, 'NotEnoughBalance')
-  await enqueueMany(db, 6)
-  await dispatcher.tick()
+  const ids = await enqueueMany(db, 6)
+  const watch = start()
+  await Promise.all(ids.map((id) => watch.attempt(id)))
   t.same(fake.requests, [6])
   t.match(await db.sql('SELECT provider, error_code FROM provider_pauses'), [{ provider: 'solapi', error_code: 'NotEnoughBalance' }])
   t.same(await statuses(db), { pending: 6 })
@@ -92,22 +94,22 @@ t.test('a batch refused for the account pauses the provider and burns no attempt
 })
 
 t.test('a call that times out leaves every message of it ambiguous and pending; the next call sends them', async (t) => {
-  const { db, fake, dispatcher } = await setUp(t, { providerTimeoutMs: 200 })
+  const { db, fake, start } = await setUp(t, { providerTimeoutMs: 200 })
   fake.reply = (receipt, n) => (n === 1 ? { hang: true } : fakeSolapiReplies.accepted()(receipt, n))
   const ids = await enqueueMany(db, 4)
-  await dispatcher.tick()
-  t.same(await statuses(db), { pending: 4 })
-  for (const id of ids) t.match(await attemptsOf(db, id), [{ outcome: 'ambiguous', error_code: 'timeout' }])
-  await new Promise((done) => setTimeout(done, 100))
-  await dispatcher.tick()
+  const watch = start()
+  t.same(await Promise.all(ids.map((id) => watch.attempt(id))), ['pending', 'pending', 'pending', 'pending'])
+  t.same(await Promise.all(ids.map((id) => watch.attempt(id, 2))), ['sent', 'sent', 'sent', 'sent'])
   t.same(await statuses(db), { sent: 4 })
+  for (const id of ids) t.match(await attemptsOf(db, id), [{ outcome: 'ambiguous', error_code: 'timeout' }, { outcome: 'ok' }])
   t.same(fake.requests, [4, 4])
 })
 
 t.test('SOLAPI_BATCH_SIZE=1 (batchLimit 1): one send call per message', async (t) => {
-  const { db, fake, dispatcher } = await setUp(t, { batchLimit: 1 })
-  await enqueueMany(db, 3)
-  await dispatcher.tick()
+  const { db, fake, start } = await setUp(t, { batchLimit: 1 })
+  const ids = await enqueueMany(db, 3)
+  const watch = start()
+  await Promise.all(ids.map((id) => watch.attempt(id)))
   t.same(fake.requests, [1, 1, 1])
   t.same(await statuses(db), { sent: 3 })
 })

@@ -6,10 +6,11 @@ import { createTwilioProvider } from '../../src/providers/twilio-provider.ts'
 import { fakeSolapiReplies, startFakeSolapi } from '../helpers/fake-solapi.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { startFakeTwilio, twilioError } from '../helpers/fake-twilio.ts'
-import { attemptsOf, enqueue, tickUntilSettled, webhookDispatcher } from '../helpers/outbox-fixture.ts'
+import { attemptsOf, enqueue, runningDispatcher, type DispatcherWatch } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
 
-const PROBE_INTERVAL_MS = 1_000
+// Longer than any test: a probe goes out only when a test moves the probe time to now.
+const PROBE_INTERVAL_MS = 60_000
 const solapiCredentials = { apiKey: 'NCSTESTKEY', apiSecret: 'test-secret' }
 const twilioCredentials = { accountSid: 'AC' + '0'.repeat(32), authToken: 'test-token' }
 
@@ -17,33 +18,41 @@ const twilioCredentials = { accountSid: 'AC' + '0'.repeat(32), authToken: 'test-
 async function solapiSetup(t: { teardown(fn: () => unknown): void }, db: TestDatabase) {
   const fake = await startFakeSolapi(t, solapiCredentials)
   const alerts: AlertEvent[] = []
+  /** Starts a dispatcher; create it after enqueueing for its first pass to see the messages. */
   const dispatcherFor = () => {
     const provider = createSolapiProvider({ ...solapiCredentials, baseUrl: fake.baseUrl, from: '02-1234-5678' })
     t.teardown(() => provider.close?.())
-    return webhookDispatcher(db, '', {
+    return runningDispatcher(t, db, '', {
       provider,
       alerts: { notify: (event) => alerts.push(event), close: async () => {} },
-      // Long enough that a slow machine cannot take two probes where the test expects one.
       probeIntervalMs: PROBE_INTERVAL_MS,
-    }).dispatcher
+    }).watch
   }
   return { fake, alerts, dispatcherFor }
 }
 
 const row = async (db: TestDatabase, id: string) =>
   (await db.sql('SELECT status, attempts, counted_attempts, last_error_code FROM messages WHERE id = $1', [id]))[0]
+// The tests' clock: they move deadlines to now instead of waiting for them.
 const makeDue = (db: TestDatabase) => db.sql(`UPDATE messages SET next_attempt_at = now() WHERE status = 'pending'`)
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
+const probeNow = (db: TestDatabase) => db.sql(`UPDATE provider_pauses SET next_probe_at = now()`)
+const expireNow = (db: TestDatabase, id: string) =>
+  db.sql(`UPDATE messages SET expires_at = now(), next_attempt_at = least(next_attempt_at, now()) WHERE id = $1`, [id])
+
+/** Resolves once `condition` holds, checked after every signal of any of `watches`. */
+const untilAny = (watches: DispatcherWatch[], condition: () => boolean) => Promise.race(watches.map((watch) => watch.until(condition)))
+const claimedAfter = async (watches: DispatcherWatch[]) =>
+  (await Promise.all(watches.map((watch) => watch.nextPasses(1)))).flat().reduce((sum, pass) => sum + pass.claimed, 0)
 
 t.test('rate_limited waits max(Retry-After, backoff) and uses no retry', async (t) => {
   const db = await createTestDatabase(t)
   const { fake, dispatcherFor } = await solapiSetup(t, db)
   fake.reply = (receipt, n) => (n <= 2 ? fakeSolapiReplies.tooManyRequests(0.3) : fakeSolapiReplies.accepted())(receipt, n)
-  const dispatcher = dispatcherFor()
   // No retries at all: only the uncounted rate-limited attempts let it through.
   const id = await enqueue(db, { maxRetries: 0 })
+  const watch = dispatcherFor()
 
-  await dispatcher.tick()
+  t.equal(await watch.attempt(id), 'pending')
   const [scheduled] = await db.sql(
     `SELECT (extract(epoch FROM m.next_attempt_at - a.finished_at) * 1000)::int AS wait_ms
      FROM messages m JOIN message_attempts a ON a.message_id = m.id AND a.attempt = 1 WHERE m.id = $1`,
@@ -52,7 +61,7 @@ t.test('rate_limited waits max(Retry-After, backoff) and uses no retry', async (
   t.equal(scheduled.wait_ms, 300, 'x-retry-after 0.3 s beats the 40 ms backoff')
   t.match(await row(db, id), { status: 'pending', attempts: 1, counted_attempts: 0 })
 
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'sent')
+  t.equal(await watch.settled(db, id), 'sent')
   t.match(await row(db, id), { status: 'sent', attempts: 3, counted_attempts: 1 })
   t.same((await attemptsOf(db, id)).map((a) => a.outcome), ['rate_limited', 'rate_limited', 'ok'])
 })
@@ -60,14 +69,15 @@ t.test('rate_limited waits max(Retry-After, backoff) and uses no retry', async (
 t.test('a rate-limit wait is cut at expiresAt, and the message then expires unsent', async (t) => {
   const db = await createTestDatabase(t)
   const { fake, alerts, dispatcherFor } = await solapiSetup(t, db)
-  fake.reply = fakeSolapiReplies.tooManyRequests(3_600)
-  const dispatcher = dispatcherFor()
-  const id = await enqueue(db, { expiresAt: new Date(Date.now() + 1_000).toISOString() })
+  fake.reply = fakeSolapiReplies.tooManyRequests(7_200)
+  const id = await enqueue(db, { expiresAt: new Date(Date.now() + 3_600_000).toISOString() })
+  const watch = dispatcherFor()
 
-  await dispatcher.tick()
+  t.equal(await watch.attempt(id), 'pending')
   const [scheduled] = await db.sql('SELECT next_attempt_at = expires_at AS at_expiry FROM messages WHERE id = $1', [id])
-  t.equal(scheduled.at_expiry, true, 'an hour of Retry-After is cut to the deadline')
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'expired')
+  t.equal(scheduled.at_expiry, true, 'two hours of Retry-After are cut to the deadline')
+  await expireNow(db, id)
+  t.equal(await watch.settled(db, id), 'expired')
   t.equal(fake.ledger.length, 1, 'never sent after the deadline')
   t.match(alerts, [{ kind: 'expired', messageId: id }])
 })
@@ -76,15 +86,17 @@ t.test('a retry whose backoff runs past expiresAt expires unsent at the deadline
   const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
   fake.reply = () => ({ status: 503 })
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url, {
-    backoff: { baseDelayMs: 3_600_000, maxDelayMs: 3_600_000, jitter: 'none' },
+  const id = await enqueue(db, { expiresAt: new Date(Date.now() + 3_600_000).toISOString() })
+  const { watch } = runningDispatcher(t, db, fake.url, {
+    backoff: { baseDelayMs: 7_200_000, maxDelayMs: 7_200_000, jitter: 'none' },
   })
-  t.teardown(() => provider.close?.())
-  const id = await enqueue(db, { expiresAt: new Date(Date.now() + 500).toISOString() })
 
-  await dispatcher.tick()
+  t.equal(await watch.attempt(id), 'pending')
   t.match(await row(db, id), { status: 'pending', counted_attempts: 1 }, 'a retry, waiting')
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'expired', 'found among the due retries at the deadline')
+  const [scheduled] = await db.sql('SELECT next_attempt_at = expires_at AS at_expiry FROM messages WHERE id = $1', [id])
+  t.equal(scheduled.at_expiry, true, 'the retry waits for the deadline, not past it')
+  await expireNow(db, id)
+  t.equal(await watch.settled(db, id), 'expired', 'found among the due retries at the deadline')
   t.equal(fake.ledger.length, 1, 'never sent again')
 })
 
@@ -92,11 +104,12 @@ t.test('an account error pauses the provider for every dispatcher; one probe res
   const db = await createTestDatabase(t)
   const { fake, alerts, dispatcherFor } = await solapiSetup(t, db)
   fake.reply = fakeSolapiReplies.error(402, 'NotEnoughBalance', 'top up your balance')
-  const [first, second] = [dispatcherFor(), dispatcherFor()]
   const ids: string[] = []
   for (let i = 0; i < 5; i += 1) ids.push(await enqueue(db, { maxRetries: 0 }))
+  const first = dispatcherFor()
 
-  t.match(await first.tick(), { claimed: 5 })
+  t.same(await Promise.all(ids.map((id) => first.attempt(id))), ids.map(() => 'pending'))
+  t.match(await first.pass(1), { claimed: 5 })
   const [pause] = await db.sql('SELECT provider, error_code, reason, probes FROM provider_pauses')
   t.match(pause, { provider: 'solapi', error_code: 'NotEnoughBalance', reason: /top up your balance/, probes: 0 })
   for (const id of ids) {
@@ -105,47 +118,49 @@ t.test('an account error pauses the provider for every dispatcher; one probe res
   t.same(alerts.map((a) => a.kind), ['paused'], 'five failures, one alert')
 
   // Everything is due, yet neither dispatcher sends while the probe time has not come.
+  const second = dispatcherFor()
   await makeDue(db)
-  t.match(await second.tick(), { claimed: 0 })
-  t.match(await first.tick(), { claimed: 0 })
+  t.equal(await claimedAfter([first, second]), 0, 'a whole pass of each claimed nothing')
   t.equal(fake.ledger.length, 5)
 
-  // The probe still fails: the pause stays, with no second alert.
-  await sleep(PROBE_INTERVAL_MS + 50)
-  await makeDue(db)
-  t.match(await second.tick(), { claimed: 1 })
-  t.match(await first.tick(), { claimed: 0 }, 'the probe slot was taken')
+  // The probe time comes; the probe still fails: the pause stays, with no second alert.
+  await probeNow(db)
+  const probed = () => first.attempts.length + second.attempts.length === 6
+  await untilAny([first, second], probed)
+  t.equal(fake.ledger.length, 6, 'one probe message, from one dispatcher')
+  t.equal(await claimedAfter([first, second]), 0, 'the probe slot was taken: nobody claims another')
   t.equal((await db.sql('SELECT probes FROM provider_pauses'))[0].probes, 1)
   t.same(alerts.map((a) => a.kind), ['paused'])
 
   // Balance topped up: the next probe goes through and lifts the pause for everyone.
   fake.reply = fakeSolapiReplies.accepted()
-  await sleep(PROBE_INTERVAL_MS + 50)
   await makeDue(db)
-  t.match(await first.tick(), { claimed: 1 })
-  t.same(await db.sql('SELECT * FROM provider_pauses'), [])
+  await probeNow(db)
+  await untilAny([first, second], () => alerts.length === 2)
   t.same(alerts.map((a) => a.kind), ['paused', 'resumed'])
   t.match(alerts[1], { provider: 'solapi', by: 'probe' })
+  t.same(await db.sql('SELECT * FROM provider_pauses'), [])
   await makeDue(db)
-  t.match(await second.tick(), { claimed: 4 })
+  for (const id of ids) t.equal(await first.settled(db, id), 'sent')
   for (const id of ids) t.match(await row(db, id), { status: 'sent', counted_attempts: 1 })
+  t.equal(fake.ledger.length, 11, '5 refused, 1 refused probe, 1 probe sent, 4 after it')
 })
 
 t.test('an admin resume ends a pause at once', async (t) => {
   const db = await createTestDatabase(t)
   const { fake, dispatcherFor } = await solapiSetup(t, db)
   fake.reply = fakeSolapiReplies.statusCode('1062', 'sender number not registered')
-  const dispatcher = dispatcherFor()
   const id = await enqueue(db)
-  await dispatcher.tick()
+  const watch = dispatcherFor()
+  t.equal(await watch.attempt(id), 'pending')
   t.match((await db.sql('SELECT error_code FROM provider_pauses'))[0], { error_code: '1062' })
 
   fake.reply = fakeSolapiReplies.accepted()
   t.equal(await resumeProvider(db.prisma, 'solapi'), true)
   t.equal(await resumeProvider(db.prisma, 'solapi'), false, 'resuming twice is harmless')
   await makeDue(db)
-  t.match(await dispatcher.tick(), { claimed: 1 })
-  t.match(await row(db, id), { status: 'sent' })
+  t.equal(await watch.settled(db, id), 'sent')
+  t.equal(fake.ledger.length, 2)
 })
 
 t.test('a pause holds one provider only', async (t) => {
@@ -157,9 +172,9 @@ t.test('a pause holds one provider only', async (t) => {
   const fake = await startFakeTwilio(t, twilioCredentials)
   const provider = createTwilioProvider({ ...twilioCredentials, baseUrl: fake.baseUrl, from: '+15005550006' })
   t.teardown(() => provider.close?.())
-  const { dispatcher } = webhookDispatcher(db, '', { provider })
   const id = await enqueue(db)
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'sent')
+  const { watch } = runningDispatcher(t, db, '', { provider })
+  t.equal(await watch.settled(db, id), 'sent')
 })
 
 t.test('messages expire while the provider is paused, and are never sent', async (t) => {
@@ -169,11 +184,11 @@ t.test('messages expire while the provider is paused, and are never sent', async
     `INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at)
      VALUES ('solapi', 'NotEnoughBalance', 'test', now() + interval '1 hour')`,
   )
-  const dispatcher = dispatcherFor()
-  const id = await enqueue(db, { expiresAt: new Date(Date.now() + 300).toISOString() })
-  t.match(await dispatcher.tick(), { claimed: 0, expired: 0 })
-  await sleep(350)
-  t.match(await dispatcher.tick(), { claimed: 0, expired: 1 })
+  const id = await enqueue(db, { expiresAt: new Date(Date.now() + 3_600_000).toISOString() })
+  const watch = dispatcherFor()
+  t.same(await watch.nextPasses(1), [{ claimed: 0, reclaimed: 0, expired: 0 }], 'due, but held by the pause')
+  await expireNow(db, id)
+  t.equal(await watch.settled(db, id), 'expired')
   t.match(await row(db, id), { status: 'expired', attempts: 0, last_error_code: 'expired' })
   t.equal(fake.ledger.length, 0)
   t.match(alerts, [{ kind: 'expired', messageId: id, to: '+821012345678' }])
@@ -185,13 +200,13 @@ t.test('Twilio end to end: the sid is stored; a permanent code kills at once and
   const provider = createTwilioProvider({ ...twilioCredentials, baseUrl: fake.baseUrl, from: '+15005550006' })
   t.teardown(() => provider.close?.())
   const alerts: AlertEvent[] = []
-  const { dispatcher } = webhookDispatcher(db, '', {
+  const { watch } = runningDispatcher(t, db, '', {
     provider,
     alerts: { notify: (event) => alerts.push(event), close: async () => {} },
   })
 
   const sent = await enqueue(db, { to: '+821012345678' })
-  t.equal(await tickUntilSettled(db, dispatcher, sent), 'sent')
+  t.equal(await watch.settled(db, sent), 'sent')
   const [message] = await db.sql('SELECT provider, provider_message_id FROM messages WHERE id = $1', [sent])
   t.match(message, { provider: 'twilio', provider_message_id: /^SM[0-9a-f]{32}$/ })
   const [attempt] = await db.sql('SELECT provider_message_id FROM message_attempts WHERE message_id = $1', [sent])
@@ -199,7 +214,7 @@ t.test('Twilio end to end: the sid is stored; a permanent code kills at once and
 
   fake.reply = () => twilioError(400, 21211, "The 'To' number +821098765432 is not a valid phone number.")
   const dead = await enqueue(db, { to: '010-9876-5432', maxRetries: 5 })
-  t.equal(await tickUntilSettled(db, dispatcher, dead), 'dead')
+  t.equal(await watch.settled(db, dead), 'dead')
   t.match(await row(db, dead), { status: 'dead', attempts: 1, last_error_code: '21211' })
   t.match(alerts, [{ kind: 'dead', messageId: dead, errorCode: '21211', provider: 'twilio' }])
   const [stored] = await db.sql('SELECT last_error FROM messages WHERE id = $1', [dead])
@@ -209,9 +224,9 @@ t.test('Twilio end to end: the sid is stored; a permanent code kills at once and
 t.test('SOLAPI end to end: the messageId is stored; an LMS is sent as type LMS', async (t) => {
   const db = await createTestDatabase(t)
   const { fake, dispatcherFor } = await solapiSetup(t, db)
-  const dispatcher = dispatcherFor()
   const id = await enqueue(db, { text: '가'.repeat(46) })
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'sent')
+  const watch = dispatcherFor()
+  t.equal(await watch.settled(db, id), 'sent')
   t.match(fake.ledger, [{ to: '01012345678', from: '0212345678', type: 'LMS' }])
   t.same(fake.rejections, [])
   const [message] = await db.sql('SELECT provider_message_id, type, bytes FROM messages WHERE id = $1', [id])

@@ -1,11 +1,23 @@
+// The loop's timing, on a fake clock: the dispatcher's cadence and wake-ups run on it, so
+// each test reads the moment a timer was set for instead of measuring wall-clock gaps.
+import FakeTimers from '@sinonjs/fake-timers'
 import t from 'tap'
 import type { PrismaClient } from '../../src/db/database.ts'
+import type { LoopClock } from '../../src/outbox/dispatcher.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
-import { attemptsOf, enqueue, webhookDispatcher } from '../helpers/outbox-fixture.ts'
-import { until } from '../helpers/service-process.ts'
+import { attemptsOf, enqueue, runningDispatcher } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
 
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
+/** A fake clock that stands still until the test moves it, as the dispatcher's LoopClock. */
+function fakeLoopClock() {
+  const clock = FakeTimers.createClock(0)
+  const loopClock: LoopClock = {
+    now: () => clock.now,
+    setTimeout: (callback, ms) => clock.setTimeout(callback, ms) as unknown as NodeJS.Timeout,
+    clearTimeout: (timer) => clock.clearTimeout(timer as unknown as FakeTimers.TimerId),
+  }
+  return { clock, loopClock }
+}
 
 // Found by chaos scenario 11 (5xx storm): retries came up to a poll interval plus a sweep
 // and a claim after their backoff, 234 ms late with a 200 ms poll on two busy cores.
@@ -13,51 +25,45 @@ t.test('a retry runs when its backoff ends, not at the next poll', async (t) => 
   const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
   fake.reply = (_receipt, n) => (n === 1 ? { status: 503 } : { status: 200 })
-  // A poll far longer than the 40 ms backoff: only a wake-up at the due time is prompt.
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url, { pollIntervalMs: 5_000 })
-  t.teardown(() => provider.close?.())
+  const { clock, loopClock } = fakeLoopClock()
   const id = await enqueue(db)
-  dispatcher.start()
-  t.teardown(() => dispatcher.stop())
-  await until(async () => (await db.sql('SELECT status FROM messages WHERE id = $1', [id]))[0].status === 'sent', 'sent', 4_000)
-  const [first, second] = await attemptsOf(db, id)
-  const gap = second.started_at.getTime() - first.finished_at!.getTime()
-  t.ok(gap >= 40 && gap < 1_000, `the retry started ${gap} ms after the 503 (backoff 40 ms, poll 5 s)`)
+  // A poll far longer than the 40 ms backoff: only a wake-up at the due time is prompt.
+  const { watch } = runningDispatcher(t, db, fake.url, { pollIntervalMs: 600_000, clock: loopClock })
+
+  t.equal(await watch.attempt(id), 'pending', 'the 503 scheduled a retry')
+  // The database's clock is real: make the row due there, as 40 ms would have.
+  await db.sql(`UPDATE messages SET next_attempt_at = now() WHERE id = $1`, [id])
+  t.equal(clock.next(), 40, "the loop's next timer is the retry's due time, 40 ms after the 503, not the poll")
+  t.equal(await watch.attempt(id, 2), 'sent')
+  t.match(await watch.pass(2), { claimed: 1 }, 'the pass that timer started claimed the retry')
+  t.same((await attemptsOf(db, id)).map((a) => a.outcome), ['retryable', 'ok'])
 })
 
 // Found by chaos scenario 8 (backends terminated every second, LISTEN dead): pickups of
 // 230 ms with a 200 ms poll, because each pass slept a full interval after its sweep.
-t.test('polling keeps its cadence: a row is claimed within one poll interval, however slow the sweep', async (t) => {
+t.test('polling keeps its cadence: the next pass starts one poll after the last one started, however slow its sweep', async (t) => {
   const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
-  // Every sweep statement takes 100 ms more (a busy database): 200 ms per sweep.
+  const { clock, loopClock } = fakeLoopClock()
+  // Every sweep statement takes 100 ms of the loop's time (a busy database): 200 ms per sweep.
   const slowSweeps = new Proxy(db.prisma, {
     get(target, key) {
       const value = Reflect.get(target, key) as unknown
       if (key !== '$queryRaw' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value
-      return async (...args: unknown[]) => {
-        await sleep(100)
+      return (...args: unknown[]) => {
+        clock.tick(100)
         return (value as (...a: unknown[]) => unknown).apply(target, args)
       }
     },
   }) as PrismaClient
   const pollMs = 300
-  const { dispatcher, provider } = webhookDispatcher({ ...db, prisma: slowSweeps }, fake.url, { pollIntervalMs: pollMs })
-  t.teardown(() => provider.close?.())
-  dispatcher.start()
-  t.teardown(() => dispatcher.stop())
-  // No LISTEN here: only polling finds these rows. Spread over the cycle at odd offsets.
-  const ids: string[] = []
-  for (let i = 0; i < 12; i += 1) {
-    await sleep(97 + ((i * 61) % 150))
-    ids.push(await enqueue(db, { text: `cadence ${i}` }))
-  }
-  await until(async () => (await db.sql(`SELECT count(*)::int AS n FROM messages WHERE status = 'sent'`))[0].n === ids.length, 'all sent', 10_000)
-  const pickups = await db.sql<{ ms: number }>(
-    `SELECT (extract(epoch FROM a.started_at - m.created_at) * 1000)::float AS ms
-     FROM messages m JOIN message_attempts a ON a.message_id = m.id AND a.attempt = 1`,
-  )
-  const slowest = Math.max(...pickups.map((p) => p.ms))
-  // One interval, plus the claim statement's own start-up on a busy machine.
-  t.ok(slowest <= pollMs + 50, `slowest pickup ${Math.round(slowest)} ms with a ${pollMs} ms poll and 200 ms sweeps`)
+  const { watch } = runningDispatcher(t, { ...db, prisma: slowSweeps }, fake.url, { pollIntervalMs: pollMs, clock: loopClock })
+
+  t.same(await watch.pass(1), { claimed: 0, reclaimed: 0, expired: 0 })
+  t.equal(clock.now, 200, 'the first pass took 200 ms, all of it sweeping')
+  // No LISTEN here: only polling finds this row.
+  const id = await enqueue(db)
+  t.equal(clock.next(), pollMs, 'the second pass is due one poll after the first began, not one poll after its sweep')
+  t.match(await watch.pass(2), { claimed: 1 })
+  t.equal(await watch.settled(db, id), 'sent')
 })

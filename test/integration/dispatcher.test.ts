@@ -1,120 +1,124 @@
 import t from 'tap'
-import { backoffDelayMs } from '../../src/outbox/backoff.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
-import { attemptsOf, enqueue, fastBackoff, tickUntilSettled, webhookDispatcher } from '../helpers/outbox-fixture.ts'
-import { createTestDatabase } from '../helpers/test-database.ts'
+import { attemptsOf, enqueue, runningDispatcher } from '../helpers/outbox-fixture.ts'
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
 
-const db = await createTestDatabase(t)
+/**
+ * The wait the last recorded outcome scheduled, in seconds. `next_attempt_at` and
+ * `updated_at` come from one statement's now(), so the difference is the delay exactly,
+ * however slow the machine.
+ */
+async function scheduledWaitSeconds(db: TestDatabase, id: string): Promise<number> {
+  const [row] = await db.sql<{ seconds: number }>(
+    `SELECT extract(epoch FROM next_attempt_at - updated_at)::float AS seconds FROM messages WHERE id = $1 AND status = 'pending'`,
+    [id],
+  )
+  return row.seconds
+}
+
+/** Moves a waiting retry's due time to now: the test's clock, so that a 30 s step takes no 30 s. */
+const makeDue = (db: TestDatabase, id: string) => db.sql(`UPDATE messages SET next_attempt_at = now() WHERE id = $1`, [id])
 
 t.test('sent on the first try', async (t) => {
+  const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url)
-  t.teardown(() => provider.close?.())
   const id = await enqueue(db, { text: '결과가 준비되었습니다' })
+  const { watch } = runningDispatcher(t, db, fake.url)
 
-  t.same(await dispatcher.tick(), { reclaimed: 0, expired: 0, claimed: 1 })
+  t.equal(await watch.attempt(id), 'sent')
   const [row] = await db.sql('SELECT status, attempts, sent_at, lease_token, locked_until FROM messages WHERE id = $1', [id])
   t.match(row, { status: 'sent', attempts: 1, lease_token: null, locked_until: null })
   t.ok(row.sent_at instanceof Date)
   t.match(await attemptsOf(db, id), [{ attempt: 1, outcome: 'ok', http_status: 200 }])
   t.match(fake.ledger, [{ id, to: '+821012345678', text: '결과가 준비되었습니다', type: 'SMS' }])
+  t.match(await watch.pass(1), { claimed: 1 }, 'the first pass claimed it')
 })
 
-t.test('503 twice then ok: sent after 3 attempts, each retry exactly one backoff step later', async (t) => {
+t.test('503 twice then ok: sent on the third attempt, no retry before its backoff ended', async (t) => {
+  const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
   fake.reply = (_receipt, n) => (n <= 2 ? { status: 503 } : { status: 200 })
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url)
-  t.teardown(() => provider.close?.())
   const id = await enqueue(db)
+  const { watch } = runningDispatcher(t, db, fake.url)
 
-  const scheduled: number[] = []
-  while (scheduled.length < 2) {
-    await dispatcher.tick()
-    const [row] = await db.sql('SELECT status, next_attempt_at FROM messages WHERE id = $1', [id])
-    const attempts = await attemptsOf(db, id)
-    const last = attempts.at(-1)!
-    if (row.status === 'pending' && attempts.length > scheduled.length) {
-      // next_attempt_at and finished_at come from one statement's now(): the gap is exact.
-      scheduled.push(row.next_attempt_at.getTime() - last.finished_at!.getTime())
-    }
-    await new Promise((done) => setTimeout(done, 10))
-  }
-  t.same(scheduled, [backoffDelayMs(1, fastBackoff), backoffDelayMs(2, fastBackoff)])
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'sent')
-
+  t.equal(await watch.settled(db, id), 'sent')
   const attempts = await attemptsOf(db, id)
   t.same(attempts.map((a) => a.outcome), ['retryable', 'retryable', 'ok'])
   t.same(attempts.map((a) => a.http_status), [503, 503, 200])
-  for (const [index, expected] of [40, 80].entries()) {
-    const gap = attempts[index + 1].started_at.getTime() - attempts[index].finished_at!.getTime()
-    t.ok(gap >= expected, `attempt ${index + 2} started ${gap} ms after attempt ${index + 1} ended (>= ${expected})`)
-  }
+  // The 40 and 80 ms steps of fastBackoff, on the database's clock: claims never run early.
+  const gaps = await db.sql<{ attempt: number; waited: boolean }>(
+    `SELECT b.attempt, b.started_at >= a.finished_at + (CASE a.attempt WHEN 1 THEN 40 ELSE 80 END) * interval '1 millisecond' AS waited
+     FROM message_attempts a JOIN message_attempts b ON b.message_id = a.message_id AND b.attempt = a.attempt + 1
+     WHERE a.message_id = $1 ORDER BY b.attempt`,
+    [id],
+  )
+  t.same(gaps, [{ attempt: 2, waited: true }, { attempt: 3, waited: true }])
   t.equal(fake.ledger.length, 3)
 })
 
-t.test('always 503: dead after maxRetries + 1 attempts, every gap matching the table', async (t) => {
+t.test('always 503 with the default backoff: waits of 1, 2, 4, 8, 16, 30, 30 s, then dead after maxRetries + 1 attempts', async (t) => {
+  const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
   fake.reply = () => ({ status: 503, body: 'maintenance' })
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url)
-  t.teardown(() => provider.close?.())
-  const id = await enqueue(db, { maxRetries: 5 })
+  const id = await enqueue(db, { maxRetries: 7 })
+  // RETRY_BASE_DELAY_MS and RETRY_MAX_DELAY_MS defaults; the test moves each due time to now.
+  const { watch } = runningDispatcher(t, db, fake.url, { backoff: { baseDelayMs: 1_000, maxDelayMs: 30_000, jitter: 'none' } })
 
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'dead')
-  const attempts = await attemptsOf(db, id)
-  t.equal(attempts.length, 6)
-  const expected = [1, 2, 3, 4, 5].map((n) => backoffDelayMs(n, fastBackoff))
-  t.same(expected, [40, 80, 160, 200, 200], 'the capped schedule')
-  for (const [index, delay] of expected.entries()) {
-    const gap = attempts[index + 1].started_at.getTime() - attempts[index].finished_at!.getTime()
-    t.ok(gap >= delay && gap < delay + 1_000, `gap ${index + 1}: ${gap} ms for a ${delay} ms step`)
+  const waits: number[] = []
+  for (let attempt = 1; attempt <= 7; attempt += 1) {
+    t.equal(await watch.attempt(id, attempt), 'pending', `attempt ${attempt} scheduled a retry`)
+    waits.push(await scheduledWaitSeconds(db, id))
+    await makeDue(db, id)
   }
-  const [row] = await db.sql('SELECT attempts, last_error_code, last_error FROM messages WHERE id = $1', [id])
-  t.match(row, { attempts: 6, last_error_code: 'http_503', last_error: /maintenance/ })
-  t.equal(fake.ledger.length, 6)
+  t.same(waits, [1, 2, 4, 8, 16, 30, 30], 'the documented table')
+  t.equal(await watch.attempt(id, 8), 'dead')
+  const [row] = await db.sql('SELECT status, attempts, last_error_code, last_error FROM messages WHERE id = $1', [id])
+  t.match(row, { status: 'dead', attempts: 8, last_error_code: 'http_503', last_error: /maintenance/ })
+  t.equal(fake.ledger.length, 8)
 })
 
 t.test('RETRY_MAX_RETRIES=3 means 4 attempts, then dead', async (t) => {
+  const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
   fake.reply = () => ({ status: 500 })
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url)
-  t.teardown(() => provider.close?.())
   const id = await enqueue(db)
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'dead')
+  const { watch } = runningDispatcher(t, db, fake.url)
+  t.equal(await watch.settled(db, id), 'dead')
   t.same((await attemptsOf(db, id)).map((a) => a.outcome), ['ambiguous', 'ambiguous', 'ambiguous', 'ambiguous'])
 })
 
 t.test('a 400 is permanent: dead after 1 attempt', async (t) => {
+  const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
   fake.reply = () => ({ status: 400, body: '{"error":"invalid recipient"}' })
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url)
-  t.teardown(() => provider.close?.())
   const id = await enqueue(db)
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'dead')
+  const { watch } = runningDispatcher(t, db, fake.url)
+  t.equal(await watch.settled(db, id), 'dead')
   t.match(await attemptsOf(db, id), [{ attempt: 1, outcome: 'permanent', http_status: 400 }])
   t.equal(fake.ledger.length, 1)
 })
 
-t.test('429 waits at least Retry-After', async (t) => {
+t.test('429 waits Retry-After, and no pass claims the message before then', async (t) => {
+  const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
-  fake.reply = (_receipt, n) => (n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 })
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url)
-  t.teardown(() => provider.close?.())
+  fake.reply = (_receipt, n) => (n === 1 ? { status: 429, headers: { 'retry-after': '60' } } : { status: 200 })
   const id = await enqueue(db)
-  await dispatcher.tick()
-  const [row] = await db.sql('SELECT status, next_attempt_at FROM messages WHERE id = $1', [id])
-  const [attempt] = await attemptsOf(db, id)
-  t.equal(row.status, 'pending')
-  t.equal(row.next_attempt_at.getTime() - attempt.finished_at!.getTime(), 1_000, 'Retry-After beats the 40 ms backoff')
-  t.equal(attempt.outcome, 'rate_limited')
+  const { watch } = runningDispatcher(t, db, fake.url)
+  t.equal(await watch.attempt(id), 'pending')
+  t.equal(await scheduledWaitSeconds(db, id), 60, 'Retry-After beats the 40 ms backoff')
+  t.match(await attemptsOf(db, id), [{ outcome: 'rate_limited' }])
+  // Two whole passes after the answer: the row was there to claim, and was not due.
+  t.same((await watch.nextPasses(2)).map((pass) => pass.claimed), [0, 0])
+  t.equal(fake.ledger.length, 1)
 })
 
 t.test('a hung provider is cut off at the timeout, recorded ambiguous, and retried', async (t) => {
+  const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
   fake.reply = (_receipt, n) => (n === 1 ? { hang: true } : { status: 200 })
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url, { providerTimeoutMs: 200 })
-  t.teardown(() => provider.close?.())
   const id = await enqueue(db)
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'sent')
+  const { watch } = runningDispatcher(t, db, fake.url, { providerTimeoutMs: 200 })
+  t.equal(await watch.settled(db, id), 'sent')
   t.match(await attemptsOf(db, id), [
     { attempt: 1, outcome: 'ambiguous', error_code: 'timeout' },
     { attempt: 2, outcome: 'ok' },
@@ -122,46 +126,50 @@ t.test('a hung provider is cut off at the timeout, recorded ambiguous, and retri
 })
 
 t.test('a message per-message maxRetries of 0 gets exactly one attempt', async (t) => {
+  const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
   fake.reply = () => ({ status: 503 })
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url)
-  t.teardown(() => provider.close?.())
   const id = await enqueue(db, { maxRetries: 0 })
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'dead')
+  const { watch } = runningDispatcher(t, db, fake.url)
+  t.equal(await watch.settled(db, id), 'dead')
   t.equal((await attemptsOf(db, id)).length, 1)
 })
 
 t.test('a message past expiresAt expires instead of being sent', async (t) => {
+  const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url)
-  t.teardown(() => provider.close?.())
   const id = await enqueue(db)
   await db.sql(`UPDATE messages SET expires_at = now() - interval '1 second' WHERE id = $1`, [id])
-  t.same(await dispatcher.tick(), { reclaimed: 0, expired: 1, claimed: 0 })
+  const { watch } = runningDispatcher(t, db, fake.url)
+  t.equal(await watch.settled(db, id), 'expired')
+  t.match(await watch.pass(1), { claimed: 0, expired: 1 }, 'the first pass claimed nothing and its sweep expired it')
   const [row] = await db.sql('SELECT status, attempts FROM messages WHERE id = $1', [id])
   t.match(row, { status: 'expired', attempts: 0 })
   t.equal(fake.ledger.length, 0)
 })
 
 t.test('a retry is never scheduled past expiresAt', async (t) => {
+  const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
   fake.reply = () => ({ status: 503 })
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url, {
-    backoff: { baseDelayMs: 60_000, maxDelayMs: 60_000, jitter: 'none' },
+  const id = await enqueue(db, { expiresAt: new Date(Date.now() + 3_600_000).toISOString() })
+  const { watch } = runningDispatcher(t, db, fake.url, {
+    backoff: { baseDelayMs: 7_200_000, maxDelayMs: 7_200_000, jitter: 'none' },
   })
-  t.teardown(() => provider.close?.())
-  const id = await enqueue(db, { expiresAt: new Date(Date.now() + 10_000).toISOString() })
-  await dispatcher.tick()
+  t.equal(await watch.attempt(id), 'pending')
   const [row] = await db.sql('SELECT status, next_attempt_at, expires_at FROM messages WHERE id = $1', [id])
   t.equal(row.status, 'pending')
   t.equal(row.next_attempt_at.getTime(), row.expires_at.getTime())
 })
 
 t.test('sendAt in the future holds the message until then', async (t) => {
+  const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url)
-  t.teardown(() => provider.close?.())
+  const { watch } = runningDispatcher(t, db, fake.url)
   const id = await enqueue(db, { sendAt: new Date(Date.now() + 3_600_000).toISOString() })
-  t.same(await dispatcher.tick(), { reclaimed: 0, expired: 0, claimed: 0 })
+  t.same(await watch.nextPasses(2), [
+    { claimed: 0, reclaimed: 0, expired: 0 },
+    { claimed: 0, reclaimed: 0, expired: 0 },
+  ])
   t.equal(fake.ledger.filter((r) => r.id === id).length, 0)
 })

@@ -4,8 +4,12 @@ import { reclaimExpired } from '../../src/outbox/reclaim-expired.ts'
 import { recordOutcomes } from '../../src/outbox/record-outcomes.ts'
 import { connectDatabase } from '../../src/db/database.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
-import { attemptsOf, enqueue, tickUntilSettled, webhookDispatcher } from '../helpers/outbox-fixture.ts'
-import { createTestDatabase } from '../helpers/test-database.ts'
+import { attemptsOf, enqueue, runningDispatcher, webhookDispatcher } from '../helpers/outbox-fixture.ts'
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
+
+/** A dispatcher that claimed and went quiet: its leases run out, on the database's clock. */
+const expireLeases = (db: TestDatabase) =>
+  db.sql(`UPDATE messages SET locked_until = now() - interval '1 millisecond' WHERE status = 'sending'`)
 
 t.test('two dispatchers on one table never send a row twice', async (t) => {
   const db = await createTestDatabase(t)
@@ -14,16 +18,14 @@ t.test('two dispatchers on one table never send a row twice', async (t) => {
   // Separate pools: two dispatchers as two processes would have.
   const other = connectDatabase(db.url, { poolSize: 5 })
   t.teardown(() => other.close())
-  const first = webhookDispatcher(db, fake.url, { batchSize: 20, concurrency: 20 })
-  const second = webhookDispatcher({ ...db, prisma: other.prisma }, fake.url, { batchSize: 20, concurrency: 20 })
-  t.teardown(() => Promise.all([first.provider.close?.(), second.provider.close?.()]))
-
   const ids = await Promise.all(Array.from({ length: 300 }, (_, i) => enqueue(db, { text: `message ${i}` })))
-  let claimed = 0
-  while (claimed < ids.length) {
-    const [a, b] = await Promise.all([first.dispatcher.tick(), second.dispatcher.tick()])
-    claimed += a.claimed + b.claimed
-  }
+  const first = runningDispatcher(t, db, fake.url, { batchSize: 20, concurrency: 20 })
+  const second = runningDispatcher(t, { ...db, prisma: other.prisma, pool: other.pool }, fake.url, { batchSize: 20, concurrency: 20 })
+  // Either dispatcher's signal may be the one after which all 300 attempts are over.
+  const allAttempted = () => first.watch.attempts.length + second.watch.attempts.length >= ids.length
+  await Promise.race([first.watch.until(allAttempted), second.watch.until(allAttempted)])
+  t.ok(first.watch.attempts.length > 0 && second.watch.attempts.length > 0, 'both dispatchers sent some')
+  await Promise.all([first.dispatcher.stop(), second.dispatcher.stop()])
   t.equal(fake.ledger.length, 300, 'every message reached the provider')
   t.equal(new Set(fake.ledger.map((r) => r.id)).size, 300, 'none twice')
   const [counts] = await db.sql(`SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, max(attempts) AS most FROM messages`)
@@ -41,10 +43,10 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
   t.equal(claim.id, id)
   t.same(await reclaimExpired(db.prisma, { limit: 10 }), [], 'a live lease is left alone')
 
-  await new Promise((done) => setTimeout(done, 150))
-  const { dispatcher, provider } = webhookDispatcher(db, fake.url)
-  t.teardown(() => provider.close?.())
-  t.same(await dispatcher.tick(), { reclaimed: 1, expired: 0, claimed: 1 })
+  await expireLeases(db)
+  const { watch } = runningDispatcher(t, db, fake.url)
+  t.equal(await watch.settled(db, id), 'sent')
+  t.match(await watch.pass(1), { claimed: 0, reclaimed: 1 }, 'taken back by the first sweep, claimed by a later pass')
   t.match(await attemptsOf(db, id), [
     { attempt: 1, outcome: 'ambiguous', error_code: 'lease_expired' },
     { attempt: 2, outcome: 'ok' },
@@ -74,8 +76,8 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
 t.test('a reclaimed row that used its last attempt is dead, not sent again', async (t) => {
   const db = await createTestDatabase(t)
   const id = await enqueue(db, { maxRetries: 0 })
-  await claimDue(db.pool, { limit: 10, leaseMs: 1, provider: 'webhook', probeIntervalMs: 1_000 })
-  await new Promise((done) => setTimeout(done, 20))
+  await claimDue(db.pool, { limit: 10, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })
+  await expireLeases(db)
   t.same(await reclaimExpired(db.prisma, { limit: 10 }), [{ id, to: '+821012345678', status: 'dead', provider: 'webhook' }])
   const [row] = await db.sql('SELECT status, attempts, last_error_code FROM messages WHERE id = $1', [id])
   t.same(row, { status: 'dead', attempts: 1, last_error_code: 'lease_expired' })
@@ -118,9 +120,9 @@ t.test('stopping and restarting between attempts loses nothing', async (t) => {
   fake.reply = (_receipt, n) => (n === 1 ? { status: 503 } : { status: 200 })
   const id = await enqueue(db)
 
-  const before = webhookDispatcher(db, fake.url)
+  const before = webhookDispatcher(db, fake.url, { backoff: { baseDelayMs: 60_000, maxDelayMs: 60_000, jitter: 'none' } })
   before.dispatcher.start()
-  while (fake.ledger.length < 1) await new Promise((done) => setTimeout(done, 10))
+  t.equal(await before.watch.attempt(id), 'pending', 'the first attempt scheduled a retry')
   await before.dispatcher.stop()
   await before.provider.close?.()
   const [between] = await db.sql('SELECT status, attempts FROM messages WHERE id = $1', [id])
@@ -129,8 +131,8 @@ t.test('stopping and restarting between attempts loses nothing', async (t) => {
   // A new "process": its own connections, its own dispatcher.
   const restarted = connectDatabase(db.url, { poolSize: 2 })
   t.teardown(() => restarted.close())
-  const after = webhookDispatcher({ ...db, prisma: restarted.prisma }, fake.url)
-  t.teardown(() => after.provider.close?.())
-  t.equal(await tickUntilSettled(db, after.dispatcher, id), 'sent')
+  await db.sql(`UPDATE messages SET next_attempt_at = now() WHERE id = $1`, [id])
+  const after = runningDispatcher(t, { ...db, prisma: restarted.prisma, pool: restarted.pool }, fake.url)
+  t.equal(await after.watch.settled(db, id), 'sent')
   t.same((await attemptsOf(db, id)).map((a) => a.outcome), ['retryable', 'ok'])
 })

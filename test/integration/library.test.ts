@@ -11,6 +11,7 @@ import {
 } from 'sms-outbox'
 import t from 'tap'
 import { listenForDueMessages } from '../../src/outbox/due-notifications.ts'
+import { listenToDueChannel } from '../helpers/due-channel.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { webhookDispatcher } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
@@ -24,11 +25,12 @@ await db.sql(`CREATE TABLE analysis_jobs (id text PRIMARY KEY, status text NOT N
 
 // A dispatcher that polls every ten minutes: within a test, only the insert trigger's
 // NOTIFY, delivered at commit, can make it send.
-const { dispatcher, provider } = webhookDispatcher(db, fake.url, { pollIntervalMs: 600_000 })
-let notifications = 0
+const { dispatcher, provider, watch } = webhookDispatcher(db, fake.url, { pollIntervalMs: 600_000 })
+let listening!: () => void
+const listenerReady = new Promise<void>((resolve) => (listening = resolve))
 const listener = listenForDueMessages(db.url, {
   onDue: () => {
-    notifications += 1
+    listening()
     dispatcher.wake()
   },
   gatherMs: 1,
@@ -40,13 +42,11 @@ t.teardown(async () => {
   await provider.close?.()
 })
 // The listener calls onDue once when LISTEN is in place.
-while (notifications === 0) await sleep(10)
+await listenerReady
+// What the insert trigger notifies, counted on a connection of the test's own.
+const dueChannel = await listenToDueChannel(t, db.url)
 
 const outbox = createOutbox({ frontendUrl: FRONTEND_URL })
-
-function sleep(ms: number) {
-  return new Promise((done) => setTimeout(done, ms))
-}
 
 async function newJob(id: string) {
   await db.sql(`INSERT INTO analysis_jobs (id, status) VALUES ($1, 'running')`, [id])
@@ -64,22 +64,20 @@ async function allMessages(): Promise<number> {
   return (await db.sql('SELECT count(*)::int AS n FROM messages'))[0].n
 }
 
-/** Resolves with the webhook's receipt of `id`; fails the test after `withinMs`. */
-async function delivered(id: string, withinMs = 5_000) {
-  const deadline = Date.now() + withinMs
-  for (;;) {
-    const receipt = fake.ledger.find((r) => r.id === id)
-    if (receipt) return receipt
-    if (Date.now() > deadline) throw new Error(`message ${id} was not delivered within ${withinMs} ms`)
-    await sleep(10)
-  }
+/**
+ * The webhook's receipt of `id`, once the dispatcher has recorded its attempt. The poll is
+ * ten minutes: only the insert trigger's NOTIFY can have woken the dispatcher for it.
+ */
+async function delivered(id: string) {
+  await watch.attempt(id)
+  const receipt = fake.ledger.find((r) => r.id === id)
+  if (!receipt) throw new Error(`message ${id} was attempted but never reached the webhook`)
+  return receipt
 }
 
-/** No notification within `ms`: nothing woke a dispatcher. */
-async function quietFor(ms: number): Promise<boolean> {
-  const before = notifications
-  await sleep(ms)
-  return notifications === before
+/** The insert trigger notified nothing since the test's last count: nothing could wake a dispatcher. */
+async function nothingNotified(): Promise<boolean> {
+  return (await dueChannel.countSinceLast()) === 0
 }
 
 /** Rolls back by throwing, as a caller's failing business code would. */
@@ -101,13 +99,13 @@ t.test('Prisma transaction: a rollback leaves neither the job update nor the mes
   t.ok(enqueued, 'enqueue succeeded inside the transaction')
   t.equal(await jobStatus('job-rollback'), 'running')
   t.equal(await messageCount(enqueued!.message.id), 0, 'no message')
-  t.ok(await quietFor(300), 'no dispatcher was woken')
+  t.ok(await nothingNotified(), 'no dispatcher was woken')
   t.notOk(fake.ledger.some((r) => r.id === enqueued!.message.id), 'nothing was sent')
 })
 
 t.test('Prisma transaction: a commit keeps both, and a running dispatcher sends at once', async (t) => {
   await newJob('job-commit')
-  const committedAt = Date.now()
+  await dueChannel.countSinceLast()
   const result = await db.prisma.$transaction(async (tx) => {
     await tx.$executeRaw`UPDATE analysis_jobs SET status = 'done', finished_at = now() WHERE id = 'job-commit'`
     return outbox.enqueueResultReady(tx, { to: '010-1234-5678', jobId: 'job-commit' })
@@ -115,8 +113,8 @@ t.test('Prisma transaction: a commit keeps both, and a running dispatcher sends 
   t.equal(result.created, true)
   t.equal(await jobStatus('job-commit'), 'done')
 
+  t.equal(await dueChannel.countSinceLast(), 1, 'the commit notified')
   const receipt = await delivered(result.message.id)
-  t.ok(receipt.at - committedAt < 2_000, `sent ${receipt.at - committedAt} ms after the commit (poll: 10 min)`)
   const template = (await readFile(new URL('../../templates/result-ready.txt', import.meta.url), 'utf8')).trimEnd()
   t.same(
     { to: receipt.to, text: receipt.text, type: receipt.type },
@@ -126,10 +124,7 @@ t.test('Prisma transaction: a commit keeps both, and a running dispatcher sends 
       type: 'LMS',
     },
   )
-  while ((await db.sql('SELECT status FROM messages WHERE id = $1', [result.message.id]))[0].status !== 'sent') {
-    await sleep(10)
-  }
-  t.pass('recorded as sent')
+  t.equal((await db.sql('SELECT status FROM messages WHERE id = $1', [result.message.id]))[0].status, 'sent', 'recorded as sent')
 })
 
 t.test('pg client: ROLLBACK leaves nothing, COMMIT sends', async (t) => {
@@ -137,6 +132,7 @@ t.test('pg client: ROLLBACK leaves nothing, COMMIT sends', async (t) => {
   await client.connect()
   t.teardown(() => client.end())
   await newJob('job-pg')
+  await dueChannel.countSinceLast()
 
   await client.query('BEGIN')
   await client.query(`UPDATE analysis_jobs SET status = 'done' WHERE id = 'job-pg'`)
@@ -144,7 +140,7 @@ t.test('pg client: ROLLBACK leaves nothing, COMMIT sends', async (t) => {
   await client.query('ROLLBACK')
   t.equal(await jobStatus('job-pg'), 'running')
   t.equal(await messageCount(rolledBack.message.id), 0, 'no message after ROLLBACK')
-  t.ok(await quietFor(300), 'no dispatcher was woken')
+  t.ok(await nothingNotified(), 'no dispatcher was woken')
 
   await client.query('BEGIN')
   await client.query(`UPDATE analysis_jobs SET status = 'done' WHERE id = 'job-pg'`)
@@ -176,6 +172,7 @@ t.test('a PrismaClient or a pool, outside any transaction, commits the message o
 })
 
 t.test('Prisma and pg read the same message with the same JS types', async (t) => {
+  await dueChannel.countSinceLast()
   const sendAt = new Date(Date.now() + 3_600_000)
   const expiresAt = new Date(Date.now() + 7_200_000)
   const request = {
@@ -204,7 +201,7 @@ t.test('Prisma and pg read the same message with the same JS types', async (t) =
   t.equal(message.expiresAt.getTime(), expiresAt.getTime(), 'expiresAt went through timestamptz[]')
   t.strictSame(message.metadata, request.metadata, 'metadata went through jsonb[] and came back parsed')
   t.match(message, { status: 'pending', to: '+821012345678', type: 'SMS', bytes: 5, maxRetries: 7, attempts: 0 })
-  t.ok(await quietFor(200), 'a future message wakes nobody')
+  t.ok(await nothingNotified(), 'a future message wakes nobody')
 })
 
 t.test('an idempotency key repeated inside one transaction returns the original', async (t) => {

@@ -15,6 +15,7 @@ import { messageRoutes } from '../../src/http/routes/message-routes.ts'
 import { validatorCompiler } from '../../src/http/schema-validation.ts'
 import { createOutboxMetrics, type OutboxMetrics } from '../../src/metrics/outbox-metrics.ts'
 import { enqueue, silentLog } from '../helpers/outbox-fixture.ts'
+import { until } from '../helpers/service-process.ts'
 import { createTestDatabase, databaseUrl, type TestDatabase } from '../helpers/test-database.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
@@ -273,9 +274,11 @@ t.test('x-request-id: echoed when acceptable, a fresh UUID otherwise, on every a
 t.test('overloaded: 503 OVERLOADED with Retry-After and nothing written; liveness and metrics still answer', async (t) => {
   const db = await createTestDatabase(t)
   const metrics = createOutboxMetrics({ prisma: db.prisma, log: silentLog })
-  // The extra overload signal is the deterministic way to be under pressure: it is
-  // checked once at registration, before the first request.
-  const app = await operableApp(t, db, { metrics, loadShedding: { isOverloaded: () => true } })
+  // Every process uses more than one byte of heap: overloaded from under-pressure's first
+  // sample on, one second after registration. It emits nothing when it samples, so the
+  // test asks its own isUnderPressure() until then (a bounded poll, for want of an event).
+  const app = await operableApp(t, db, { metrics, loadShedding: { maxHeapUsedBytes: 1 } })
+  await until(() => app.isUnderPressure(), "under-pressure's first heap sample")
 
   const response = await app.inject({
     method: 'POST',
@@ -299,5 +302,5 @@ t.test('overloaded: 503 OVERLOADED with Retry-After and nothing written; livenes
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'liveness is never shed')
   const scrape = await app.inject({ method: 'GET', url: '/metrics' })
   t.equal(scrape.statusCode, 200, 'metrics are never shed')
-  t.equal(sample(scrape.body, 'sms_outbox_requests_shed_total', { reason: 'healthCheck' }), 3)
+  t.equal(sample(scrape.body, 'sms_outbox_requests_shed_total', { reason: 'heapUsedBytes' }), 3)
 })

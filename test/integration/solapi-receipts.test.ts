@@ -4,7 +4,7 @@ import { buildApp } from '../../src/http/app.ts'
 import { ReceiptPoller } from '../../src/outbox/receipt-poller.ts'
 import { createSolapiProvider } from '../../src/providers/solapi-provider.ts'
 import { startFakeSolapi } from '../helpers/fake-solapi.ts'
-import { enqueue, silentLog, tickUntilSettled, webhookDispatcher } from '../helpers/outbox-fixture.ts'
+import { enqueue, runningDispatcher, silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
 
 const credentials = { apiKey: 'NCSRECEIPTKEY', apiSecret: 'receipt-test-secret-0123456789' }
@@ -23,7 +23,7 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
     metrics: { recordReceipt: (name: string, status: string) => receipts.push(`${name} ${status}`) },
   }
   // First asked at once, so that the test need not wait; then every minute.
-  const { dispatcher } = webhookDispatcher(db, '', { provider, deliveryCheckAfterMs: 0 })
+  const { watch } = runningDispatcher(t, db, '', { provider, deliveryCheckAfterMs: 0 })
   const poller = (batchSize = 100) =>
     new ReceiptPoller({ pool: db.pool, provider, log: silentLog, intervalMs: INTERVAL_MS, ttlSeconds: 3_600, batchSize, timeoutMs: 2_000, ...listeners })
   const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
@@ -32,7 +32,7 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
     (await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()
   const sendOne = async (to: string) => {
     const id = await enqueue(db, { to })
-    if ((await tickUntilSettled(db, dispatcher, id)) !== 'sent') throw new Error('not sent')
+    if ((await watch.settled(db, id)) !== 'sent') throw new Error('not sent')
     return { id, messageId: fake.ledger.at(-1)!.messageId! }
   }
   return { db, fake, poller, get, sendOne, alerts, receipts }

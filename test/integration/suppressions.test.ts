@@ -10,7 +10,7 @@ import { createSolapiProvider } from '../../src/providers/solapi-provider.ts'
 import { createTwilioProvider } from '../../src/providers/twilio-provider.ts'
 import { fakeSolapiReplies, startFakeSolapi } from '../helpers/fake-solapi.ts'
 import { startFakeTwilio, twilioError } from '../helpers/fake-twilio.ts'
-import { enqueue, silentLog, tickUntilSettled, webhookDispatcher } from '../helpers/outbox-fixture.ts'
+import { enqueue, runningDispatcher, silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789'
@@ -32,7 +32,7 @@ async function twilioDispatcher(t: Test, db: TestDatabase) {
   const fake = await startFakeTwilio(t, twilioCredentials)
   const provider = createTwilioProvider({ ...twilioCredentials, baseUrl: fake.baseUrl, from: '+15005550006' })
   t.teardown(() => provider.close?.())
-  return { fake, dispatcher: webhookDispatcher(db, '', { provider }).dispatcher }
+  return { fake, watch: runningDispatcher(t, db, '', { provider }).watch }
 }
 
 const suppressions = (db: TestDatabase) =>
@@ -41,7 +41,7 @@ const messageCount = async (db: TestDatabase) => (await db.sql('SELECT count(*):
 
 t.test('Twilio: the number-level permanent codes kill the message and suppress the number; others do not', async (t) => {
   const db = await createTestDatabase(t)
-  const { fake, dispatcher } = await twilioDispatcher(t, db)
+  const { fake, watch } = await twilioDispatcher(t, db)
   const cases = [
     ['010-1000-0001', 400, 21610, 'opted_out'],
     ['010-1000-0002', 400, 21211, 'invalid_number'],
@@ -58,7 +58,7 @@ t.test('Twilio: the number-level permanent codes kill the message and suppress t
   }
   const ids = new Map<string, string>()
   for (const [to] of cases) ids.set(to, await enqueue(db, { to, maxRetries: 3 }))
-  for (const [to] of cases) t.equal(await tickUntilSettled(db, dispatcher, ids.get(to)!), 'dead', `${to} dead`)
+  for (const [to] of cases) t.equal(await watch.settled(db, ids.get(to)!), 'dead', `${to} dead`)
   for (const [to] of cases) {
     const [row] = await db.sql('SELECT attempts FROM messages WHERE id = $1', [ids.get(to)])
     t.equal(row.attempts, 1, `${to}: one attempt, no retry`)
@@ -79,10 +79,10 @@ t.test('Twilio: the number-level permanent codes kill the message and suppress t
 
 t.test('a retryable error, even to the end of the budget, suppresses nothing', async (t) => {
   const db = await createTestDatabase(t)
-  const { fake, dispatcher } = await twilioDispatcher(t, db)
+  const { fake, watch } = await twilioDispatcher(t, db)
   fake.reply = () => twilioError(503, 20503, 'Service unavailable')
   const id = await enqueue(db, { to: STOPPED.to, maxRetries: 1 })
-  t.equal(await tickUntilSettled(db, dispatcher, id), 'dead')
+  t.equal(await watch.settled(db, id), 'dead')
   t.same(await suppressions(db), [])
   const app = await appFor(t, db)
   t.equal((await app.inject({ method: 'POST', url: '/v1/messages', payload: { to: STOPPED.to, text: 'again' } })).statusCode, 202)
@@ -93,15 +93,15 @@ t.test('SOLAPI: an 080 opt-out statusCode suppresses the number; spam does not',
   const fake = await startFakeSolapi(t, solapiCredentials)
   const provider = createSolapiProvider({ ...solapiCredentials, baseUrl: fake.baseUrl, from: '02-1234-5678' })
   t.teardown(() => provider.close?.())
-  const { dispatcher } = webhookDispatcher(db, '', { provider })
+  const { watch } = runningDispatcher(t, db, '', { provider })
   fake.reply = (receipt) =>
     receipt.to === '01011112222'
       ? fakeSolapiReplies.statusCode('1061', '080 수신거부')(receipt, 1)
       : fakeSolapiReplies.statusCode('2254', 'spam')(receipt, 1)
   const optedOut = await enqueue(db, { to: STOPPED.to })
   const spam = await enqueue(db, { to: OTHER.to })
-  t.equal(await tickUntilSettled(db, dispatcher, optedOut), 'dead')
-  t.equal(await tickUntilSettled(db, dispatcher, spam), 'dead')
+  t.equal(await watch.settled(db, optedOut), 'dead')
+  t.equal(await watch.settled(db, spam), 'dead')
   t.same(fake.rejections, [])
   t.same(await suppressions(db), [
     { recipient: STOPPED.e164, reason: 'opted_out', error_code: '1061', provider: 'solapi', message_id: optedOut },

@@ -3,7 +3,7 @@ import type { AlertEvent } from '../../src/alerts/alert-event.ts'
 import { buildApp } from '../../src/http/app.ts'
 import { createTwilioProvider } from '../../src/providers/twilio-provider.ts'
 import { startFakeTwilio } from '../helpers/fake-twilio.ts'
-import { enqueue, silentLog, tickUntilSettled, webhookDispatcher } from '../helpers/outbox-fixture.ts'
+import { enqueue, runningDispatcher, silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
 
 const account = { accountSid: 'AC00000000000000000000000000000001', authToken: 'receipt-test-auth-token' }
@@ -45,10 +45,10 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
   const serviceUrl = `${await app.listen({ host: '127.0.0.1', port: 0 })}/v1/receipts/twilio`
   const provider = createTwilioProvider({ ...account, baseUrl: fake.baseUrl, from: '+15005550006', statusCallback: CALLBACK_URL })
   t.teardown(() => provider.close?.())
-  const { dispatcher } = webhookDispatcher(db, '', { provider })
+  const { watch } = runningDispatcher(t, db, '', { provider })
   const sendOne = async (to = '010-1234-5678') => {
     const id = await enqueue(db, { to })
-    const settled = await tickUntilSettled(db, dispatcher, id)
+    const settled = await watch.settled(db, id)
     if (settled !== 'sent') throw new Error(`the message ended ${settled}, not sent`)
     return { id, receipt: fake.ledger.at(-1)! }
   }
