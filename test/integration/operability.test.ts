@@ -1,6 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyServerOptions } from 'fastify'
+import { createRequire } from 'node:module'
 import { pino, type Logger } from 'pino'
 import t from 'tap'
 import packageJson from '../../package.json' with { type: 'json' }
@@ -229,6 +230,17 @@ t.test('/docs/json: a valid OpenAPI 3 document of the registered routes; /docs: 
   const bundle = await app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' })
   t.equal(bundle.statusCode, 200)
   t.ok(bundle.body.length > 100_000, 'the Swagger UI bundle itself, from the package')
+})
+
+/** The version of `name` as `fromPackage` resolves it, so a nested copy is the one read. */
+function resolvedVersion(name: string, fromPackage: string): string {
+  const from = createRequire(createRequire(import.meta.url).resolve(`${fromPackage}/package.json`))
+  return (from(`${name}/package.json`) as { version: string }).version
+}
+
+t.test('/docs is served by an @fastify/static with the path advisories fixed (10.1.2 and later)', async (t) => {
+  const [major, minor, patch] = resolvedVersion('@fastify/static', '@fastify/swagger-ui').split('.').map(Number)
+  t.ok(major > 10 || (major === 10 && (minor > 1 || (minor === 1 && patch >= 2))), `@fastify/static ${major}.${minor}.${patch}`)
 })
 
 t.test('x-request-id: echoed when acceptable, a fresh UUID otherwise, on every answer and in the log', async (t) => {
