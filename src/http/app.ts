@@ -51,7 +51,8 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
   // wrong type should be an error the caller sees.
   app.setValidatorCompiler(validatorCompiler)
 
-  await app.register(fastifyEnv, { schema: configSchema, data: config, dotenv: false })
+  // Only `config`: process.env is main.ts's to read (through loadConfig, which drops empty values).
+  await app.register(fastifyEnv, { schema: configSchema, data: config, dotenv: false, env: false })
   const settings = app.getEnvs<Config>()
 
   installErrorHandling(app)
