@@ -61,6 +61,7 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
   await registerOperability(app, {
     metrics: metrics ?? createOutboxMetrics({ prisma: database.prisma, log: app.log }),
     apiTokenRequired: settings.API_TOKEN !== undefined,
+    metricsToken: settings.METRICS_TOKEN,
   })
   await app.register(healthRoutes, { pool: database.pool })
   if (settings.ROLE === 'worker') return app

@@ -7,6 +7,7 @@ import t from 'tap'
 import packageJson from '../../package.json' with { type: 'json' }
 import { OneLinePerRequest } from '../../src/http/access-log.ts'
 import { loadConfig } from '../../src/config.ts'
+import { buildApp } from '../../src/http/app.ts'
 import { connectDatabase } from '../../src/db/database.ts'
 import { installErrorHandling } from '../../src/http/error-handler.ts'
 import { registerOperability, type OperabilityOptions } from '../../src/http/operability.ts'
@@ -146,6 +147,37 @@ t.test('/metrics: the database gauges, attempts and latency, process metrics', a
   t.equal(sample(after, 'sms_outbox_provider_paused', { provider: 'solapi' }), undefined, 'a resumed provider has no series')
   t.equal(sample(after, 'sms_outbox_due_messages'), 0)
   t.equal(sample(after, 'sms_outbox_oldest_due_age_seconds'), 0, '0 when nothing is due')
+})
+
+t.test('METRICS_TOKEN: /metrics needs it as a bearer token (as Prometheus sends it); unset, /metrics stays open', async (t) => {
+  const db = await createTestDatabase(t)
+  const METRICS_TOKEN = 'a-scrape-token-0123456789'
+  const guarded = await operableApp(t, db, { metrics: createOutboxMetrics({ prisma: db.prisma, log: silentLog }), metricsToken: METRICS_TOKEN })
+  const scrape = (headers: Record<string, string> = {}) => guarded.inject({ method: 'GET', url: '/metrics', headers })
+
+  const anonymous = await scrape()
+  t.equal(anonymous.statusCode, 401)
+  t.match(anonymous.json(), { code: 'UNAUTHORIZED', message: /Authorization: Bearer <METRICS_TOKEN>/ })
+  t.notMatch(anonymous.body, /sms_outbox_/, 'no metric leaks in the refusal')
+  t.equal((await scrape({ authorization: 'Bearer not-the-scrape-token-000' })).statusCode, 401)
+  t.equal((await scrape({ authorization: `Basic ${METRICS_TOKEN}` })).statusCode, 401)
+  t.equal((await guarded.inject({ method: 'GET', url: `/metrics?token=${METRICS_TOKEN}` })).statusCode, 401, 'not in the URL')
+  const allowed = await scrape({ authorization: `Bearer ${METRICS_TOKEN}` })
+  t.equal(allowed.statusCode, 200)
+  t.match(allowed.body, /^# HELP /m)
+  t.equal((await guarded.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'health checks stay open')
+  t.same((await guarded.inject({ method: 'GET', url: '/docs/json' })).json().paths['/metrics'].get.security, [{ metricsToken: [] }])
+
+  // app.ts reads METRICS_TOKEN from the settings, in every role: a worker serves /metrics too.
+  for (const ROLE of ['all', 'worker'] as const) {
+    const app = await buildApp({ config: { DATABASE_URL: db.url, ROLE, METRICS_TOKEN }, database: db, logger: silentLog })
+    t.teardown(() => app.close())
+    t.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 401, `ROLE=${ROLE}`)
+    t.equal((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).statusCode, 200)
+  }
+  const open = await buildApp({ config: { DATABASE_URL: db.url }, database: db, logger: silentLog })
+  t.teardown(() => open.close())
+  t.equal((await open.inject({ method: 'GET', url: '/metrics' })).statusCode, 200, 'unset: open, as before')
 })
 
 t.test('counts per status are reused for statusCountMaxAgeMs; the due backlog is read on every scrape', async (t) => {
