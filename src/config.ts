@@ -186,8 +186,8 @@ export function providerRateLimit(config: Config): { perSecond: number; bucketSi
   return { perSecond, bucketSize: burst / 2 }
 }
 
-/** Fastify's `trustProxy`: every proxy, the nearest `n` hops, or these addresses and subnets. */
-export type TrustProxy = boolean | number | string[]
+/** Fastify's `trustProxy`: every proxy, the nearest hops (a function of the hop), or these addresses and subnets. */
+export type TrustProxy = boolean | string[] | ((address: string, hop: number) => boolean)
 
 // proxy-addr's names for the private ranges, which Fastify accepts beside addresses.
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
@@ -203,7 +203,13 @@ function parseTrustProxy(setting: string | undefined): { value: TrustProxy } | {
   if (setting === undefined) return { value: false }
   const value = setting.trim()
   if (value === 'true' || value === 'false') return { value: value === 'true' }
-  if (/^\d+$/.test(value)) return { value: Number(value) }
+  if (/^\d+$/.test(value)) {
+    // Fastify 5.12 ignores a numeric trustProxy (it cannot tell a proxy from a client that
+    // connects directly), so the hop count is given as the function proxy-addr calls per
+    // hop: the socket's peer is hop 0. Right only where clients cannot bypass the proxies.
+    const hops = Number(value)
+    return { value: (_address: string, hop: number) => hop < hops }
+  }
   const entries = value.split(',').map((entry) => entry.trim())
   const bad = entries.filter((entry) => !isProxyAddress(entry))
   if (bad.length === 0) return { value: entries }

@@ -3,12 +3,13 @@ import fastifyCookie from '@fastify/cookie'
 import fastifyEnv from '@fastify/env'
 import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { configSchema, type Config } from '../config.ts'
+import { configSchema, trustProxyOf, type Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import { OneLinePerRequest } from './access-log.ts'
 import { installErrorHandling } from './error-handler.ts'
 import { registerOperability } from './operability.ts'
 import { requestIdOf } from './request-id.ts'
+import { AdminSessions } from '../admin/admin-sessions.ts'
 import type { Alerter } from '../alerts/alerter.ts'
 import { createOutboxMetrics, type OutboxMetrics } from '../metrics/outbox-metrics.ts'
 import { loadResultReadyTemplate } from '../sms/result-ready-template.ts'
@@ -39,6 +40,9 @@ export interface AppOptions {
 export async function buildApp({ config, database, logger, alerts, metrics }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
+    // Which proxies' X-Forwarded-For/-Proto/-Host to believe: request.ip (the login limit)
+    // and request.protocol (the Secure cookie) come from them.
+    trustProxy: trustProxyOf(config.TRUST_PROXY),
     // 64 KiB fits the largest single message many times over; the batch route allows more.
     bodyLimit: 64 * 1024,
     // requestIdOf reads x-request-id itself: an id unfit for the logs is replaced by a UUID.
@@ -78,10 +82,11 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
   // Without ADMIN_TOKEN (tests, or a caller that forgot main.ts's generated one), an
   // unguessable token locks the admin routes rather than leaving them open.
   const adminToken = settings.ADMIN_TOKEN ?? randomBytes(32).toString('base64url')
+  const sessions = new AdminSessions(database.prisma, adminToken)
   await app.register(async (adminApi) => {
-    adminApi.addHook('onRequest', tokenGuard({ token: adminToken, setting: 'ADMIN_TOKEN', acceptSessionCookie: true }))
+    adminApi.addHook('onRequest', tokenGuard({ token: adminToken, setting: 'ADMIN_TOKEN', sessions }))
     await adminApi.register(adminRoutes, { config: settings, prisma: database.prisma, alerts })
   })
-  await app.register(adminPageRoutes, { adminToken })
+  await app.register(adminPageRoutes, { adminToken, sessions, prisma: database.prisma })
   return app
 }
