@@ -2,6 +2,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify'
 import { pino } from 'pino'
 import t from 'tap'
 import { ConfigError, type Config } from '../../src/config.ts'
+import { connectDatabase } from '../../src/db/database.ts'
 import { buildApp } from '../../src/http/app.ts'
 import { enqueue, silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
@@ -204,4 +205,18 @@ t.test('TRUST_PROXY: only a trusted proxy’s X-Forwarded-Proto makes the cookie
   t.match(viaHop.cookies, [{ secure: true }], 'a hop count trusts the nearest proxy')
 
   await t.rejects(adminApp(t, db, { TRUST_PROXY: 'proxy.example.com' }), ConfigError)
+})
+
+t.test('the database down: a session cookie and a login get 503 with Retry-After, not 500', async (t) => {
+  // Port 1 on this machine: nothing listens there.
+  const unreachable = connectDatabase('postgresql://127.0.0.1:1/sms_outbox', { poolSize: 1 })
+  t.teardown(() => unreachable.close())
+  const app = await buildApp({ config: { ADMIN_TOKEN }, database: unreachable, logger: silentLog })
+  t.teardown(() => app.close())
+  const withCookie = await app.inject({ url: '/v1/admin/stats', cookies: { [SESSION_COOKIE]: 'A'.repeat(43) } })
+  t.equal(withCookie.statusCode, 503)
+  t.equal(withCookie.headers['retry-after'], '5')
+  const login = await loginWith(app, ADMIN_TOKEN)
+  t.equal(login.statusCode, 503)
+  t.equal(login.headers['set-cookie'], undefined)
 })
