@@ -75,7 +75,8 @@ export const adminPageRoutes: FastifyPluginAsync<AdminPageOptions> = async (app,
     },
     async (request, reply) => {
       // The address only, never what was typed: a mistyped token is close to the real one.
-      const clientAddress = request.ip
+      // A client on a unix socket has no address; such clients share one count.
+      const clientAddress = request.ip || 'unix-socket'
       const admission = await admitLoginAttempt(prisma, clientAddress)
       if (!admission.admitted) {
         request.log.warn({ clientAddress }, 'admin page login refused: too many failed logins from this address')
