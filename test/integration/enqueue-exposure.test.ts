@@ -36,7 +36,8 @@ async function started(t: { teardown(fn: () => unknown): void }, env: Record<str
 }
 
 t.test('a network HOST without API_TOKEN: boot refuses, naming API_TOKEN and API_OPEN', async (t) => {
-  const refused = startService({ ...base, HOST: '0.0.0.0' })
+  // Killed at the end should it boot after all (the old code did), so that no service outlives the test.
+  const refused = startService({ ...base, HOST: '0.0.0.0' }, { onSpawn: (child) => t.teardown(() => child.kill('SIGTERM')) })
   await t.rejects(refused, { message: /service exited \(1\) before listening: .*HOST=0\.0\.0\.0 is not a loopback address and API_TOKEN is not set.*API_OPEN=true/s })
   t.same(await db.sql('SELECT count(*)::int AS n FROM messages'), [{ n: 0 }])
 })
