@@ -1,4 +1,5 @@
 import envSchema from 'env-schema'
+import { BlockList, isIP } from 'node:net'
 import { Type, type Static } from 'typebox'
 
 const PositiveInteger = (defaultValue: number, description: string) =>
@@ -99,6 +100,19 @@ export const configSchema = Type.Object({
   API_TOKEN: Type.Optional(
     Type.String({ minLength: 16, description: 'when set, the enqueue routes need Authorization: Bearer' }),
   ),
+  API_OPEN: Type.Boolean({
+    default: false,
+    description: 'true accepts unauthenticated enqueue on a non-loopback HOST, on purpose; otherwise boot refuses without API_TOKEN',
+  }),
+  METRICS_TOKEN: Type.Optional(
+    Type.String({ minLength: 16, description: 'when set, /metrics needs Authorization: Bearer; unset = open' }),
+  ),
+  TRUST_PROXY: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: "Fastify's trustProxy: true, a hop count, or proxy addresses/CIDRs comma-separated; unset = trust none",
+    }),
+  ),
   ADMIN_TOKEN: Type.Optional(
     Type.String({ minLength: 16, description: 'the admin API and page; unset = generated at boot and printed' }),
   ),
@@ -121,7 +135,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // `SOLAPI_API_KEY=` (as docker compose writes `${SOLAPI_API_KEY:-}`) means "not set".
   const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
   try {
-    config = envSchema<Config>({ schema: configSchema, data: set, dotenv: false })
+    // env: false, or env-schema would merge process.env back in, empty values and all.
+    config = envSchema<Config>({ schema: configSchema, data: set, dotenv: false, env: false })
   } catch (error) {
     const details = (error as { errors?: EnvSchemaError[] }).errors
     if (!details) throw error
@@ -170,6 +185,8 @@ export function checkConfig(config: Config): Config {
   if (missing.length > 0) problems.push(`SMS_PROVIDER=${config.SMS_PROVIDER} needs ${missing.join(', ')}`)
   const senderProblem = config.SMS_FROM === undefined ? undefined : checkSender(config.SMS_PROVIDER, config.SMS_FROM)
   if (senderProblem) problems.push(senderProblem)
+  const trustProxy = parseTrustProxy(config.TRUST_PROXY)
+  if ('problem' in trustProxy) problems.push(trustProxy.problem)
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
   return config
 }
@@ -202,4 +219,86 @@ export function providerRateLimit(config: Config): { perSecond: number; bucketSi
   if (perSecond === undefined) return undefined
   const burst = config.PROVIDER_RATE_BURST ?? Math.max(2, Math.ceil(perSecond / 10))
   return { perSecond, bucketSize: burst / 2 }
+}
+
+/** Fastify's `trustProxy`: every proxy, the nearest hops (a function of the hop), or these addresses and subnets. */
+export type TrustProxy = boolean | string[] | ((address: string, hop: number) => boolean)
+
+// proxy-addr's names for the private ranges, which Fastify accepts beside addresses.
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/** TRUST_PROXY as Fastify takes it; false (trust no proxy) when unset. Throws ConfigError on a bad value. */
+export function trustProxyOf(setting: string | undefined): TrustProxy {
+  const parsed = parseTrustProxy(setting)
+  if ('problem' in parsed) throw new ConfigError(`invalid configuration: ${parsed.problem}`)
+  return parsed.value
+}
+
+function parseTrustProxy(setting: string | undefined): { value: TrustProxy } | { problem: string } {
+  if (setting === undefined) return { value: false }
+  const value = setting.trim()
+  if (value === 'true' || value === 'false') return { value: value === 'true' }
+  if (/^\d+$/.test(value)) {
+    // Fastify 5.12 ignores a numeric trustProxy (it cannot tell a proxy from a client that
+    // connects directly), so the hop count is given as the function proxy-addr calls per
+    // hop: the socket's peer is hop 0. Right only where clients cannot bypass the proxies.
+    const hops = Number(value)
+    return { value: (_address: string, hop: number) => hop < hops }
+  }
+  const entries = value.split(',').map((entry) => entry.trim())
+  const bad = entries.filter((entry) => !isProxyAddress(entry))
+  if (bad.length === 0) return { value: entries }
+  return {
+    problem: `TRUST_PROXY must be true, a hop count, or addresses/CIDRs separated by commas (not ${bad.map((entry) => JSON.stringify(entry)).join(', ')})`,
+  }
+}
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true
+  const [address, prefix, ...rest] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)
+}
+
+/** Who may call the enqueue routes, as the settings make it. */
+export type EnqueueAccess =
+  /** API_TOKEN is set: callers send it as a bearer token. */
+  | 'token'
+  /** ROLE=worker: no enqueue routes are served. */
+  | 'not-served'
+  /** No token, but HOST is a loopback address: only this machine can reach them. */
+  | 'open-on-loopback'
+  /** No token on a network address, with API_OPEN=true. */
+  | 'open-on-purpose'
+
+const LOOPBACK = new BlockList()
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
+LOOPBACK.addAddress('::1', 'ipv6')
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6')
+
+/** Whether HOST only accepts connections from this machine; a hostname other than localhost is not assumed to. */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true
+  const family = isIP(host)
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6')
+}
+
+/**
+ * Who can enqueue with these settings. Refuses (ConfigError) an API that anyone on the
+ * network could use to text any number through the paid provider: a non-loopback HOST
+ * without API_TOKEN, unless API_OPEN=true says that is intended.
+ */
+export function enqueueAccess(config: Config): EnqueueAccess {
+  if (config.ROLE === 'worker') return 'not-served'
+  if (config.API_TOKEN !== undefined) return 'token'
+  if (isLoopbackHost(config.HOST)) return 'open-on-loopback'
+  if (config.API_OPEN) return 'open-on-purpose'
+  throw new ConfigError(
+    `invalid configuration: HOST=${config.HOST} is not a loopback address and API_TOKEN is not set, so anyone who can ` +
+      `reach port ${config.PORT} could send SMS through your provider. Set API_TOKEN (16 characters or more, e.g. ` +
+      '`openssl rand -base64 24`) and have callers send "Authorization: Bearer <API_TOKEN>", or set API_OPEN=true ' +
+      'to accept unauthenticated enqueue on purpose',
+  )
 }

@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { randomBytes } from 'node:crypto'
 import { createAlerter } from './alerts/alerter.ts'
-import { ConfigError, loadConfig, providerRateLimit, type Config } from './config.ts'
+import { ConfigError, enqueueAccess, loadConfig, providerRateLimit, type Config, type EnqueueAccess } from './config.ts'
 import { connectDatabase } from './db/database.ts'
 import { usePreparedStatements } from './db/prepared-statements.ts'
 import { startEmbeddedPostgres, type OwnedPostgres } from './db/embedded-postgres.ts'
@@ -27,14 +27,21 @@ const graceMs = (config: Config) => config.PROVIDER_TIMEOUT_MS + 5_000
  */
 async function main(): Promise<void> {
   let config: Config
+  let access: EnqueueAccess
   try {
     config = loadConfig()
+    access = enqueueAccess(config)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     console.error(error.message)
     process.exit(1)
   }
   const log = createLogger(config.LOG_LEVEL)
+  if (access === 'open-on-loopback') {
+    log.warn(`enqueue is unauthenticated (API_TOKEN is not set); only this machine can reach it on HOST=${config.HOST}`)
+  } else if (access === 'open-on-purpose') {
+    log.warn(`API_OPEN=true: enqueue is unauthenticated on HOST=${config.HOST}; anyone who can reach port ${config.PORT} can send SMS through your provider`)
+  }
   usePreparedStatements(config.DATABASE_PREPARED_STATEMENTS)
 
   let embedded: OwnedPostgres | undefined

@@ -3,12 +3,13 @@ import fastifyCookie from '@fastify/cookie'
 import fastifyEnv from '@fastify/env'
 import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { configSchema, type Config } from '../config.ts'
+import { configSchema, trustProxyOf, type Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import { OneLinePerRequest } from './access-log.ts'
 import { installErrorHandling } from './error-handler.ts'
 import { registerOperability } from './operability.ts'
 import { requestIdOf } from './request-id.ts'
+import { AdminSessions } from '../admin/admin-sessions.ts'
 import type { Alerter } from '../alerts/alerter.ts'
 import { createOutboxMetrics, type OutboxMetrics } from '../metrics/outbox-metrics.ts'
 import { loadResultReadyTemplate } from '../sms/result-ready-template.ts'
@@ -41,6 +42,9 @@ export interface AppOptions {
 export async function buildApp({ config, database, logger, alerts, metrics }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
+    // Which proxies' X-Forwarded-For/-Proto/-Host to believe: request.ip (the login limit)
+    // and request.protocol (the Secure cookie) come from them.
+    trustProxy: trustProxyOf(config.TRUST_PROXY),
     // 64 KiB fits the largest single message many times over; the batch route allows more.
     bodyLimit: 64 * 1024,
     // requestIdOf reads x-request-id itself: an id unfit for the logs is replaced by a UUID.
@@ -53,7 +57,8 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
   // wrong type should be an error the caller sees.
   app.setValidatorCompiler(validatorCompiler)
 
-  await app.register(fastifyEnv, { schema: configSchema, data: config, dotenv: false })
+  // Only `config`: process.env is main.ts's to read (through loadConfig, which drops empty values).
+  await app.register(fastifyEnv, { schema: configSchema, data: config, dotenv: false, env: false })
   const settings = app.getEnvs<Config>()
 
   installErrorHandling(app)
@@ -63,6 +68,7 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
   await registerOperability(app, {
     metrics: outboxMetrics,
     apiTokenRequired: settings.API_TOKEN !== undefined,
+    metricsToken: settings.METRICS_TOKEN,
   })
   await app.register(healthRoutes, { pool: database.pool })
   if (settings.ROLE === 'worker') return app
@@ -90,10 +96,11 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
   // Without ADMIN_TOKEN (tests, or a caller that forgot main.ts's generated one), an
   // unguessable token locks the admin routes rather than leaving them open.
   const adminToken = settings.ADMIN_TOKEN ?? randomBytes(32).toString('base64url')
+  const sessions = new AdminSessions(database.prisma, adminToken)
   await app.register(async (adminApi) => {
-    adminApi.addHook('onRequest', tokenGuard({ token: adminToken, setting: 'ADMIN_TOKEN', acceptSessionCookie: true }))
+    adminApi.addHook('onRequest', tokenGuard({ token: adminToken, setting: 'ADMIN_TOKEN', sessions }))
     await adminApi.register(adminRoutes, { config: settings, prisma: database.prisma, alerts })
   })
-  await app.register(adminPageRoutes, { adminToken })
+  await app.register(adminPageRoutes, { adminToken, sessions, prisma: database.prisma })
   return app
 }

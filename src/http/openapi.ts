@@ -6,18 +6,21 @@ import packageJson from '../../package.json' with { type: 'json' }
 export interface OpenApiOptions {
   /** API_TOKEN is set: the caller-facing routes need it, and the document says so. */
   apiTokenRequired: boolean
+  /** METRICS_TOKEN is set: /metrics needs it. */
+  metricsTokenRequired: boolean
 }
 
 type SecurityRequirement = Record<string, string[]>
 
 /**
  * Who may call `url`, by the same rule the token guards apply: ADMIN_TOKEN for the admin
- * API and page, API_TOKEN (when set) for the caller-facing /v1 routes, nothing for
- * health, metrics and these docs. A route whose schema declares `security` keeps its own.
+ * API and page, API_TOKEN (when set) for the caller-facing /v1 routes, METRICS_TOKEN (when
+ * set) for /metrics, nothing for health and these docs. A route whose schema declares `security` keeps its own.
  */
-function securityFor(url: string, { apiTokenRequired }: OpenApiOptions): SecurityRequirement[] | undefined {
+function securityFor(url: string, { apiTokenRequired, metricsTokenRequired }: OpenApiOptions): SecurityRequirement[] | undefined {
   if (url.startsWith('/v1/admin/') || url === '/admin' || url.startsWith('/admin/')) return [{ adminToken: [] }]
   if (apiTokenRequired && url.startsWith('/v1/')) return [{ apiToken: [] }]
+  if (metricsTokenRequired && url === '/metrics') return [{ metricsToken: [] }]
   return undefined
 }
 
@@ -50,6 +53,11 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
             type: 'http',
             scheme: 'bearer',
             description: 'ADMIN_TOKEN, for /v1/admin/* (printed at boot when generated)',
+          },
+          metricsToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'METRICS_TOKEN, for /metrics when it is set',
           },
         },
       },

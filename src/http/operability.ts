@@ -9,6 +9,8 @@ export interface OperabilityOptions {
   metrics: OutboxMetrics
   /** API_TOKEN is set; the API document marks the caller-facing routes as needing it. */
   apiTokenRequired: boolean
+  /** METRICS_TOKEN: `/metrics` needs it as a bearer token; unset, it is open. */
+  metricsToken?: string
   loadShedding?: Omit<LoadSheddingOptions, 'registry'>
 }
 
@@ -20,10 +22,10 @@ export interface OperabilityOptions {
  */
 export async function registerOperability(
   app: FastifyInstance,
-  { metrics, apiTokenRequired, loadShedding = {} }: OperabilityOptions,
+  { metrics, apiTokenRequired, metricsToken, loadShedding = {} }: OperabilityOptions,
 ): Promise<void> {
   echoRequestId(app)
   await registerLoadShedding(app, { registry: metrics.registry, ...loadShedding })
-  await registerOpenApi(app, { apiTokenRequired })
-  await app.register(metricsRoutes, { registry: metrics.registry })
+  await registerOpenApi(app, { apiTokenRequired, metricsTokenRequired: metricsToken !== undefined })
+  await app.register(metricsRoutes, { registry: metrics.registry, token: metricsToken })
 }

@@ -1,8 +1,10 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type {} from '@fastify/cookie'
+import type { AdminSessions } from '../admin/admin-sessions.ts'
+import { cookieRequestRefusal } from './same-origin.ts'
 
-/** The admin page's cookie; it holds a value derived from ADMIN_TOKEN, never the token. */
+/** The admin page's cookie; it holds a random session id (see AdminSessions), never the token. */
 export const ADMIN_SESSION_COOKIE = 'sms_outbox_admin'
 
 // Names under which people put tokens in URLs. URLs end up in access logs, proxies and
@@ -18,22 +20,19 @@ export function sameSecret(presented: string, expected: string): boolean {
   return timingSafeEqual(digest(presented), digest(expected))
 }
 
-/** What the admin page's cookie holds: a MAC of the token, useless anywhere else. */
-export function adminSessionValue(adminToken: string): string {
-  return createHmac('sha256', adminToken).update('sms-outbox admin session v1').digest('base64url')
-}
-
 export interface TokenGuardOptions {
   token: string
   /** Named in the 401 message: `ADMIN_TOKEN` or `API_TOKEN`. */
   setting: string
-  /** Also accept the admin page's session cookie (a SameSite=Strict cookie, so no CSRF). */
-  acceptSessionCookie?: boolean
+  /**
+   * Also accept the admin page's session cookie, when it names an active session; a
+   * change made with it must come from the page itself (see same-origin.ts), or it is 403.
+   */
+  sessions?: AdminSessions
 }
 
-/** A preHandler that lets a request through only with the right bearer token. */
-export function tokenGuard({ token, setting, acceptSessionCookie = false }: TokenGuardOptions) {
-  const session = adminSessionValue(token)
+/** An onRequest hook that lets a request through only with the right bearer token (or an admin session). */
+export function tokenGuard({ token, setting, sessions }: TokenGuardOptions) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const query = (request.query ?? {}) as Record<string, unknown>
     if (Object.keys(query).some((name) => TOKEN_QUERY_NAMES.has(name.toLowerCase()))) {
@@ -45,8 +44,16 @@ export function tokenGuard({ token, setting, acceptSessionCookie = false }: Toke
       if (match && sameSecret(match[1], token)) return
       return refuse(reply, `the Authorization header must be "Bearer <${setting}>", and the token must match`)
     }
-    const cookie = acceptSessionCookie ? request.cookies?.[ADMIN_SESSION_COOKIE] : undefined
-    if (cookie !== undefined && sameSecret(cookie, session)) return
+    const cookie = sessions ? request.cookies?.[ADMIN_SESSION_COOKIE] : undefined
+    if (cookie !== undefined && sessions) {
+      const refusal = cookieRequestRefusal(request)
+      if (refusal !== undefined) {
+        request.log.warn({ clientAddress: request.ip }, 'admin session cookie refused: not from the admin page')
+        return forbid(reply, refusal)
+      }
+      if (await sessions.isActive(cookie)) return
+      return refuse(reply, `the admin session has ended (logged out, expired, or ADMIN_TOKEN changed); log in again, or send Authorization: Bearer <${setting}>`)
+    }
     return refuse(reply, `this route needs Authorization: Bearer <${setting}>`)
   }
 }
@@ -56,4 +63,9 @@ function refuse(reply: FastifyReply, message: string): FastifyReply {
     .code(401)
     .header('www-authenticate', 'Bearer realm="sms-outbox"')
     .send({ statusCode: 401, code: 'UNAUTHORIZED', error: 'Unauthorized', message })
+}
+
+/** 403: authenticated or not, this request may not do this. */
+export function forbid(reply: FastifyReply, message: string): FastifyReply {
+  return reply.code(403).send({ statusCode: 403, code: 'FORBIDDEN', error: 'Forbidden', message })
 }

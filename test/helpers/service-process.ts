@@ -19,7 +19,14 @@ export function startService(
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // stderr is passed through, and kept for the error of a service that never listens.
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let errors = ''
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    // Enough for any boot error; a chaos run's long-lived services must not hoard theirs.
+    if (errors.length < 64 * 1024) errors += chunk
+    process.stderr.write(chunk)
   })
   onSpawn?.(child)
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)))
@@ -36,7 +43,7 @@ export function startService(
       listening = true
       ready({ child, url: match[1], exited, output: () => output })
     })
-    child.once('exit', (code) => fail(new Error(`service exited (${code}) before listening: ${output}`)))
+    child.once('exit', (code) => fail(new Error(`service exited (${code}) before listening: ${errors}${output}`)))
   })
 }
 

@@ -1,11 +1,13 @@
 import { Validator } from '@seriousme/openapi-schema-validator'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyServerOptions } from 'fastify'
+import { createRequire } from 'node:module'
 import { pino, type Logger } from 'pino'
 import t from 'tap'
 import packageJson from '../../package.json' with { type: 'json' }
 import { OneLinePerRequest } from '../../src/http/access-log.ts'
 import { loadConfig } from '../../src/config.ts'
+import { buildApp } from '../../src/http/app.ts'
 import { connectDatabase } from '../../src/db/database.ts'
 import { installErrorHandling } from '../../src/http/error-handler.ts'
 import { registerOperability, type OperabilityOptions } from '../../src/http/operability.ts'
@@ -148,6 +150,37 @@ t.test('/metrics: the database gauges, attempts and latency, process metrics', a
   t.equal(sample(after, 'sms_outbox_oldest_due_age_seconds'), 0, '0 when nothing is due')
 })
 
+t.test('METRICS_TOKEN: /metrics needs it as a bearer token (as Prometheus sends it); unset, /metrics stays open', async (t) => {
+  const db = await createTestDatabase(t)
+  const METRICS_TOKEN = 'a-scrape-token-0123456789'
+  const guarded = await operableApp(t, db, { metrics: createOutboxMetrics({ prisma: db.prisma, log: silentLog }), metricsToken: METRICS_TOKEN })
+  const scrape = (headers: Record<string, string> = {}) => guarded.inject({ method: 'GET', url: '/metrics', headers })
+
+  const anonymous = await scrape()
+  t.equal(anonymous.statusCode, 401)
+  t.match(anonymous.json(), { code: 'UNAUTHORIZED', message: /Authorization: Bearer <METRICS_TOKEN>/ })
+  t.notMatch(anonymous.body, /sms_outbox_/, 'no metric leaks in the refusal')
+  t.equal((await scrape({ authorization: 'Bearer not-the-scrape-token-000' })).statusCode, 401)
+  t.equal((await scrape({ authorization: `Basic ${METRICS_TOKEN}` })).statusCode, 401)
+  t.equal((await guarded.inject({ method: 'GET', url: `/metrics?token=${METRICS_TOKEN}` })).statusCode, 401, 'not in the URL')
+  const allowed = await scrape({ authorization: `Bearer ${METRICS_TOKEN}` })
+  t.equal(allowed.statusCode, 200)
+  t.match(allowed.body, /^# HELP /m)
+  t.equal((await guarded.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'health checks stay open')
+  t.same((await guarded.inject({ method: 'GET', url: '/docs/json' })).json().paths['/metrics'].get.security, [{ metricsToken: [] }])
+
+  // app.ts reads METRICS_TOKEN from the settings, in every role: a worker serves /metrics too.
+  for (const ROLE of ['all', 'worker'] as const) {
+    const app = await buildApp({ config: { DATABASE_URL: db.url, ROLE, METRICS_TOKEN }, database: db, logger: silentLog })
+    t.teardown(() => app.close())
+    t.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 401, `ROLE=${ROLE}`)
+    t.equal((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).statusCode, 200)
+  }
+  const open = await buildApp({ config: { DATABASE_URL: db.url }, database: db, logger: silentLog })
+  t.teardown(() => open.close())
+  t.equal((await open.inject({ method: 'GET', url: '/metrics' })).statusCode, 200, 'unset: open, as before')
+})
+
 t.test('counts per status are reused for statusCountMaxAgeMs; the due backlog is read on every scrape', async (t) => {
   const db = await createTestDatabase(t)
   const metrics = createOutboxMetrics({ prisma: db.prisma, log: silentLog, statusCountMaxAgeMs: 60_000 })
@@ -230,6 +263,17 @@ t.test('/docs/json: a valid OpenAPI 3 document of the registered routes; /docs: 
   const bundle = await app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' })
   t.equal(bundle.statusCode, 200)
   t.ok(bundle.body.length > 100_000, 'the Swagger UI bundle itself, from the package')
+})
+
+/** The version of `name` as `fromPackage` resolves it, so a nested copy is the one read. */
+function resolvedVersion(name: string, fromPackage: string): string {
+  const from = createRequire(createRequire(import.meta.url).resolve(`${fromPackage}/package.json`))
+  return (from(`${name}/package.json`) as { version: string }).version
+}
+
+t.test('/docs is served by an @fastify/static with the path advisories fixed (10.1.2 and later)', async (t) => {
+  const [major, minor, patch] = resolvedVersion('@fastify/static', '@fastify/swagger-ui').split('.').map(Number)
+  t.ok(major > 10 || (major === 10 && (minor > 1 || (minor === 1 && patch >= 2))), `@fastify/static ${major}.${minor}.${patch}`)
 })
 
 t.test('x-request-id: echoed when acceptable, a fresh UUID otherwise, on every answer and in the log', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, loadConfig, providerRateLimit } from '../../src/config.ts'
+import { ConfigError, enqueueAccess, isLoopbackHost, loadConfig, providerRateLimit, trustProxyOf } from '../../src/config.ts'
 
 t.test('defaults match the documented contract', async (t) => {
   const config = loadConfig({})
@@ -204,4 +204,64 @@ t.test('PUBLIC_URL is an http(s) base URL without query or fragment; unset by de
     t.throws(() => loadConfig({ PUBLIC_URL: bad }), { name: 'ConfigError', message: /PUBLIC_URL must match pattern/ }, bad)
   }
   t.equal(loadConfig({ RECEIPT_POLL_INTERVAL_MS: '0' }).RECEIPT_POLL_INTERVAL_MS, 0, '0 turns polling off')
+})
+
+t.test('enqueue without API_TOKEN: open on loopback, refused on a network address unless API_OPEN=true', async (t) => {
+  t.equal(enqueueAccess(loadConfig({})), 'open-on-loopback', 'the default HOST is 127.0.0.1')
+  for (const host of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) t.ok(isLoopbackHost(host), host)
+  for (const host of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.2', 'fe80::1', 'api.example.com', '128.0.0.1']) {
+    t.notOk(isLoopbackHost(host), host)
+  }
+  for (const host of ['0.0.0.0', '::', '10.0.0.5']) {
+    t.throws(() => enqueueAccess(loadConfig({ HOST: host })), {
+      name: 'ConfigError',
+      message: new RegExp(`HOST=${host.replace(/\./g, '\\.')} is not a loopback address and API_TOKEN is not set.*Set API_TOKEN.*or set API_OPEN=true`),
+    }, host)
+  }
+  t.equal(enqueueAccess(loadConfig({ HOST: '0.0.0.0', API_OPEN: 'true' })), 'open-on-purpose')
+  t.equal(enqueueAccess(loadConfig({ HOST: '0.0.0.0', API_TOKEN: 'a-caller-token-0123456789' })), 'token')
+  t.equal(enqueueAccess(loadConfig({ HOST: '0.0.0.0', ROLE: 'worker' })), 'not-served', 'a worker serves no enqueue API')
+  t.equal(loadConfig({}).API_OPEN, false)
+  t.equal(loadConfig({ API_OPEN: '' }).API_OPEN, false, 'empty is unset, as compose passes it')
+  t.throws(() => loadConfig({ API_OPEN: 'yes please' }), { message: /API_OPEN/ })
+})
+
+t.test('METRICS_TOKEN: unset by default; a short one is refused', async (t) => {
+  t.equal(loadConfig({}).METRICS_TOKEN, undefined)
+  t.equal(loadConfig({ METRICS_TOKEN: 'a-scrape-token-0123456789' }).METRICS_TOKEN, 'a-scrape-token-0123456789')
+  t.throws(() => loadConfig({ METRICS_TOKEN: 'short' }), { name: 'ConfigError', message: /METRICS_TOKEN must NOT have fewer than 16 characters/ })
+})
+
+t.test("TRUST_PROXY: true, a hop count, or addresses and CIDRs; anything else stops boot naming it", async (t) => {
+  t.equal(trustProxyOf(loadConfig({}).TRUST_PROXY), false, 'unset: no proxy is trusted')
+  t.equal(trustProxyOf(loadConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY), true)
+  const twoHops = trustProxyOf(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY)
+  t.type(twoHops, 'function', 'a hop count becomes a function of the hop: Fastify ignores a number')
+  if (typeof twoHops === 'function') t.same([0, 1, 2].map((hop) => twoHops('10.0.0.1', hop)), [true, true, false])
+  t.same(trustProxyOf(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1, fd00::/8,loopback' }).TRUST_PROXY), [
+    '10.0.0.0/8',
+    '127.0.0.1',
+    '::1',
+    'fd00::/8',
+    'loopback',
+  ])
+  for (const bad of ['yes', '10.0.0.0/33', '10.0.0', 'proxy.example.com', '1.2.3.4/8/9', '::1/129', '10.0.0.1,']) {
+    t.throws(() => loadConfig({ TRUST_PROXY: bad }), { name: 'ConfigError', message: /TRUST_PROXY must be true, a hop count, or addresses\/CIDRs/ }, bad)
+  }
+  t.throws(() => trustProxyOf('nope'), { name: 'ConfigError', message: /TRUST_PROXY/ })
+})
+
+t.test('only the environment given is read: an empty or bad value in process.env does not leak in', async (t) => {
+  const saved = { METRICS_TOKEN: process.env.METRICS_TOKEN, PORT: process.env.PORT }
+  t.teardown(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+  })
+  // As docker compose sets `${METRICS_TOKEN:-}` when .env has none.
+  process.env.METRICS_TOKEN = ''
+  process.env.PORT = 'not-a-port'
+  t.equal(loadConfig({ METRICS_TOKEN: '' }).METRICS_TOKEN, undefined)
+  t.equal(loadConfig({}).PORT, 3000)
 })

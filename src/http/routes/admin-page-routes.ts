@@ -1,10 +1,18 @@
 import fastifyFormbody from '@fastify/formbody'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { readFile } from 'node:fs/promises'
-import { ADMIN_SESSION_COOKIE, adminSessionValue, sameSecret } from '../token-guard.ts'
+import type { AdminSessions } from '../../admin/admin-sessions.ts'
+import { admitLoginAttempt, forgetLoginAttempt } from '../../admin/login-throttle.ts'
+import type { PrismaClient } from '../../db/database.ts'
+import { fromOwnOrigin } from '../same-origin.ts'
+import { ADMIN_SESSION_COOKIE, forbid, sameSecret } from '../token-guard.ts'
 
 export interface AdminPageOptions {
   adminToken: string
+  /** Where logins start sessions and logouts end them. */
+  sessions: AdminSessions
+  /** Where failed logins are counted, for the per-address limit. */
+  prisma: PrismaClient
 }
 
 // Everything the page loads comes from this server; no inline script or style, so an
@@ -21,10 +29,6 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ')
 
-// A browser that restores its session would keep a session cookie for weeks; 12 hours
-// bounds that to a working day. The value itself stays valid until ADMIN_TOKEN changes.
-const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60
-
 const PAGE_FILES = new URL('../admin-page/', import.meta.url)
 
 // The assets hold no data, so they are public; the login form needs the stylesheet.
@@ -35,50 +39,73 @@ const ASSETS = {
 
 /**
  * The admin web page at `/admin` over the admin JSON API, with a login form that turns
- * ADMIN_TOKEN into the `sms_outbox_admin` session cookie the API's guard accepts. The
- * token is taken from a bearer header, the cookie or the login form, never from the URL.
+ * ADMIN_TOKEN into the `sms_outbox_admin` session cookie the API's guard accepts: a random
+ * session id that the server can end (logout, 12 h expiry, a new ADMIN_TOKEN). The token
+ * is taken from a bearer header or the login form, never from the URL; failed logins are
+ * limited per client address.
  */
-export const adminPageRoutes: FastifyPluginAsync<AdminPageOptions> = async (app, { adminToken }) => {
+export const adminPageRoutes: FastifyPluginAsync<AdminPageOptions> = async (app, { adminToken, sessions, prisma }) => {
   if (!app.hasReplyDecorator('setCookie')) throw new Error('adminPageRoutes needs @fastify/cookie registered before it')
   // Form bodies only in this scope: the JSON API keeps answering 415 to them.
   await app.register(fastifyFormbody)
 
-  const session = adminSessionValue(adminToken)
   const page = await readFile(new URL('index.html', PAGE_FILES), 'utf8')
   const assets = new Map<string, string>()
   for (const name of Object.keys(ASSETS)) assets.set(name, await readFile(new URL(name, PAGE_FILES), 'utf8'))
 
-  const signedIn = (request: FastifyRequest): boolean => {
+  const signedIn = async (request: FastifyRequest): Promise<boolean> => {
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')
     if (bearer) return sameSecret(bearer[1], adminToken)
     const cookie = request.cookies?.[ADMIN_SESSION_COOKIE]
-    return cookie !== undefined && sameSecret(cookie, session)
+    return cookie !== undefined && (await sessions.isActive(cookie))
   }
 
   app.get('/admin', { schema: { summary: 'The admin web page; without a session, a login form (401)' } }, async (request, reply) => {
-    if (!signedIn(request)) return sendHtml(reply, 401, loginForm())
+    if (!(await signedIn(request))) return sendHtml(reply, 401, loginForm())
     return sendHtml(reply, 200, page)
   })
 
   app.post(
     '/admin/login',
-    { schema: { summary: 'Form login with ADMIN_TOKEN: sets the session cookie, 303 to /admin', security: [] } },
+    {
+      schema: {
+        summary: 'Form login with ADMIN_TOKEN: starts a session (cookie), 303 to /admin; 10 failures a minute per address, then 429',
+        security: [],
+      },
+    },
     async (request, reply) => {
+      // The address only, never what was typed: a mistyped token is close to the real one.
+      // A client on a unix socket has no address; such clients share one count.
+      const clientAddress = request.ip || 'unix-socket'
+      const admission = await admitLoginAttempt(prisma, clientAddress)
+      if (!admission.admitted) {
+        request.log.warn({ clientAddress }, 'admin page login refused: too many failed logins from this address')
+        reply.header('retry-after', String(admission.retryAfterSeconds))
+        return sendHtml(reply, 429, loginForm(`Too many failed logins; try again in ${admission.retryAfterSeconds} seconds.`))
+      }
       const body = request.body as { token?: unknown } | undefined
       const presented = typeof body?.token === 'string' ? body.token : ''
       if (!sameSecret(presented, adminToken)) {
-        request.log.warn('admin page login refused: wrong token')
+        request.log.warn({ clientAddress }, 'admin page login refused: wrong token')
         return sendHtml(reply, 401, loginForm('That token is not ADMIN_TOKEN.'))
       }
-      reply.setCookie(ADMIN_SESSION_COOKIE, session, { ...cookieAttributes(request), maxAge: SESSION_MAX_AGE_SECONDS })
+      await forgetLoginAttempt(prisma, admission.attemptId)
+      const sessionId = await sessions.start()
+      reply.setCookie(ADMIN_SESSION_COOKIE, sessionId, { ...cookieAttributes(request), maxAge: sessions.lifetimeSeconds })
       return reply.code(303).header('location', '/admin').send()
     },
   )
 
   app.post(
     '/admin/logout',
-    { schema: { summary: 'Clears the session cookie, 303 to /admin', security: [] } },
+    { schema: { summary: 'Ends the session and clears its cookie, 303 to /admin', security: [] } },
     async (request, reply) => {
+      const cookie = request.cookies?.[ADMIN_SESSION_COOKIE]
+      if (cookie !== undefined) {
+        // Another origin on the same site must not be able to log the admin out either.
+        if (!fromOwnOrigin(request)) return forbid(reply, 'log out from the admin page')
+        await sessions.end(cookie)
+      }
       reply.clearCookie(ADMIN_SESSION_COOKIE, cookieAttributes(request))
       return reply.code(303).header('location', '/admin').send()
     },
@@ -97,8 +124,9 @@ export const adminPageRoutes: FastifyPluginAsync<AdminPageOptions> = async (app,
 }
 
 function cookieAttributes(request: FastifyRequest) {
-  // SameSite=Strict keeps the cookie off every cross-site request, which is what makes a
-  // cookie-authenticated POST to the admin API safe without a CSRF token.
+  // SameSite=Strict keeps the cookie off every cross-site request; same-site requests from
+  // other origins are refused by the same-origin check (same-origin.ts). Secure whenever the
+  // request came over https, which behind a proxy Fastify knows only with TRUST_PROXY.
   return { path: '/', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' } as const
 }
 

@@ -35,7 +35,8 @@ import {
 import { ErrorSchema, MessageIdParamsSchema } from '../message-schemas.ts'
 import { detailView, summaryView, suppressionView } from '../message-view.ts'
 
-const Errors = { 400: ErrorSchema, 401: ErrorSchema, 503: ErrorSchema }
+// 403: a change made with the admin page's cookie from anywhere but the page (same-origin.ts).
+const Errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 503: ErrorSchema }
 const DEFAULT_ACTOR = 'admin-api'
 
 /**

@@ -1,13 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Registry } from 'prom-client'
 import { Type } from 'typebox'
+import { tokenGuard } from '../token-guard.ts'
 
 /**
- * `GET /metrics` in Prometheus text format. Unauthenticated, as Prometheus scrapers
- * expect; it shows counts and latencies, no message content. Keep it off the public
- * internet (network policy or the proxy) if the counts themselves are sensitive.
+ * `GET /metrics` in Prometheus text format: counts and latencies, no message content.
+ * With `token` (METRICS_TOKEN) it needs `Authorization: Bearer <token>`, which Prometheus
+ * sends from a scrape job's `authorization` block; without, it is open, as scrapers expect.
  */
-export const metricsRoutes: FastifyPluginAsyncTypebox<{ registry: Registry }> = async (app, { registry }) => {
+export const metricsRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; token?: string }> = async (app, { registry, token }) => {
+  if (token !== undefined) app.addHook('onRequest', tokenGuard({ token, setting: 'METRICS_TOKEN' }))
   app.get(
     '/metrics',
     {
