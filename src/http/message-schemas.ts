@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { PHONE_INPUT_CHARACTERS } from '../sms/phone-number.ts'
 
 export const DateTime = (description: string) => Type.String({ format: 'date-time', description })
 export const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
@@ -15,6 +16,7 @@ export const MessageRequestSchema = Type.Object(
     to: Type.String({
       minLength: 1,
       maxLength: 40,
+      pattern: PHONE_INPUT_CHARACTERS.source,
       description: 'E.164 (+821012345678) or a Korean mobile number (010-1234-5678)',
     }),
     text: Type.String({

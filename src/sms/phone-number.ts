@@ -15,6 +15,13 @@ export function normalizePhoneNumber(input: string): string {
 }
 
 /**
+ * What a typed phone number is made of: ASCII digits, `+`, spaces, `-`, `.` and
+ * parentheses. libphonenumber reads full-width (０１０) and Arabic-Indic digits as digits
+ * and skips a NUL, so such input was accepted as a number that no one typed.
+ */
+export const PHONE_INPUT_CHARACTERS = /^[0-9+ ().-]*$/
+
+/**
  * The commonest input, a Korean 010 mobile number (`010-1234-5678`, `01012345678`,
  * `+821012345678`), needs no metadata to be read: libphonenumber's Korean mobile pattern
  * takes every 10-digit national number `10[0-46-9]…`, and no other type starts with 10.
@@ -25,6 +32,11 @@ const KOREAN_010 = /^(?:\+82|0)10-?([0-46-9]\d{3})-?(\d{4})$/
 
 /** `normalizePhoneNumber` for any input, through libphonenumber's full metadata. */
 export function normalizeByParsing(input: string): string {
+  if (!PHONE_INPUT_CHARACTERS.test(input)) {
+    throw new InvalidPhoneNumber(
+      `"${maskRaw(input)}" is not a phone number: use only the digits 0-9, +, spaces, -, . and parentheses`,
+    )
+  }
   const parsed = parsePhoneNumberFromString(input, 'KR')
   if (!parsed || !parsed.isValid()) {
     throw new InvalidPhoneNumber(
@@ -65,8 +77,9 @@ function maskNational(callingCode: string, national: string): string {
 /** Masks every digit but the last two of something that did not parse as a number. */
 function maskRaw(input: string): string {
   const shown = input.slice(0, 40)
-  let digitsLeft = shown.replace(/\D/g, '').length
-  return shown.replace(/\d/g, (digit) => (--digitsLeft < 2 ? digit : '*'))
+  // Every script's digits: a full-width or Arabic-Indic number is refused, but not echoed.
+  let digitsLeft = shown.replace(/\P{Nd}/gu, '').length
+  return shown.replace(/\p{Nd}/gu, (digit) => (--digitsLeft < 2 ? digit : '*'))
 }
 
 // Dates (8 digits) and amounts stay readable; phone numbers have at least 9 digits.
