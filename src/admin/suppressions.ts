@@ -28,7 +28,7 @@ export type SuppressionKey = { recipient: string } | { id: string }
 
 /**
  * The suppression list, newest first, `limit` at a time, or only the entry of `recipient`.
- * Paged like the message list, by the last row's (created_at, recipient).
+ * Paged like the message list, by the last row's (created_at, id): never by the number.
  */
 export async function listSuppressions(
   prisma: PrismaClient,
@@ -40,18 +40,15 @@ export async function listSuppressions(
     SELECT ${ENTRY_COLUMNS}, created_at::text AS position
     FROM suppressions
     WHERE ${only} AND ${after}
-    ORDER BY created_at DESC, recipient DESC
+    ORDER BY created_at DESC, id DESC
     LIMIT ${limit + 1}`
-  const { page, nextCursor } = pageOf(rows, limit, (row) => row.recipient)
+  const { page, nextCursor } = pageOf(rows, limit)
   return { suppressions: page, nextCursor }
 }
 
-// A recipient as messages store it: E.164, or whatever a row put in by hand held.
-const isRecipient = (key: string) => key.length > 0 && key.length <= 64
-
 function afterCursor(cursor: string): Prisma.Sql {
-  const { position, key } = decodeCursor(cursor, isRecipient)
-  return Prisma.sql`(created_at, recipient) < (${position}::timestamptz, ${key})`
+  const { position, id } = decodeCursor(cursor)
+  return Prisma.sql`(created_at, id) < (${position}::timestamptz, ${id}::uuid)`
 }
 
 /**
