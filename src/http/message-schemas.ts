@@ -1,5 +1,4 @@
 import { Type, type Static } from 'typebox'
-import { PHONE_INPUT_CHARACTERS } from '../sms/phone-number.ts'
 
 export const DateTime = (description: string) => Type.String({ format: 'date-time', description })
 export const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
@@ -16,8 +15,9 @@ export const MessageRequestSchema = Type.Object(
     to: Type.String({
       minLength: 1,
       maxLength: 40,
-      pattern: PHONE_INPUT_CHARACTERS.source,
-      description: 'E.164 (+821012345678) or a Korean mobile number (010-1234-5678)',
+      // The characters are checked where the number is read (normalizePhoneNumber), whose
+      // 400 says what a number may hold; a schema pattern's message would not.
+      description: 'E.164 (+821012345678) or a Korean mobile number (010-1234-5678); ASCII digits, +, spaces, -, . and parentheses only',
     }),
     text: Type.String({
       minLength: 1,

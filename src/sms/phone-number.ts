@@ -19,7 +19,7 @@ export function normalizePhoneNumber(input: string): string {
  * parentheses. libphonenumber reads full-width (０１０) and Arabic-Indic digits as digits
  * and skips a NUL, so such input was accepted as a number that no one typed.
  */
-export const PHONE_INPUT_CHARACTERS = /^[0-9+ ().-]*$/
+const PHONE_INPUT_CHARACTERS = /^[0-9+ ().-]*$/
 
 /**
  * The commonest input, a Korean 010 mobile number (`010-1234-5678`, `01012345678`,
@@ -34,7 +34,7 @@ const KOREAN_010 = /^(?:\+82|0)10-?([0-46-9]\d{3})-?(\d{4})$/
 export function normalizeByParsing(input: string): string {
   if (!PHONE_INPUT_CHARACTERS.test(input)) {
     throw new InvalidPhoneNumber(
-      `"${maskRaw(input)}" is not a phone number: use only the digits 0-9, +, spaces, -, . and parentheses`,
+      `"${maskRaw(input)}" is not a valid phone number: use only the digits 0-9, +, spaces, -, . and parentheses`,
     )
   }
   const parsed = parsePhoneNumberFromString(input, 'KR')
