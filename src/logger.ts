@@ -26,7 +26,7 @@ export const REDACTED_PATHS = [
  * line carries the request (Fastify's own error lines). Its query string is redacted, not
  * the whole of it: the path and the harmless parameters are what an operator reads.
  */
-export const URL_PATHS = ['url', 'req.url']
+const URL_PATHS = ['url', 'req.url']
 
 // The admin list's `to` filter holds a number; a cursor is opaque and stays out of logs
 // on principle; any *token*, *key* or *secret* is a credential someone put in a URL.
@@ -36,7 +36,7 @@ const SECRET_PARAMETER = /^(?:to|cursor)$|token|key|secret/i
  * `url` with the value of every query parameter that may hold a number or a credential
  * replaced by `[redacted]`; the path, the other parameters and their order are kept.
  */
-export function redactedUrl(url: string): string {
+function redactedUrl(url: string): string {
   const start = url.indexOf('?')
   if (start === -1) return url
   const parameters = url

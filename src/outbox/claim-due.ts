@@ -52,10 +52,12 @@ export interface Claim {
  * dispatcher holds), moves them to `sending` under a fresh lease token that ends
  * `leaseMs` after the database's now(), counts the attempt and opens its history row.
  *
- * A due row whose number is on the suppression list is not sent: it ends `canceled`
- * with `RECIPIENT_SUPPRESSED`. Rows past `expires_at` are left for `expireOverdue`. While `provider` is paused, the
- * statement claims nothing, except one probe row when the pause's probe time has come;
- * taking the probe moves that time on, so among many dispatchers only one probes.
+ * A due row whose number is on the suppression list is not sent: it ends `canceled` with
+ * `RECIPIENT_SUPPRESSED`. Rows past `expires_at` are left for `expireOverdue`.
+ *
+ * While `provider` is paused, the statement claims nothing, except one probe row when the
+ * pause's probe time has come; taking the probe moves that time on, so among many
+ * dispatchers only one probes.
  *
  * The provider's row in `provider_limits` is locked for the statement, so that every
  * dispatcher's claims take from one rate limit and one retry budget in turn. The
