@@ -47,10 +47,11 @@ export function decodeCursor(cursor: string): { position: string; id: string } {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-// created_at::text as PostgreSQL writes it, e.g. `2026-11-29 18:49:16.123456+00`. The zone
-// offset is checked too: PostgreSQL refuses one beyond 15:59 (a forged `+99` was a 500).
+// created_at::text as PostgreSQL writes it, e.g. `2026-11-29 18:49:16.123456+00` (or
+// `+08:27:52` for a local mean time). The zone offset is checked too: PostgreSQL refuses
+// one beyond 15:59:59 (a forged `+99` was a 500).
 const POSTGRES_TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-](0\d|1[0-5])(:[0-5]\d)?$/
+  /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-](0\d|1[0-5])(:[0-5]\d){0,2}$/
 
 /**
  * A cursor's timestamp must be one PostgreSQL can read back: the shape alone let a forged

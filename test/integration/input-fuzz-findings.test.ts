@@ -106,5 +106,10 @@ for (const list of ['/v1/admin/messages', '/v1/admin/suppressions']) {
       t.equal(response.statusCode, 400, what)
       t.match(response.json(), { code: 'INVALID_FILTER' }, what)
     }
+    for (const offset of ['+15:59:59', '-15:59', '+08:27:52', '+09']) {
+      const fine = encoded([`2026-11-29 18:49:16.123456${offset}`, SOME_ID])
+      const response = await app.inject({ method: 'GET', url: `${list}?cursor=${fine}`, headers })
+      t.equal(response.statusCode, 200, `a zone offset PostgreSQL reads: ${offset}`)
+    }
   })
 }
