@@ -49,13 +49,11 @@ export async function listMessages(
     WHERE ${filterCondition(filter)} AND ${after}
     ORDER BY created_at DESC, id DESC
     LIMIT ${limit + 1}`
-  const { page, nextCursor } = pageOf(rows, limit, (row) => row.id)
+  const { page, nextCursor } = pageOf(rows, limit)
   return { messages: page, nextCursor }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
 function afterCursor(cursor: string): Prisma.Sql {
-  const { position, key } = decodeCursor(cursor, (key) => UUID.test(key))
-  return Prisma.sql`(created_at, id) < (${position}::timestamptz, ${key}::uuid)`
+  const { position, id } = decodeCursor(cursor)
+  return Prisma.sql`(created_at, id) < (${position}::timestamptz, ${id}::uuid)`
 }

@@ -2,12 +2,13 @@ import { InvalidFilter } from './message-filter.ts'
 
 /**
  * The cursor of a newest-first admin list: the last row's timestamp, as PostgreSQL
- * writes it (`created_at::text`), and the key that breaks ties. The timestamp keeps the
+ * writes it (`created_at::text`), and its uuid, which breaks ties. The timestamp keeps the
  * database's microseconds: JavaScript's milliseconds would skip or repeat rows created
- * within the same millisecond.
+ * within the same millisecond. Cursors travel in URLs (logs, browser history), so they
+ * hold nothing personal: the suppression list once paged by the number itself.
  */
-function encodeCursor(position: string, key: string): string {
-  return Buffer.from(JSON.stringify([position, key])).toString('base64url')
+function encodeCursor(position: string, id: string): string {
+  return Buffer.from(JSON.stringify([position, id])).toString('base64url')
 }
 
 /**
@@ -15,37 +16,42 @@ function encodeCursor(position: string, key: string): string {
  * `position` (`created_at::text`): the first `limit` rows without it, and the cursor
  * after the last of them when the extra row shows that more follow.
  */
-export function pageOf<T extends { position: string }>(
+export function pageOf<T extends { position: string; id: string }>(
   rows: T[],
   limit: number,
-  keyOf: (row: T) => string,
 ): { page: Omit<T, 'position'>[]; nextCursor: string | null } {
   const page = rows.slice(0, limit)
   const last = page.at(-1)
-  const nextCursor = rows.length > limit && last ? encodeCursor(last.position, keyOf(last)) : null
+  const nextCursor = rows.length > limit && last ? encodeCursor(last.position, last.id) : null
   return { page: page.map(({ position: _position, ...row }) => row), nextCursor }
 }
 
 /**
- * A cursor's timestamp and key, checked: `isKey` says what a key of this list looks like.
+ * A cursor's timestamp and row id, checked so that PostgreSQL can read both back.
  * Throws InvalidFilter for anything this API did not hand out.
  */
-export function decodeCursor(cursor: string, isKey: (key: string) => boolean): { position: string; key: string } {
-  let position: unknown
-  let key: unknown
+export function decodeCursor(cursor: string): { position: string; id: string } {
+  let parsed: unknown
   try {
-    ;[position, key] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
   } catch {
     throw new InvalidFilter('cursor is not one this API returned')
   }
-  if (typeof position !== 'string' || !isRealTimestamp(position) || typeof key !== 'string' || !isKey(key)) {
+  if (!Array.isArray(parsed) || parsed.length !== 2) throw new InvalidFilter('cursor is not one this API returned')
+  const [position, id] = parsed as unknown[]
+  if (typeof position !== 'string' || !isRealTimestamp(position) || typeof id !== 'string' || !UUID.test(id)) {
     throw new InvalidFilter('cursor is not one this API returned')
   }
-  return { position, key }
+  return { position, id }
 }
 
-// created_at::text as PostgreSQL writes it, e.g. `2026-11-29 18:49:16.123456+00`.
-const POSTGRES_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+// created_at::text as PostgreSQL writes it, e.g. `2026-11-29 18:49:16.123456+00` (or
+// `+08:27:52` for a local mean time). The zone offset is checked too: PostgreSQL refuses
+// one beyond 15:59:59 (a forged `+99` was a 500).
+const POSTGRES_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-](0\d|1[0-5])(:[0-5]\d){0,2}$/
 
 /**
  * A cursor's timestamp must be one PostgreSQL can read back: the shape alone let a forged

@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../db/database.ts'
 import { Prisma } from '../generated/prisma/client.ts'
 import type { RecipientRefusal } from '../providers/provider.ts'
+import { SUPPRESSED_ERROR, SUPPRESSED_ERROR_CODE } from '../outbox/recipient-suppressed.ts'
 import { InvalidPhoneNumber, maskPhoneNumber, normalizePhoneNumber } from '../sms/phone-number.ts'
 import { decodeCursor, pageOf } from './page-cursor.ts'
 
@@ -28,7 +29,7 @@ export type SuppressionKey = { recipient: string } | { id: string }
 
 /**
  * The suppression list, newest first, `limit` at a time, or only the entry of `recipient`.
- * Paged like the message list, by the last row's (created_at, recipient).
+ * Paged like the message list, by the last row's (created_at, id): never by the number.
  */
 export async function listSuppressions(
   prisma: PrismaClient,
@@ -40,18 +41,15 @@ export async function listSuppressions(
     SELECT ${ENTRY_COLUMNS}, created_at::text AS position
     FROM suppressions
     WHERE ${only} AND ${after}
-    ORDER BY created_at DESC, recipient DESC
+    ORDER BY created_at DESC, id DESC
     LIMIT ${limit + 1}`
-  const { page, nextCursor } = pageOf(rows, limit, (row) => row.recipient)
+  const { page, nextCursor } = pageOf(rows, limit)
   return { suppressions: page, nextCursor }
 }
 
-// A recipient as messages store it: E.164, or whatever a row put in by hand held.
-const isRecipient = (key: string) => key.length > 0 && key.length <= 64
-
 function afterCursor(cursor: string): Prisma.Sql {
-  const { position, key } = decodeCursor(cursor, isRecipient)
-  return Prisma.sql`(created_at, recipient) < (${position}::timestamptz, ${key})`
+  const { position, id } = decodeCursor(cursor)
+  return Prisma.sql`(created_at, id) < (${position}::timestamptz, ${id}::uuid)`
 }
 
 /**
@@ -95,13 +93,17 @@ async function recipientOf(prisma: PrismaClient, id: string): Promise<string | u
  * Puts a number on the suppression list by hand (say, a person who asked by phone to get
  * no more messages), and records who did it. A number already on the list keeps its
  * entry: `created` is false, and nothing is recorded.
+ *
+ * Either way the number's pending messages (scheduled ones too) are canceled in the same
+ * statement, with `RECIPIENT_SUPPRESSED`; `canceledPending` says how many. A message being
+ * sent at that moment is left to its lease-fenced outcome: it cannot be called back.
  */
 export async function addSuppression(
   prisma: PrismaClient,
   { recipient, reason }: { recipient: string; reason: RecipientRefusal },
   { actor }: { actor: string },
-): Promise<{ entry: SuppressionEntry; created: boolean }> {
-  const [added] = await prisma.$queryRaw<SuppressionEntry[]>`
+): Promise<{ entry: SuppressionEntry; created: boolean; canceledPending: number }> {
+  const [added] = await prisma.$queryRaw<((SuppressionEntry | { [key in keyof SuppressionEntry]: null }) & { canceledPending: number })[]>`
     WITH added AS (
       INSERT INTO suppressions (recipient, reason) VALUES (${recipient}, ${reason})
       ON CONFLICT (recipient) DO NOTHING
@@ -111,14 +113,26 @@ export async function addSuppression(
       SELECT ${actor}, 'suppress', recipient,
              jsonb_build_object('to', ${maskPhoneNumber(recipient)}::text, 'reason', reason)
       FROM added
+    ), canceled AS (
+      UPDATE messages
+      SET status = 'canceled', last_error_code = ${SUPPRESSED_ERROR_CODE}, last_error = ${SUPPRESSED_ERROR},
+          updated_at = now()
+      WHERE recipient = ${recipient} AND status = 'pending'
+      RETURNING 1
     )
-    SELECT * FROM added`
-  if (added) return { entry: added, created: true }
+    -- One row whether or not the number was added, to carry the count.
+    SELECT a.*, (SELECT count(*) FROM canceled)::int AS "canceledPending"
+    FROM (SELECT) AS always_one_row LEFT JOIN added a ON true`
+  const { canceledPending, ...entry } = added
+  if (entry.id !== null) return { entry, created: true, canceledPending }
   const [existing] = await prisma.$queryRaw<SuppressionEntry[]>`
     SELECT ${ENTRY_COLUMNS} FROM suppressions WHERE recipient = ${recipient}`
   // Removed between the two statements: adding again is what was asked.
-  if (!existing) return addSuppression(prisma, { recipient, reason }, { actor })
-  return { entry: existing, created: false }
+  if (!existing) {
+    const again = await addSuppression(prisma, { recipient, reason }, { actor })
+    return { ...again, canceledPending: again.canceledPending + canceledPending }
+  }
+  return { entry: existing, created: false, canceledPending }
 }
 
 /**

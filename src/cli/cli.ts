@@ -30,6 +30,11 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/suppressions.ts')).suppressionsCommand,
   },
   {
+    name: 'suppress',
+    summary: 'put a number on the suppression list and cancel its pending messages',
+    load: async () => (await import('./commands/suppress.ts')).suppressCommand,
+  },
+  {
     name: 'unsuppress',
     summary: 'take a number off the suppression list',
     load: async () => (await import('./commands/unsuppress.ts')).unsuppressCommand,

@@ -158,6 +158,10 @@ export const SuppressionAddRequestSchema = Type.Object(
 export const SuppressionAddResultSchema = Type.Object({
   created: Type.Boolean({ description: 'false when the number was on the list already (its entry is unchanged)' }),
   suppression: SuppressionSchema,
+  canceledPending: Type.Integer({
+    minimum: 0,
+    description: "the number's pending and scheduled messages canceled now (RECIPIENT_SUPPRESSED); one being sent is not called back",
+  }),
 })
 
 export const SuppressionRemoveRequestSchema = Type.Object(

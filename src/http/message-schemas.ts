@@ -15,7 +15,9 @@ export const MessageRequestSchema = Type.Object(
     to: Type.String({
       minLength: 1,
       maxLength: 40,
-      description: 'E.164 (+821012345678) or a Korean mobile number (010-1234-5678)',
+      // The characters are checked where the number is read (normalizePhoneNumber), whose
+      // 400 says what a number may hold; a schema pattern's message would not.
+      description: 'E.164 (+821012345678) or a Korean mobile number (010-1234-5678); ASCII digits, +, spaces, -, . and parentheses only',
     }),
     text: Type.String({
       minLength: 1,

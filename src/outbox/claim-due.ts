@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { MessageType } from '../sms/message-encoding.ts'
+import { SUPPRESSED_ERROR, SUPPRESSED_ERROR_CODE } from './recipient-suppressed.ts'
 
 /** A row this dispatcher now holds under a lease, with what sending it takes. */
 export interface ClaimedMessage {
@@ -51,9 +52,12 @@ export interface Claim {
  * dispatcher holds), moves them to `sending` under a fresh lease token that ends
  * `leaseMs` after the database's now(), counts the attempt and opens its history row.
  *
- * Rows past `expires_at` are left for `expireOverdue`. While `provider` is paused, the
- * statement claims nothing, except one probe row when the pause's probe time has come;
- * taking the probe moves that time on, so among many dispatchers only one probes.
+ * A due row whose number is on the suppression list is not sent: it ends `canceled` with
+ * `RECIPIENT_SUPPRESSED`. Rows past `expires_at` are left for `expireOverdue`.
+ *
+ * While `provider` is paused, the statement claims nothing, except one probe row when the
+ * pause's probe time has come; taking the probe moves that time on, so among many
+ * dispatchers only one probes.
  *
  * The provider's row in `provider_limits` is locked for the statement, so that every
  * dispatcher's claims take from one rate limit and one retry budget in turn. The
@@ -152,6 +156,15 @@ const CLAIM_DUE = `
     SELECT id FROM (SELECT * FROM first_attempts_due UNION ALL SELECT * FROM retries_due) AS candidates
     ORDER BY next_attempt_at
     LIMIT (SELECT take FROM allowance)
+  ), suppressed AS (
+    -- A number suppressed after its message was accepted: the message ends here, unsent.
+    -- Both updates read the suppression list in the statement's one snapshot, so each due
+    -- row takes exactly one of them.
+    UPDATE messages m
+    SET status = 'canceled', last_error_code = '${SUPPRESSED_ERROR_CODE}', last_error = '${SUPPRESSED_ERROR}',
+        updated_at = now()
+    WHERE m.id = ANY (ARRAY(SELECT id FROM due))
+      AND EXISTS (SELECT 1 FROM suppressions s WHERE s.recipient = m.recipient)
   ), claimed AS (
     UPDATE messages m
     SET status = 'sending', attempts = m.attempts + 1, counted_attempts = m.counted_attempts + 1,
@@ -160,6 +173,7 @@ const CLAIM_DUE = `
     -- An array, not a join: the planner cannot know how few rows the LIMITs above let
     -- through, and hash-joined a scan of the whole table to them (9 ms against 0.5).
     WHERE m.id = ANY (ARRAY(SELECT id FROM due))
+      AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.recipient = m.recipient)
     RETURNING m.id, m.recipient, m.body, m.type, m.attempts, m.counted_attempts, m.max_retries,
               m.lease_token
   ), opened AS (

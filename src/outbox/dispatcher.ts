@@ -3,7 +3,8 @@ import type { Logger } from 'pino'
 import type { Alerter } from '../alerts/alerter.ts'
 import type { PrismaClient } from '../db/database.ts'
 import type { AttemptMetrics } from './outcome-metrics.ts'
-import type { SendOutcome, SmsProvider } from '../providers/provider.ts'
+import { withoutMessage } from '../providers/provider-answer.ts'
+import type { OutgoingSms, SendOutcome, SmsProvider } from '../providers/provider.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import { claimDue, type ClaimedMessage, type ClaimOptions } from './claim-due.ts'
 import { expireOverdue } from './expire-overdue.ts'
@@ -287,9 +288,17 @@ export class Dispatcher {
 
   /** The provider's outcome for each of `messages`, in order; never rejects. */
   async #call(messages: ClaimedMessage[]): Promise<SendOutcome[]> {
-    const { provider, providerTimeoutMs } = this.#options
+    const { providerTimeoutMs } = this.#options
     const signal = AbortSignal.timeout(providerTimeoutMs)
     const batch = messages.map(({ id, to, text, type }) => ({ id, to, text, type }))
+    // Every outcome is scrubbed of its message here, before the pause, the write, the log
+    // line or the alert that may carry its words.
+    const outcomes = await this.#outcomesOf(batch, signal)
+    return outcomes.map((outcome, index) => withoutMessage(outcome, batch[index]))
+  }
+
+  async #outcomesOf(batch: OutgoingSms[], signal: AbortSignal): Promise<SendOutcome[]> {
+    const { provider } = this.#options
     try {
       if (batch.length === 1 || !provider.sendMany) return [await provider.send(batch[0], signal)]
       const outcomes = await provider.sendMany(batch, signal)

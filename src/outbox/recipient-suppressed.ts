@@ -1,6 +1,13 @@
 import type { RecipientRefusal } from '../providers/provider.ts'
 import { maskPhoneNumber } from '../sms/phone-number.ts'
 
+/**
+ * `last_error_code` of a message that was accepted, then its number was suppressed before
+ * it was sent: it ends `canceled`, unsent (at its claim, or when an admin suppresses).
+ */
+export const SUPPRESSED_ERROR_CODE = 'RECIPIENT_SUPPRESSED'
+export const SUPPRESSED_ERROR = 'not sent: the number was put on the suppression list'
+
 /** One entry of the suppression list, as enqueue reports it. */
 export interface Suppression {
   /** E.164 */

@@ -290,6 +290,18 @@ t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, r
   await page.getByTestId('suppressions-empty').waitFor()
   t.equal(await suppressionRows.count(), 0, 'the removed number is no longer listed')
 
+  // Suppress a number by hand: its pending message is canceled at once, and the page says so.
+  const stoppingId = await enqueue(db, { to: '010-6789-0123', text: 'to be stopped' })
+  await page.fill('#suppress-to', '010-6789-0123')
+  await page.click('#suppress-number')
+  await waitForText(page.getByTestId('suppress-result'), 'Suppressed +82 10-****-0123; 1 pending message canceled.')
+  t.match(await db.sql('SELECT status, last_error_code FROM messages WHERE id = $1', [stoppingId]), [
+    { status: 'canceled', last_error_code: 'RECIPIENT_SUPPRESSED' },
+  ])
+  t.match(await db.sql(`SELECT actor, action, recipient FROM admin_actions WHERE action = 'suppress'`), [
+    { actor: 'admin-page', action: 'suppress', recipient: '+821067890123' },
+  ])
+
   await Promise.all([page.waitForURL(`${base}/admin`), page.click('#logout')])
   t.ok(await page.locator('#login-form').isVisible(), 'logged out: the login form again')
   t.same(await context.cookies(), [])

@@ -267,6 +267,9 @@ t.test('result-ready: one message per job, another number for it is a conflict',
 t.test('input the REST API refuses throws InvalidMessage, and nothing is written', async (t) => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['a landline', { to: '02-312-3456', text: 'hi' }, /^to: /],
+    ['full-width digits', { to: '０１０-１２３４-５６７８', text: 'hi' }, /^to: /],
+    ['Arabic-Indic digits', { to: '٠١٠١٢٣٤٥٦٧٨', text: 'hi' }, /^to: /],
+    ['a NUL in the number', { to: '010-1234-5678\u0000', text: 'hi' }, /^to: /],
     ['an emoji', { to: '010-1234-5678', text: 'done 🎉' }, /^text: /],
     ['empty text', { to: '010-1234-5678', text: '' }, /^text: /],
     ['too many retries', { to: '010-1234-5678', text: 'hi', maxRetries: 21 }, /^maxRetries: /],
@@ -288,6 +291,8 @@ t.test('input the REST API refuses throws InvalidMessage, and nothing is written
     const badJob = await outbox.enqueueResultReady(tx, { to: '010-1234-5678', jobId: '../etc' }).catch((caught: unknown) => caught)
     t.type(badJob, InvalidMessage, 'a job id the route refuses')
     t.match((badJob as Error).message, /^jobId: /)
+    const fullWidthJob = await outbox.enqueueResultReady(tx, { to: '０１０-１２３４-５６７８', jobId: 'job-1' }).catch((caught: unknown) => caught)
+    t.type(fullWidthJob, InvalidMessage, 'a result-ready number in full-width digits')
   })
   t.equal(await allMessages(), before, 'nothing written, and the transaction was still usable')
 })

@@ -265,6 +265,8 @@ t.test('admin: list masked and paged, filter by number; remove records the actor
     t.ok(body.suppressions.length <= 2)
     seen.push(...body.suppressions.map((entry: { to: string }) => entry.to))
     cursor = body.nextCursor
+    // The cursor goes into URLs (and so into logs and browser history): it must not carry the number.
+    if (cursor) t.notMatch(Buffer.from(cursor, 'base64url').toString('utf8'), /5555|11112222|\+82/, 'the cursor holds no number')
   } while (cursor)
   t.same(seen, [STOPPED.masked, ...numbers.map((n) => `+82 10-****-${n.slice(-4)}`).reverse()], 'newest first, each once, masked')
   t.notMatch(JSON.stringify(seen), /5555|11112222/)
@@ -323,6 +325,84 @@ t.test('admin: add a number by hand; enqueue refuses it; twice is harmless', asy
   const refused = await app.inject({ method: 'POST', url: '/v1/messages', payload: { to: STOPPED.to, text: 'hi' } })
   t.match(refused.json(), { statusCode: 422, code: 'RECIPIENT_SUPPRESSED', message: /added by an admin/ })
   t.equal((await add({ to: '02-312-3456' })).statusCode, 400, 'a landline is no number to add')
+})
+
+t.test('a pending message whose number is suppressed before its claim is never sent: canceled, RECIPIENT_SUPPRESSED', async (t) => {
+  const db = await createTestDatabase(t)
+  const app = await appFor(t, db)
+  const first = await enqueue(db, { to: STOPPED.to })
+  const retry = await enqueue(db, { to: STOPPED.to })
+  // A retry: a counted attempt behind it, due again.
+  await db.sql(`UPDATE messages SET attempts = 1, counted_attempts = 1 WHERE id = $1`, [retry])
+  const other = await enqueue(db, { to: OTHER.to })
+  // As the dispatcher writes it when another message to the number dies of an opt-out.
+  await db.sql(`INSERT INTO suppressions (recipient, reason, error_code, provider) VALUES ($1, 'opted_out', '21610', 'twilio')`, [STOPPED.e164])
+
+  const claim = await claimDue(db.pool, { limit: 10, leaseMs: 60_000, provider: 'twilio', probeIntervalMs: 1_000 })
+  t.same(claim.messages.map((message) => message.id), [other], 'only the other number is claimed')
+  t.match(
+    await db.sql(`SELECT id, status, last_error_code, attempts, lease_token FROM messages WHERE id = ANY($1) ORDER BY id`, [[first, retry]]),
+    [first, retry].sort().map((id) => ({ id, status: 'canceled', last_error_code: 'RECIPIENT_SUPPRESSED', lease_token: null })),
+  )
+  t.same(await db.sql(`SELECT message_id FROM message_attempts WHERE message_id <> $1`, [other]), [], 'no attempt opened')
+  const detail = (await app.inject({ url: `/v1/messages/${first}` })).json()
+  t.match(detail, { status: 'canceled', lastErrorCode: 'RECIPIENT_SUPPRESSED', lastError: /suppression list/ })
+})
+
+t.test('admin: suppressing a number cancels its pending and scheduled messages at once, not one being sent', async (t) => {
+  const db = await createTestDatabase(t)
+  const app = await appFor(t, db)
+  const beingSent = await enqueue(db, { to: STOPPED.to })
+  const {
+    messages: [claimed],
+  } = await claimDue(db.pool, { limit: 1, leaseMs: 60_000, provider: 'twilio', probeIntervalMs: 1_000 })
+  t.equal(claimed.id, beingSent)
+  const waiting = await enqueue(db, { to: STOPPED.to })
+  const scheduled = await enqueue(db, { to: STOPPED.to, sendAt: new Date(Date.now() + 3_600_000).toISOString() })
+  const dead = await enqueue(db, { to: STOPPED.to })
+  await db.sql(`UPDATE messages SET status = 'dead', last_error_code = '21211' WHERE id = $1`, [dead])
+  const other = await enqueue(db, { to: OTHER.to })
+
+  const add = (payload: object) =>
+    app.inject({ method: 'POST', url: '/v1/admin/suppressions', payload, headers: { ...admin, 'x-admin-actor': 'carol' } })
+  const added = await add({ to: STOPPED.to })
+  t.equal(added.statusCode, 201)
+  t.match(added.json(), { created: true, canceledPending: 2, suppression: { to: STOPPED.masked } })
+  const statuses = await db.sql(`SELECT id, status, last_error_code, last_error FROM messages`)
+  const statusOf = (id: string) => statuses.find((row) => row.id === id)
+  t.match(statusOf(waiting), { status: 'canceled', last_error_code: 'RECIPIENT_SUPPRESSED', last_error: /suppression list/ })
+  t.match(statusOf(scheduled), { status: 'canceled', last_error_code: 'RECIPIENT_SUPPRESSED' })
+  t.match(statusOf(beingSent), { status: 'sending', last_error_code: null }, 'its lease-fenced write decides')
+  t.match(statusOf(dead), { status: 'dead', last_error_code: '21211' }, 'terminal rows are untouched')
+  t.match(statusOf(other), { status: 'pending' })
+  const detail = (await app.inject({ url: `/v1/admin/messages/${scheduled}`, headers: admin })).json()
+  t.match(detail, { status: 'canceled', lastErrorCode: 'RECIPIENT_SUPPRESSED' })
+
+  // The send in flight fails retryably: back to pending, and its next claim ends it.
+  await recordOutcomes(db.pool, [
+    {
+      id: beingSent,
+      leaseToken: claimed.leaseToken,
+      status: 'pending',
+      delayMs: 0,
+      counted: true,
+      outcome: 'retryable',
+      errorCode: 'http_503',
+      errorMessage: 'unavailable',
+      httpStatus: 503,
+      latencyMs: 5,
+      providerMessageId: null,
+    },
+  ])
+  t.same((await claimDue(db.pool, { limit: 10, leaseMs: 60_000, provider: 'twilio', probeIntervalMs: 1_000 })).messages.map((m) => m.id), [other])
+  t.match((await db.sql(`SELECT status, last_error_code FROM messages WHERE id = $1`, [beingSent]))[0], {
+    status: 'canceled',
+    last_error_code: 'RECIPIENT_SUPPRESSED',
+  })
+
+  const again = await add({ to: STOPPED.e164 })
+  t.equal(again.statusCode, 200)
+  t.match(again.json(), { created: false, canceledPending: 0 })
 })
 
 t.test('a dead message to a suppressed number is not retried, alone or in bulk', async (t) => {

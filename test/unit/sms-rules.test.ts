@@ -18,6 +18,17 @@ t.test('phone numbers: what cannot be texted is refused with a reason', async (t
   t.throws(() => normalizePhoneNumber('02-312-3456'), { message: /landline/ })
 })
 
+t.test('phone numbers: only ASCII digits, +, spaces, -, . and parentheses are read; look-alikes are refused, masked', async (t) => {
+  const refused = ['０１０-１２３４-５６７８', '＋８２１０１２３４５６７８', '٠١٠١٢٣٤٥٦٧٨', '۰۱۰۱۲۳۴۵۶۷۸', '010-1234-5678\u0000', '+8210\u00001234\u00005678', '010\u00a01234\u00a05678', '010/1234/5678']
+  for (const input of refused) {
+    const error = t.throws(() => normalizePhoneNumber(input), InvalidPhoneNumber, JSON.stringify(input)) as Error
+    t.notMatch(error.message, /1234|１２３４|١٢٣٤|۱۲۳۴/, `${JSON.stringify(input)} is not echoed`)
+  }
+  for (const input of ['(010) 1234-5678', '+82 (10) 1234.5678', '010 1234 5678']) {
+    t.equal(normalizePhoneNumber(input), '+821012345678', input)
+  }
+})
+
 t.test('phone numbers: masked to country code, two leading and four trailing digits', async (t) => {
   t.equal(maskPhoneNumber('+821012345678'), '+82 10-****-5678')
   t.equal(maskPhoneNumber('+14155552671'), '+1 41-****-2671')

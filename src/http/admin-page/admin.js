@@ -363,6 +363,26 @@ function suppressionRow(entry) {
   return row
 }
 
+/** Puts a number on the list; the answer says how many of its pending messages it canceled. */
+async function suppress(to) {
+  $('suppress-number').disabled = true
+  $('suppress-result').hidden = true
+  hideError('suppression-error')
+  try {
+    const result = await api('/v1/admin/suppressions', { method: 'POST', body: { to } })
+    const canceled = `${result.canceledPending} pending ${result.canceledPending === 1 ? 'message' : 'messages'} canceled`
+    const listed = result.created ? `Suppressed ${result.suppression.to}` : `${result.suppression.to} was already suppressed`
+    $('suppress-result').textContent = `${listed}; ${canceled}.`
+    $('suppress-result').hidden = false
+    $('suppress-to').value = ''
+    await Promise.all([loadSuppressions(), loadMessages(), refreshHeader()])
+  } catch (error) {
+    showError('suppression-error', error)
+  } finally {
+    $('suppress-number').disabled = false
+  }
+}
+
 // Wiring.
 
 $('filters').addEventListener('submit', (event) => {
@@ -385,6 +405,10 @@ $('suppression-filter').addEventListener('submit', (event) => {
   loadSuppressions()
 })
 $('suppressions-more').addEventListener('click', () => loadSuppressions({ more: true }))
+$('suppress-form').addEventListener('submit', (event) => {
+  event.preventDefault()
+  suppress($('suppress-to').value.trim())
+})
 $('message-rows').addEventListener('click', (event) => {
   const row = event.target.closest('tr[data-id]')
   if (row) openDetail(row.dataset.id)

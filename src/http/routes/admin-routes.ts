@@ -208,7 +208,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     '/v1/admin/suppressions',
     {
       schema: {
-        summary: 'Put a number on the suppression list by hand (default reason opted_out); harmless twice',
+        summary: 'Put a number on the suppression list by hand (default reason opted_out) and cancel its pending messages; harmless twice',
         headers: ActorHeadersSchema,
         body: SuppressionAddRequestSchema,
         response: { 200: SuppressionAddResultSchema, 201: SuppressionAddResultSchema, ...Errors },
@@ -217,9 +217,11 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     async (request, reply) => {
       const recipient = numberIn('to', request.body.to, InvalidSuppressionRequest)
       const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
-      const { entry, created } = await addSuppression(prisma, { recipient, reason: request.body.reason ?? 'opted_out' }, { actor })
-      if (created) request.log.info({ actor, suppressionId: entry.id }, `${actor} suppressed a number`)
-      return reply.code(created ? 201 : 200).send({ created, suppression: suppressionView(entry) })
+      const { entry, created, canceledPending } = await addSuppression(prisma, { recipient, reason: request.body.reason ?? 'opted_out' }, { actor })
+      if (created || canceledPending > 0) {
+        request.log.info({ actor, suppressionId: entry.id, canceledPending }, `${actor} suppressed a number; ${canceledPending} pending canceled`)
+      }
+      return reply.code(created ? 201 : 200).send({ created, suppression: suppressionView(entry), canceledPending })
     },
   )
 
