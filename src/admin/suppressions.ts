@@ -38,7 +38,7 @@ export async function listSuppressions(
   const after = cursor === undefined ? Prisma.sql`TRUE` : afterCursor(cursor)
   const rows = await prisma.$queryRaw<(SuppressionEntry & { position: string })[]>`
     SELECT ${ENTRY_COLUMNS}, created_at::text AS position
-    FROM suppressions
+    FROM sms_outbox.suppressions
     WHERE ${only} AND ${after}
     ORDER BY created_at DESC, recipient DESC
     LIMIT ${limit + 1}`
@@ -71,10 +71,10 @@ export async function removeSuppression(
   const sameId = 'id' in key ? Prisma.sql`id = ${key.id}::uuid` : Prisma.sql`TRUE`
   const [removed] = await prisma.$queryRaw<SuppressionEntry[]>`
     WITH removed AS (
-      DELETE FROM suppressions WHERE recipient = ${recipient} AND ${sameId}
+      DELETE FROM sms_outbox.suppressions WHERE recipient = ${recipient} AND ${sameId}
       RETURNING ${ENTRY_COLUMNS}
     ), logged AS (
-      INSERT INTO admin_actions (actor, action, recipient, detail)
+      INSERT INTO sms_outbox.admin_actions (actor, action, recipient, detail)
       SELECT ${actor}, 'unsuppress', recipient,
              jsonb_build_object('to', ${maskPhoneNumber(recipient)}::text, 'reason', reason,
                                 'errorCode', "errorCode", 'provider', provider,
@@ -87,7 +87,7 @@ export async function removeSuppression(
 
 async function recipientOf(prisma: PrismaClient, id: string): Promise<string | undefined> {
   const [entry] = await prisma.$queryRaw<{ recipient: string }[]>`
-    SELECT recipient FROM suppressions WHERE id = ${id}::uuid`
+    SELECT recipient FROM sms_outbox.suppressions WHERE id = ${id}::uuid`
   return entry?.recipient
 }
 
@@ -103,11 +103,11 @@ export async function addSuppression(
 ): Promise<{ entry: SuppressionEntry; created: boolean }> {
   const [added] = await prisma.$queryRaw<SuppressionEntry[]>`
     WITH added AS (
-      INSERT INTO suppressions (recipient, reason) VALUES (${recipient}, ${reason})
+      INSERT INTO sms_outbox.suppressions (recipient, reason) VALUES (${recipient}, ${reason})
       ON CONFLICT (recipient) DO NOTHING
       RETURNING ${ENTRY_COLUMNS}
     ), logged AS (
-      INSERT INTO admin_actions (actor, action, recipient, detail)
+      INSERT INTO sms_outbox.admin_actions (actor, action, recipient, detail)
       SELECT ${actor}, 'suppress', recipient,
              jsonb_build_object('to', ${maskPhoneNumber(recipient)}::text, 'reason', reason)
       FROM added
@@ -115,7 +115,7 @@ export async function addSuppression(
     SELECT * FROM added`
   if (added) return { entry: added, created: true }
   const [existing] = await prisma.$queryRaw<SuppressionEntry[]>`
-    SELECT ${ENTRY_COLUMNS} FROM suppressions WHERE recipient = ${recipient}`
+    SELECT ${ENTRY_COLUMNS} FROM sms_outbox.suppressions WHERE recipient = ${recipient}`
   // Removed between the two statements: adding again is what was asked.
   if (!existing) return addSuppression(prisma, { recipient, reason }, { actor })
   return { entry: existing, created: false }

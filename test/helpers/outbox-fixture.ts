@@ -48,7 +48,7 @@ export async function enqueue(
 /** Ticks until `id` is terminal (or `limit` ticks pass), sleeping briefly while nothing is due. */
 export async function tickUntilSettled(db: TestDatabase, dispatcher: Dispatcher, id: string, limit = 200): Promise<string> {
   for (let i = 0; i < limit; i += 1) {
-    const [row] = await db.sql<{ status: string }>('SELECT status FROM messages WHERE id = $1', [id])
+    const [row] = await db.sql<{ status: string }>('SELECT status FROM sms_outbox.messages WHERE id = $1', [id])
     if (['sent', 'dead', 'expired', 'canceled'].includes(row.status)) return row.status
     const { claimed } = await dispatcher.tick()
     if (claimed === 0) await new Promise((done) => setTimeout(done, 10))
@@ -68,7 +68,7 @@ export interface AttemptRow {
 export function attemptsOf(db: TestDatabase, id: string): Promise<AttemptRow[]> {
   return db.sql<AttemptRow>(
     `SELECT attempt, outcome, error_code, http_status, started_at, finished_at
-     FROM message_attempts WHERE message_id = $1 ORDER BY attempt`,
+     FROM sms_outbox.message_attempts WHERE message_id = $1 ORDER BY attempt`,
     [id],
   )
 }

@@ -31,8 +31,8 @@ async function solapiSetup(t: { teardown(fn: () => unknown): void }, db: TestDat
 }
 
 const row = async (db: TestDatabase, id: string) =>
-  (await db.sql('SELECT status, attempts, counted_attempts, last_error_code FROM messages WHERE id = $1', [id]))[0]
-const makeDue = (db: TestDatabase) => db.sql(`UPDATE messages SET next_attempt_at = now() WHERE status = 'pending'`)
+  (await db.sql('SELECT status, attempts, counted_attempts, last_error_code FROM sms_outbox.messages WHERE id = $1', [id]))[0]
+const makeDue = (db: TestDatabase) => db.sql(`UPDATE sms_outbox.messages SET next_attempt_at = now() WHERE status = 'pending'`)
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
 
 t.test('rate_limited waits max(Retry-After, backoff) and uses no retry', async (t) => {
@@ -46,7 +46,7 @@ t.test('rate_limited waits max(Retry-After, backoff) and uses no retry', async (
   await dispatcher.tick()
   const [scheduled] = await db.sql(
     `SELECT (extract(epoch FROM m.next_attempt_at - a.finished_at) * 1000)::int AS wait_ms
-     FROM messages m JOIN message_attempts a ON a.message_id = m.id AND a.attempt = 1 WHERE m.id = $1`,
+     FROM sms_outbox.messages m JOIN sms_outbox.message_attempts a ON a.message_id = m.id AND a.attempt = 1 WHERE m.id = $1`,
     [id],
   )
   t.equal(scheduled.wait_ms, 300, 'x-retry-after 0.3 s beats the 40 ms backoff')
@@ -65,7 +65,7 @@ t.test('a rate-limit wait is cut at expiresAt, and the message then expires unse
   const id = await enqueue(db, { expiresAt: new Date(Date.now() + 1_000).toISOString() })
 
   await dispatcher.tick()
-  const [scheduled] = await db.sql('SELECT next_attempt_at = expires_at AS at_expiry FROM messages WHERE id = $1', [id])
+  const [scheduled] = await db.sql('SELECT next_attempt_at = expires_at AS at_expiry FROM sms_outbox.messages WHERE id = $1', [id])
   t.equal(scheduled.at_expiry, true, 'an hour of Retry-After is cut to the deadline')
   t.equal(await tickUntilSettled(db, dispatcher, id), 'expired')
   t.equal(fake.ledger.length, 1, 'never sent after the deadline')
@@ -97,7 +97,7 @@ t.test('an account error pauses the provider for every dispatcher; one probe res
   for (let i = 0; i < 5; i += 1) ids.push(await enqueue(db, { maxRetries: 0 }))
 
   t.match(await first.tick(), { claimed: 5 })
-  const [pause] = await db.sql('SELECT provider, error_code, reason, probes FROM provider_pauses')
+  const [pause] = await db.sql('SELECT provider, error_code, reason, probes FROM sms_outbox.provider_pauses')
   t.match(pause, { provider: 'solapi', error_code: 'NotEnoughBalance', reason: /top up your balance/, probes: 0 })
   for (const id of ids) {
     t.match(await row(db, id), { status: 'pending', attempts: 1, counted_attempts: 0 }, 'no retry used, not dead')
@@ -115,7 +115,7 @@ t.test('an account error pauses the provider for every dispatcher; one probe res
   await makeDue(db)
   t.match(await second.tick(), { claimed: 1 })
   t.match(await first.tick(), { claimed: 0 }, 'the probe slot was taken')
-  t.equal((await db.sql('SELECT probes FROM provider_pauses'))[0].probes, 1)
+  t.equal((await db.sql('SELECT probes FROM sms_outbox.provider_pauses'))[0].probes, 1)
   t.same(alerts.map((a) => a.kind), ['paused'])
 
   // Balance topped up: the next probe goes through and lifts the pause for everyone.
@@ -123,7 +123,7 @@ t.test('an account error pauses the provider for every dispatcher; one probe res
   await sleep(PROBE_INTERVAL_MS + 50)
   await makeDue(db)
   t.match(await first.tick(), { claimed: 1 })
-  t.same(await db.sql('SELECT * FROM provider_pauses'), [])
+  t.same(await db.sql('SELECT * FROM sms_outbox.provider_pauses'), [])
   t.same(alerts.map((a) => a.kind), ['paused', 'resumed'])
   t.match(alerts[1], { provider: 'solapi', by: 'probe' })
   await makeDue(db)
@@ -138,7 +138,7 @@ t.test('an admin resume ends a pause at once', async (t) => {
   const dispatcher = dispatcherFor()
   const id = await enqueue(db)
   await dispatcher.tick()
-  t.match((await db.sql('SELECT error_code FROM provider_pauses'))[0], { error_code: '1062' })
+  t.match((await db.sql('SELECT error_code FROM sms_outbox.provider_pauses'))[0], { error_code: '1062' })
 
   fake.reply = fakeSolapiReplies.accepted()
   t.equal(await resumeProvider(db.prisma, 'solapi'), true)
@@ -151,7 +151,7 @@ t.test('an admin resume ends a pause at once', async (t) => {
 t.test('a pause holds one provider only', async (t) => {
   const db = await createTestDatabase(t)
   await db.sql(
-    `INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at)
+    `INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at)
      VALUES ('solapi', 'NotEnoughBalance', 'test', now() + interval '1 hour')`,
   )
   const fake = await startFakeTwilio(t, twilioCredentials)
@@ -166,7 +166,7 @@ t.test('messages expire while the provider is paused, and are never sent', async
   const db = await createTestDatabase(t)
   const { fake, alerts, dispatcherFor } = await solapiSetup(t, db)
   await db.sql(
-    `INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at)
+    `INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at)
      VALUES ('solapi', 'NotEnoughBalance', 'test', now() + interval '1 hour')`,
   )
   const dispatcher = dispatcherFor()
@@ -192,9 +192,9 @@ t.test('Twilio end to end: the sid is stored; a permanent code kills at once and
 
   const sent = await enqueue(db, { to: '+821012345678' })
   t.equal(await tickUntilSettled(db, dispatcher, sent), 'sent')
-  const [message] = await db.sql('SELECT provider, provider_message_id FROM messages WHERE id = $1', [sent])
+  const [message] = await db.sql('SELECT provider, provider_message_id FROM sms_outbox.messages WHERE id = $1', [sent])
   t.match(message, { provider: 'twilio', provider_message_id: /^SM[0-9a-f]{32}$/ })
-  const [attempt] = await db.sql('SELECT provider_message_id FROM message_attempts WHERE message_id = $1', [sent])
+  const [attempt] = await db.sql('SELECT provider_message_id FROM sms_outbox.message_attempts WHERE message_id = $1', [sent])
   t.equal(attempt.provider_message_id, message.provider_message_id)
 
   fake.reply = () => twilioError(400, 21211, "The 'To' number +821098765432 is not a valid phone number.")
@@ -202,7 +202,7 @@ t.test('Twilio end to end: the sid is stored; a permanent code kills at once and
   t.equal(await tickUntilSettled(db, dispatcher, dead), 'dead')
   t.match(await row(db, dead), { status: 'dead', attempts: 1, last_error_code: '21211' })
   t.match(alerts, [{ kind: 'dead', messageId: dead, errorCode: '21211', provider: 'twilio' }])
-  const [stored] = await db.sql('SELECT last_error FROM messages WHERE id = $1', [dead])
+  const [stored] = await db.sql('SELECT last_error FROM sms_outbox.messages WHERE id = $1', [dead])
   t.notMatch(stored.last_error, /821098765432/, 'the number Twilio quoted is not stored in the error')
 })
 
@@ -214,6 +214,6 @@ t.test('SOLAPI end to end: the messageId is stored; an LMS is sent as type LMS',
   t.equal(await tickUntilSettled(db, dispatcher, id), 'sent')
   t.match(fake.ledger, [{ to: '01012345678', from: '0212345678', type: 'LMS' }])
   t.same(fake.rejections, [])
-  const [message] = await db.sql('SELECT provider_message_id, type, bytes FROM messages WHERE id = $1', [id])
+  const [message] = await db.sql('SELECT provider_message_id, type, bytes FROM sms_outbox.messages WHERE id = $1', [id])
   t.match(message, { provider_message_id: /\S/, type: 'LMS', bytes: 92 })
 })

@@ -19,7 +19,7 @@ t.test('a retry runs when its backoff ends, not at the next poll', async (t) => 
   const id = await enqueue(db)
   dispatcher.start()
   t.teardown(() => dispatcher.stop())
-  await until(async () => (await db.sql('SELECT status FROM messages WHERE id = $1', [id]))[0].status === 'sent', 'sent', 4_000)
+  await until(async () => (await db.sql('SELECT status FROM sms_outbox.messages WHERE id = $1', [id]))[0].status === 'sent', 'sent', 4_000)
   const [first, second] = await attemptsOf(db, id)
   const gap = second.started_at.getTime() - first.finished_at!.getTime()
   t.ok(gap >= 40 && gap < 1_000, `the retry started ${gap} ms after the 503 (backoff 40 ms, poll 5 s)`)
@@ -52,10 +52,10 @@ t.test('polling keeps its cadence: a row is claimed within one poll interval, ho
     await sleep(97 + ((i * 61) % 150))
     ids.push(await enqueue(db, { text: `cadence ${i}` }))
   }
-  await until(async () => (await db.sql(`SELECT count(*)::int AS n FROM messages WHERE status = 'sent'`))[0].n === ids.length, 'all sent', 10_000)
+  await until(async () => (await db.sql(`SELECT count(*)::int AS n FROM sms_outbox.messages WHERE status = 'sent'`))[0].n === ids.length, 'all sent', 10_000)
   const pickups = await db.sql<{ ms: number }>(
     `SELECT (extract(epoch FROM a.started_at - m.created_at) * 1000)::float AS ms
-     FROM messages m JOIN message_attempts a ON a.message_id = m.id AND a.attempt = 1`,
+     FROM sms_outbox.messages m JOIN sms_outbox.message_attempts a ON a.message_id = m.id AND a.attempt = 1`,
   )
   const slowest = Math.max(...pickups.map((p) => p.ms))
   // One interval, plus the claim statement's own start-up on a busy machine.

@@ -13,7 +13,7 @@ t.test('sent on the first try', async (t) => {
   const id = await enqueue(db, { text: '결과가 준비되었습니다' })
 
   t.same(await dispatcher.tick(), { reclaimed: 0, expired: 0, claimed: 1 })
-  const [row] = await db.sql('SELECT status, attempts, sent_at, lease_token, locked_until FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT status, attempts, sent_at, lease_token, locked_until FROM sms_outbox.messages WHERE id = $1', [id])
   t.match(row, { status: 'sent', attempts: 1, lease_token: null, locked_until: null })
   t.ok(row.sent_at instanceof Date)
   t.match(await attemptsOf(db, id), [{ attempt: 1, outcome: 'ok', http_status: 200 }])
@@ -30,7 +30,7 @@ t.test('503 twice then ok: sent after 3 attempts, each retry exactly one backoff
   const scheduled: number[] = []
   while (scheduled.length < 2) {
     await dispatcher.tick()
-    const [row] = await db.sql('SELECT status, next_attempt_at FROM messages WHERE id = $1', [id])
+    const [row] = await db.sql('SELECT status, next_attempt_at FROM sms_outbox.messages WHERE id = $1', [id])
     const attempts = await attemptsOf(db, id)
     const last = attempts.at(-1)!
     if (row.status === 'pending' && attempts.length > scheduled.length) {
@@ -68,7 +68,7 @@ t.test('always 503: dead after maxRetries + 1 attempts, every gap matching the t
     const gap = attempts[index + 1].started_at.getTime() - attempts[index].finished_at!.getTime()
     t.ok(gap >= delay && gap < delay + 1_000, `gap ${index + 1}: ${gap} ms for a ${delay} ms step`)
   }
-  const [row] = await db.sql('SELECT attempts, last_error_code, last_error FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT attempts, last_error_code, last_error FROM sms_outbox.messages WHERE id = $1', [id])
   t.match(row, { attempts: 6, last_error_code: 'http_503', last_error: /maintenance/ })
   t.equal(fake.ledger.length, 6)
 })
@@ -101,7 +101,7 @@ t.test('429 waits at least Retry-After', async (t) => {
   t.teardown(() => provider.close?.())
   const id = await enqueue(db)
   await dispatcher.tick()
-  const [row] = await db.sql('SELECT status, next_attempt_at FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT status, next_attempt_at FROM sms_outbox.messages WHERE id = $1', [id])
   const [attempt] = await attemptsOf(db, id)
   t.equal(row.status, 'pending')
   t.equal(row.next_attempt_at.getTime() - attempt.finished_at!.getTime(), 1_000, 'Retry-After beats the 40 ms backoff')
@@ -136,9 +136,9 @@ t.test('a message past expiresAt expires instead of being sent', async (t) => {
   const { dispatcher, provider } = webhookDispatcher(db, fake.url)
   t.teardown(() => provider.close?.())
   const id = await enqueue(db)
-  await db.sql(`UPDATE messages SET expires_at = now() - interval '1 second' WHERE id = $1`, [id])
+  await db.sql(`UPDATE sms_outbox.messages SET expires_at = now() - interval '1 second' WHERE id = $1`, [id])
   t.same(await dispatcher.tick(), { reclaimed: 0, expired: 1, claimed: 0 })
-  const [row] = await db.sql('SELECT status, attempts FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT status, attempts FROM sms_outbox.messages WHERE id = $1', [id])
   t.match(row, { status: 'expired', attempts: 0 })
   t.equal(fake.ledger.length, 0)
 })
@@ -152,7 +152,7 @@ t.test('a retry is never scheduled past expiresAt', async (t) => {
   t.teardown(() => provider.close?.())
   const id = await enqueue(db, { expiresAt: new Date(Date.now() + 10_000).toISOString() })
   await dispatcher.tick()
-  const [row] = await db.sql('SELECT status, next_attempt_at, expires_at FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT status, next_attempt_at, expires_at FROM sms_outbox.messages WHERE id = $1', [id])
   t.equal(row.status, 'pending')
   t.equal(row.next_attempt_at.getTime(), row.expires_at.getTime())
 })
