@@ -9,6 +9,9 @@ export default defineConfig({
   experimental: { adapter: true },
   engine: 'js',
   async adapter() {
-    return new PrismaPg(new CatalogSafePool({ connectionString: process.env.DATABASE_URL }))
+    // The outbox's own schema: the CLI (`prisma migrate status`, studio) finds its history,
+    // sms_outbox._prisma_migrations, through search_path. Only this tool's connection sets it;
+    // the service's pools do not, and their SQL names sms_outbox.<table>.
+    return new PrismaPg(new CatalogSafePool({ connectionString: process.env.DATABASE_URL, options: '-c search_path=sms_outbox' }), { schema: 'sms_outbox' })
   },
 })

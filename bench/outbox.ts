@@ -18,8 +18,8 @@ const MESSAGE = { to: '010-1234-5678', text: '[sms-outbox] 인증번호 [482913]
 export const emptyOutbox = (url: string) =>
   sql(
     url,
-    `TRUNCATE messages, message_attempts, admin_actions CASCADE;
-     UPDATE provider_limits SET tokens = 0, refilled_at = now() - interval '1 hour', window_started_at = now(),
+    `TRUNCATE sms_outbox.messages, sms_outbox.message_attempts, sms_outbox.admin_actions CASCADE;
+     UPDATE sms_outbox.provider_limits SET tokens = 0, refilled_at = now() - interval '1 hour', window_started_at = now(),
        first_attempts = 0, retries = 0, previous_first_attempts = 0, previous_retries = 0`,
   )
 
@@ -33,7 +33,7 @@ async function load(options: autocannon.Options): Promise<autocannon.Result> {
 
 /** Every 202 must stand for committed rows; a request still in flight when the run ended may add more. */
 async function checkCommitted(databaseUrl: string, accepted: number): Promise<void> {
-  const [{ n }] = await sql<{ n: number }>(databaseUrl, 'SELECT count(*)::int AS n FROM messages')
+  const [{ n }] = await sql<{ n: number }>(databaseUrl, 'SELECT count(*)::int AS n FROM sms_outbox.messages')
   if (n < accepted) throw new Error(`${accepted} messages were accepted but only ${n} rows are committed`)
 }
 
@@ -127,7 +127,7 @@ export async function batchEnqueue(
 export const insertDue = (url: string, count: number, text = 'bench dispatch') =>
   sql(
     url,
-    `INSERT INTO messages (recipient, body, type, bytes, max_retries, expires_at)
+    `INSERT INTO sms_outbox.messages (recipient, body, type, bytes, max_retries, expires_at)
      SELECT '+821012345678', $2 || ' ' || g, 'SMS', 20, 3, now() + interval '1 day'
      FROM generate_series(1, $1::int) AS g`,
     [count, text],
@@ -151,15 +151,15 @@ export async function commitCount(url: string): Promise<number> {
 export async function rowsPerStatement(url: string): Promise<{ insert: number; claim: number; record: number }> {
   const [row] = await sql<{ insert: number; claim: number; record: number }>(
     url,
-    `SELECT (SELECT count(*)::float8 / nullif(count(DISTINCT created_at), 0) FROM messages) AS insert,
-            (SELECT count(*)::float8 / nullif(count(DISTINCT started_at), 0) FROM message_attempts) AS claim,
-            (SELECT count(finished_at)::float8 / nullif(count(DISTINCT finished_at), 0) FROM message_attempts) AS record`,
+    `SELECT (SELECT count(*)::float8 / nullif(count(DISTINCT created_at), 0) FROM sms_outbox.messages) AS insert,
+            (SELECT count(*)::float8 / nullif(count(DISTINCT started_at), 0) FROM sms_outbox.message_attempts) AS claim,
+            (SELECT count(finished_at)::float8 / nullif(count(DISTINCT finished_at), 0) FROM sms_outbox.message_attempts) AS record`,
   )
   return row
 }
 
 const sentCount = async (url: string) =>
-  (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM messages WHERE status = 'sent'`))[0].n
+  (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM sms_outbox.messages WHERE status = 'sent'`))[0].n
 
 export interface DispatchFigures {
   messages: number
@@ -359,7 +359,7 @@ export async function claimCost(
     // Warm the plan cache and the connections.
     for (let i = 0; i < 20; i++) await claimOnce()
     await emptyOutbox(databaseUrl)
-    const emptyTable = await measure(() => sql(databaseUrl, 'DELETE FROM messages'))
+    const emptyTable = await measure(() => sql(databaseUrl, 'DELETE FROM sms_outbox.messages'))
 
     await emptyOutbox(databaseUrl)
     await loadSentRows(databaseUrl, sentRows)
@@ -377,17 +377,17 @@ async function loadSentRows(url: string, count: number): Promise<void> {
     await sql(
       url,
       `WITH sent AS (
-         INSERT INTO messages (status, recipient, body, type, bytes, attempts, counted_attempts, max_retries,
+         INSERT INTO sms_outbox.messages (status, recipient, body, type, bytes, attempts, counted_attempts, max_retries,
                                next_attempt_at, created_at, updated_at, sent_at, expires_at, provider)
          SELECT 'sent', '+821012345678', 'bench old', 'SMS', 9, 1, 1, 3, t, t, t, t, t + interval '1 day', 'webhook'
          FROM (SELECT now() - (g * interval '10 milliseconds') AS t FROM generate_series($1::int, $2::int) AS g) AS s
          RETURNING id, sent_at
        )
-       INSERT INTO message_attempts (message_id, attempt, started_at, finished_at, outcome, http_status, latency_ms)
+       INSERT INTO sms_outbox.message_attempts (message_id, attempt, started_at, finished_at, outcome, http_status, latency_ms)
        SELECT id, 1, sent_at, sent_at, 'ok', 200, 1 FROM sent`,
       [done + 1, Math.min(count, done + chunk)],
     )
   }
-  await sql(url, 'VACUUM ANALYZE messages')
-  await sql(url, 'VACUUM ANALYZE message_attempts')
+  await sql(url, 'VACUUM ANALYZE sms_outbox.messages')
+  await sql(url, 'VACUUM ANALYZE sms_outbox.message_attempts')
 }

@@ -293,9 +293,9 @@ async function measurePgbench(): Promise<NonNullable<BenchResult['pgbench']>> {
   if (!binary) return { ...base, insertsPerSecond: null, withTriggerPerSecond: null, skipped: 'pgbench not found (set PGBENCH)' }
   const url = await server.createDatabase('pgbench')
   await applyMigrations(url)
-  await sql(url, 'CREATE TABLE messages_plain (LIKE messages INCLUDING ALL)')
+  await sql(url, 'CREATE TABLE messages_plain (LIKE sms_outbox.messages INCLUDING ALL)')
   const script = (table: string) => {
-    const file = join(workDir, `${table}.sql`)
+    const file = join(workDir, `${table.replace('.', '-')}.sql`)
     writeFileSync(
       file,
       `INSERT INTO ${table} (id, recipient, body, type, bytes, max_retries, next_attempt_at, expires_at)
@@ -308,7 +308,7 @@ async function measurePgbench(): Promise<NonNullable<BenchResult['pgbench']>> {
   const insertsPerSecond = await run('messages_plain')
   const share = cpu.stop()
   await quiet()
-  const withTriggerPerSecond = await run('messages')
+  const withTriggerPerSecond = await run('sms_outbox.messages')
   await server.dropDatabase(url)
   return { ...base, insertsPerSecond, withTriggerPerSecond, cpu: share }
 }

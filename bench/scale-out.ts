@@ -110,7 +110,7 @@ async function drain(databaseUrl: string, provider: FakeProvider, count: number)
   const started = performance.now()
   await provider.waitFor(before + count, 600_000)
   await waitUntil(
-    async () => (await sql<{ n: number }>(databaseUrl, `SELECT count(*)::int AS n FROM messages WHERE status = 'sent'`))[0].n >= count,
+    async () => (await sql<{ n: number }>(databaseUrl, `SELECT count(*)::int AS n FROM sms_outbox.messages WHERE status = 'sent'`))[0].n >= count,
     'every message is recorded sent',
     600_000,
     10,

@@ -16,7 +16,7 @@ export interface BenchService {
 
 const ROOT = new URL('..', import.meta.url).pathname
 
-/** `npm start`'s command line after `node`: the bench runs the service exactly as users do. */
+/** `npm start`'s command line after `node` (compiled dist/, which `npm run bench` builds first): the bench runs the service exactly as users do. */
 function startArguments(): string[] {
   const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
   const [command, ...args] = scripts.start.trim().split(/\s+/)

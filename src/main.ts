@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { randomBytes } from 'node:crypto'
 import { createAlerter } from './alerts/alerter.ts'
-import { ConfigError, enqueueAccess, loadConfig, providerRateLimit, type Config, type EnqueueAccess } from './config.ts'
+import { ConfigError, enqueueAccess, loadConfig, type Config, type EnqueueAccess } from './config.ts'
 import { connectDatabase } from './db/database.ts'
 import { usePreparedStatements } from './db/prepared-statements.ts'
 import { startEmbeddedPostgres, type OwnedPostgres } from './db/embedded-postgres.ts'
@@ -9,14 +9,7 @@ import { applyMigrations } from './db/migrations.ts'
 import { buildApp } from './http/app.ts'
 import { createLogger } from './logger.ts'
 import { createOutboxMetrics } from './metrics/outbox-metrics.ts'
-import { Dispatcher } from './outbox/dispatcher.ts'
-import { listenForDueMessages } from './outbox/due-notifications.ts'
-import { ReceiptPoller } from './outbox/receipt-poller.ts'
-import { startRetention, type RetentionJob } from './outbox/retention.ts'
-import { createProvider } from './providers/create-provider.ts'
-
-// Erasure is due hours after the fact; every ten minutes is prompt enough.
-const RETENTION_INTERVAL_MS = 10 * 60_000
+import { runDispatcher } from './run-dispatcher.ts'
 
 // Long enough for in-flight provider calls (PROVIDER_TIMEOUT_MS) to finish and be recorded.
 const graceMs = (config: Config) => config.PROVIDER_TIMEOUT_MS + 5_000
@@ -74,10 +67,6 @@ async function main(): Promise<void> {
     log.warn(`ADMIN_TOKEN is not set; the admin token of this run is ${adminToken}`)
   }
 
-  let dispatcher: Dispatcher | undefined
-  let notifications: { close(): Promise<void> } | undefined
-  let retention: RetentionJob | undefined
-  let receiptPoller: ReceiptPoller | undefined
   const alerts = createAlerter({
     url: config.ALERT_WEBHOOK_URL,
     windowMs: config.ALERT_WINDOW_MS,
@@ -86,58 +75,8 @@ async function main(): Promise<void> {
   // One registry per process: the app serves it at /metrics, the dispatcher counts into it.
   const metrics = createOutboxMetrics({ prisma: database.prisma, log: log.child({ component: 'metrics' }) })
   const app = await buildApp({ config: { ...config, ADMIN_TOKEN: adminToken }, database, logger: log, alerts, metrics })
-  const provider = config.ROLE === 'api' ? undefined : createProvider(config, log)
-  // Receipts that must be asked for (SOLAPI); Twilio pushes its own to the API (PUBLIC_URL).
-  const pollsReceipts = provider?.checkDeliveries !== undefined && config.RECEIPT_POLL_INTERVAL_MS > 0
-  if (provider) {
-    dispatcher = new Dispatcher({
-      prisma: database.prisma,
-      pool: database.pool,
-      provider,
-      log: log.child({ component: 'dispatcher' }),
-      alerts,
-      backoff: {
-        baseDelayMs: config.RETRY_BASE_DELAY_MS,
-        maxDelayMs: config.RETRY_MAX_DELAY_MS,
-        jitter: config.RETRY_JITTER,
-      },
-      leaseMs: config.LEASE_MS,
-      providerTimeoutMs: config.PROVIDER_TIMEOUT_MS,
-      batchSize: config.DISPATCH_BATCH_SIZE,
-      concurrency: config.DISPATCH_CONCURRENCY,
-      pollIntervalMs: config.POLL_INTERVAL_MS,
-      probeIntervalMs: config.PAUSE_PROBE_INTERVAL_MS,
-      rateLimit: providerRateLimit(config),
-      retryBudget: { ratio: config.RETRY_BUDGET_RATIO, minPerMinute: config.RETRY_BUDGET_MIN_PER_MINUTE },
-      metrics,
-      ...(pollsReceipts ? { deliveryCheckAfterMs: config.RECEIPT_POLL_INTERVAL_MS } : {}),
-    })
-    const wake = dispatcher.wake.bind(dispatcher)
-    notifications = listenForDueMessages(databaseUrl, {
-      onDue: wake,
-      onError: (error) => log.warn({ err: error }, 'LISTEN connection lost; polling until it is back'),
-    })
-    dispatcher.start()
-    retention = startRetention(database.prisma, {
-      retentionHours: config.RETENTION_HOURS,
-      intervalMs: RETENTION_INTERVAL_MS,
-      log: log.child({ component: 'retention' }),
-    })
-    if (pollsReceipts) {
-      receiptPoller = new ReceiptPoller({
-        pool: database.pool,
-        provider,
-        log: log.child({ component: 'receipts' }),
-        intervalMs: config.RECEIPT_POLL_INTERVAL_MS,
-        ttlSeconds: config.MESSAGE_TTL_SECONDS,
-        batchSize: config.DISPATCH_BATCH_SIZE,
-        timeoutMs: config.PROVIDER_TIMEOUT_MS,
-        metrics,
-        alerts,
-      })
-      receiptPoller.start()
-    }
-  }
+  const worker = config.ROLE === 'api' ? undefined : runDispatcher({ config, databaseUrl, database, log, alerts, metrics })
+  const provider = worker?.provider
 
   const address = await app.listen({ host: config.HOST, port: config.PORT })
   log.info(`sms-outbox ${config.ROLE === 'worker' ? 'health checks' : 'API'} on ${address} (role ${config.ROLE}${provider ? `, provider ${provider.name}` : ''})`)
@@ -146,11 +85,7 @@ async function main(): Promise<void> {
     if (err) log.error({ err }, 'stopping after an error')
     else log.info(`${signal}: stopping; in-flight sends finish first`)
     await app.close()
-    await notifications?.close()
-    await retention?.stop()
-    await receiptPoller?.stop()
-    await dispatcher?.stop()
-    await provider?.close?.()
+    await worker?.stop()
     await alerts.close()
     await database.close()
     await embedded?.stop()

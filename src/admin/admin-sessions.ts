@@ -32,9 +32,9 @@ export class AdminSessions {
   async start(): Promise<string> {
     const id = randomBytes(32).toString('base64url')
     // Logins are rare, and the index on expires_at makes this a short range scan.
-    await this.#prisma.$executeRaw`DELETE FROM admin_sessions WHERE expires_at <= now()`
+    await this.#prisma.$executeRaw`DELETE FROM sms_outbox.admin_sessions WHERE expires_at <= now()`
     await this.#prisma.$executeRaw`
-      INSERT INTO admin_sessions (session_hash, expires_at)
+      INSERT INTO sms_outbox.admin_sessions (session_hash, expires_at)
       VALUES (${this.#hash(id)}, now() + ${this.#lifetimeSeconds}::int * interval '1 second')`
     return id
   }
@@ -43,14 +43,14 @@ export class AdminSessions {
   async isActive(id: string): Promise<boolean> {
     if (!SESSION_ID.test(id)) return false
     const rows = await this.#prisma.$queryRaw<unknown[]>`
-      SELECT 1 FROM admin_sessions WHERE session_hash = ${this.#hash(id)} AND expires_at > now()`
+      SELECT 1 FROM sms_outbox.admin_sessions WHERE session_hash = ${this.#hash(id)} AND expires_at > now()`
     return rows.length > 0
   }
 
   /** Ends the session `id` (logout); harmless for an unknown or ended one. */
   async end(id: string): Promise<void> {
     if (!SESSION_ID.test(id)) return
-    await this.#prisma.$executeRaw`DELETE FROM admin_sessions WHERE session_hash = ${this.#hash(id)}`
+    await this.#prisma.$executeRaw`DELETE FROM sms_outbox.admin_sessions WHERE session_hash = ${this.#hash(id)}`
   }
 
   #hash(id: string): string {

@@ -13,16 +13,16 @@ export type CancelResult =
 export async function cancelMessage(prisma: PrismaClient, id: string, { actor }: { actor: string }): Promise<CancelResult> {
   const [canceled] = await prisma.$queryRaw<{ id: string }[]>`
     WITH canceled AS (
-      UPDATE messages SET status = 'canceled', updated_at = now(), last_error_code = 'canceled',
+      UPDATE sms_outbox.messages SET status = 'canceled', updated_at = now(), last_error_code = 'canceled',
                           last_error = 'canceled by ' || ${actor}
       WHERE id = ${id}::uuid AND status = 'pending'
       RETURNING id
     ), logged AS (
-      INSERT INTO admin_actions (actor, action, message_id) SELECT ${actor}, 'cancel', id FROM canceled
+      INSERT INTO sms_outbox.admin_actions (actor, action, message_id) SELECT ${actor}, 'cancel', id FROM canceled
     )
     SELECT id FROM canceled`
   const [message] = await prisma.$queryRaw<MessageSummary[]>`
-    SELECT ${SUMMARY_COLUMNS} FROM messages WHERE id = ${id}::uuid`
+    SELECT ${SUMMARY_COLUMNS} FROM sms_outbox.messages WHERE id = ${id}::uuid`
   if (!message) return { result: 'not_found' }
   if (canceled) return { result: 'canceled', message }
   if (message.status === 'canceled') return { result: 'unchanged', message }

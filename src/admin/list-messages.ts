@@ -45,7 +45,7 @@ export async function listMessages(
   const after = cursor === undefined ? Prisma.sql`TRUE` : afterCursor(cursor)
   const rows = await prisma.$queryRaw<(MessageSummary & { position: string })[]>`
     SELECT ${SUMMARY_COLUMNS}, created_at::text AS position
-    FROM messages
+    FROM sms_outbox.messages
     WHERE ${filterCondition(filter)} AND ${after}
     ORDER BY created_at DESC, id DESC
     LIMIT ${limit + 1}`

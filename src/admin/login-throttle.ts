@@ -17,13 +17,13 @@ export type LoginAdmission = { admitted: true; attemptId: bigint } | { admitted:
  * keeps trying is let back in once its oldest failure is a minute old.
  */
 export async function admitLoginAttempt(prisma: PrismaClient, clientAddress: string): Promise<LoginAdmission> {
-  await prisma.$executeRaw`DELETE FROM admin_login_failures WHERE failed_at < now() - interval '1 minute'`
+  await prisma.$executeRaw`DELETE FROM sms_outbox.admin_login_failures WHERE failed_at < now() - interval '1 minute'`
   const [{ id }] = await prisma.$queryRaw<{ id: bigint }[]>`
-    INSERT INTO admin_login_failures (client_address) VALUES (${clientAddress}) RETURNING id`
+    INSERT INTO sms_outbox.admin_login_failures (client_address) VALUES (${clientAddress}) RETURNING id`
   const [recent] = await prisma.$queryRaw<{ failures: number; oldestLeavesInSeconds: number }[]>`
     SELECT count(*)::int AS failures,
            ceil(extract(epoch FROM min(failed_at) + interval '1 minute' - now()))::int AS "oldestLeavesInSeconds"
-    FROM admin_login_failures
+    FROM sms_outbox.admin_login_failures
     WHERE client_address = ${clientAddress} AND failed_at >= now() - interval '1 minute'`
   if (recent.failures <= LOGIN_FAILURES_PER_MINUTE) return { admitted: true, attemptId: id }
   await forgetLoginAttempt(prisma, id)
@@ -32,5 +32,5 @@ export async function admitLoginAttempt(prisma: PrismaClient, clientAddress: str
 
 /** The attempt succeeded: it is no failure. */
 export async function forgetLoginAttempt(prisma: PrismaClient, attemptId: bigint): Promise<void> {
-  await prisma.$executeRaw`DELETE FROM admin_login_failures WHERE id = ${attemptId}`
+  await prisma.$executeRaw`DELETE FROM sms_outbox.admin_login_failures WHERE id = ${attemptId}`
 }

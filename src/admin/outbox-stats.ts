@@ -14,23 +14,23 @@ export interface OutboxStats {
  */
 export async function outboxStats(prisma: PrismaClient): Promise<OutboxStats> {
   const byStatus = await prisma.$queryRaw<{ status: string; count: number }[]>`
-    SELECT status, count(*)::int AS count FROM messages GROUP BY status ORDER BY status`
+    SELECT status, count(*)::int AS count FROM sms_outbox.messages GROUP BY status ORDER BY status`
   const deadByErrorCode = await prisma.$queryRaw<{ errorCode: string; count: number }[]>`
     SELECT coalesce(last_error_code, 'unknown') AS "errorCode", count(*)::int AS count
-    FROM messages WHERE status = 'dead' AND updated_at >= now() - interval '24 hours'
+    FROM sms_outbox.messages WHERE status = 'dead' AND updated_at >= now() - interval '24 hours'
     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20`
   const perHour = await prisma.$queryRaw<OutboxStats['perHour']>`
     WITH hours AS (
       SELECT generate_series(date_trunc('hour', now()) - interval '23 hours', date_trunc('hour', now()),
                              interval '1 hour') AS hour
     ), created AS (
-      SELECT date_trunc('hour', created_at) AS hour, count(*)::int AS n FROM messages
+      SELECT date_trunc('hour', created_at) AS hour, count(*)::int AS n FROM sms_outbox.messages
       WHERE created_at >= date_trunc('hour', now()) - interval '23 hours' GROUP BY 1
     ), sent AS (
-      SELECT date_trunc('hour', sent_at) AS hour, count(*)::int AS n FROM messages
+      SELECT date_trunc('hour', sent_at) AS hour, count(*)::int AS n FROM sms_outbox.messages
       WHERE sent_at >= date_trunc('hour', now()) - interval '23 hours' GROUP BY 1
     ), dead AS (
-      SELECT date_trunc('hour', updated_at) AS hour, count(*)::int AS n FROM messages
+      SELECT date_trunc('hour', updated_at) AS hour, count(*)::int AS n FROM sms_outbox.messages
       WHERE status = 'dead' AND updated_at >= date_trunc('hour', now()) - interval '23 hours' GROUP BY 1
     )
     SELECT hours.hour, coalesce(created.n, 0) AS created, coalesce(sent.n, 0) AS sent, coalesce(dead.n, 0) AS dead

@@ -28,7 +28,7 @@ export type RetryResult =
 export async function retryMessage(prisma: PrismaClient, id: string, options: RetryOptions): Promise<RetryResult> {
   const retried = await redrive(prisma, Prisma.sql`id = ${id}::uuid`, { ...options, bulk: false })
   const [message] = await prisma.$queryRaw<MessageSummary[]>`
-    SELECT ${SUMMARY_COLUMNS} FROM messages WHERE id = ${id}::uuid`
+    SELECT ${SUMMARY_COLUMNS} FROM sms_outbox.messages WHERE id = ${id}::uuid`
   if (!message) return { result: 'not_found' }
   if (retried > 0) return { result: 'retried', message }
   if (message.status === 'pending' || message.status === 'sending') return { result: 'unchanged', message }
@@ -59,13 +59,13 @@ export async function retryMatching(
     return { matched: retried, retried }
   }
   const [{ matched }] = await prisma.$queryRaw<{ matched: number }[]>`
-    SELECT count(*)::int AS matched FROM messages WHERE ${scope} AND erased_at IS NULL AND ${NOT_SUPPRESSED}`
+    SELECT count(*)::int AS matched FROM sms_outbox.messages WHERE ${scope} AND erased_at IS NULL AND ${NOT_SUPPRESSED}`
   return { matched, retried: 0 }
 }
 
 // A bulk redrive of every `21610` must not text the people who said STOP: enqueue would
 // refuse those numbers, so a retry does too.
-const NOT_SUPPRESSED = Prisma.sql`NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.recipient = messages.recipient)`
+const NOT_SUPPRESSED = Prisma.sql`NOT EXISTS (SELECT 1 FROM sms_outbox.suppressions s WHERE s.recipient = messages.recipient)`
 
 /** The one statement behind both retries; returns how many rows it moved. */
 async function redrive(
@@ -75,17 +75,17 @@ async function redrive(
 ): Promise<number> {
   const [{ retried }] = await prisma.$queryRaw<{ retried: number }[]>`
     WITH target AS (
-      SELECT id, status FROM messages
+      SELECT id, status FROM sms_outbox.messages
       WHERE ${scope} AND status = ANY(${RETRYABLE_STATUSES}::text[]) AND erased_at IS NULL AND ${NOT_SUPPRESSED}
       FOR UPDATE SKIP LOCKED
     ), retried AS (
-      UPDATE messages m
+      UPDATE sms_outbox.messages m
       SET status = 'pending', counted_attempts = 0, next_attempt_at = now(), updated_at = now(),
           expires_at = greatest(m.expires_at, now() + make_interval(secs => ${ttlSeconds}))
       FROM target WHERE m.id = target.id
       RETURNING m.id, target.status AS previous_status
     ), logged AS (
-      INSERT INTO admin_actions (actor, action, message_id, detail)
+      INSERT INTO sms_outbox.admin_actions (actor, action, message_id, detail)
       SELECT ${actor}, 'retry', id, jsonb_build_object('from', previous_status, 'bulk', ${bulk}::boolean)
       FROM retried
     )

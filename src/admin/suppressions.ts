@@ -39,7 +39,7 @@ export async function listSuppressions(
   const after = cursor === undefined ? Prisma.sql`TRUE` : afterCursor(cursor)
   const rows = await prisma.$queryRaw<(SuppressionEntry & { position: string })[]>`
     SELECT ${ENTRY_COLUMNS}, created_at::text AS position
-    FROM suppressions
+    FROM sms_outbox.suppressions
     WHERE ${only} AND ${after}
     ORDER BY created_at DESC, id DESC
     LIMIT ${limit + 1}`
@@ -69,10 +69,10 @@ export async function removeSuppression(
   const sameId = 'id' in key ? Prisma.sql`id = ${key.id}::uuid` : Prisma.sql`TRUE`
   const [removed] = await prisma.$queryRaw<SuppressionEntry[]>`
     WITH removed AS (
-      DELETE FROM suppressions WHERE recipient = ${recipient} AND ${sameId}
+      DELETE FROM sms_outbox.suppressions WHERE recipient = ${recipient} AND ${sameId}
       RETURNING ${ENTRY_COLUMNS}
     ), logged AS (
-      INSERT INTO admin_actions (actor, action, recipient, detail)
+      INSERT INTO sms_outbox.admin_actions (actor, action, recipient, detail)
       SELECT ${actor}, 'unsuppress', recipient,
              jsonb_build_object('to', ${maskPhoneNumber(recipient)}::text, 'reason', reason,
                                 'errorCode', "errorCode", 'provider', provider,
@@ -85,7 +85,7 @@ export async function removeSuppression(
 
 async function recipientOf(prisma: PrismaClient, id: string): Promise<string | undefined> {
   const [entry] = await prisma.$queryRaw<{ recipient: string }[]>`
-    SELECT recipient FROM suppressions WHERE id = ${id}::uuid`
+    SELECT recipient FROM sms_outbox.suppressions WHERE id = ${id}::uuid`
   return entry?.recipient
 }
 
@@ -105,16 +105,16 @@ export async function addSuppression(
 ): Promise<{ entry: SuppressionEntry; created: boolean; canceledPending: number }> {
   const [added] = await prisma.$queryRaw<((SuppressionEntry | { [key in keyof SuppressionEntry]: null }) & { canceledPending: number })[]>`
     WITH added AS (
-      INSERT INTO suppressions (recipient, reason) VALUES (${recipient}, ${reason})
+      INSERT INTO sms_outbox.suppressions (recipient, reason) VALUES (${recipient}, ${reason})
       ON CONFLICT (recipient) DO NOTHING
       RETURNING ${ENTRY_COLUMNS}
     ), logged AS (
-      INSERT INTO admin_actions (actor, action, recipient, detail)
+      INSERT INTO sms_outbox.admin_actions (actor, action, recipient, detail)
       SELECT ${actor}, 'suppress', recipient,
              jsonb_build_object('to', ${maskPhoneNumber(recipient)}::text, 'reason', reason)
       FROM added
     ), canceled AS (
-      UPDATE messages
+      UPDATE sms_outbox.messages
       SET status = 'canceled', last_error_code = ${SUPPRESSED_ERROR_CODE}, last_error = ${SUPPRESSED_ERROR},
           updated_at = now()
       WHERE recipient = ${recipient} AND status = 'pending'
@@ -126,7 +126,7 @@ export async function addSuppression(
   const { canceledPending, ...entry } = added
   if (entry.id !== null) return { entry, created: true, canceledPending }
   const [existing] = await prisma.$queryRaw<SuppressionEntry[]>`
-    SELECT ${ENTRY_COLUMNS} FROM suppressions WHERE recipient = ${recipient}`
+    SELECT ${ENTRY_COLUMNS} FROM sms_outbox.suppressions WHERE recipient = ${recipient}`
   // Removed between the two statements: adding again is what was asked.
   if (!existing) {
     const again = await addSuppression(prisma, { recipient, reason }, { actor })

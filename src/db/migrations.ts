@@ -3,14 +3,19 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { moveLegacyLayout } from './legacy-layout.ts'
+import { OUTBOX_SCHEMA } from './outbox-schema.ts'
 
-/** `prisma/migrations`, where `prisma migrate diff` output is committed. */
+/** `prisma/migrations`, where `prisma migrate diff` output is committed (the same path from src/ and dist/). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url))
 
 // Any constant works; it only has to be the same in every process of this service.
 const MIGRATION_LOCK_KEY = 7_301_202_611
 
-interface Migration {
+/** The outbox's own migration history: never the host application's `public._prisma_migrations`. */
+const HISTORY = `"${OUTBOX_SCHEMA}"."_prisma_migrations"`
+
+export interface Migration {
   name: string
   sql: string
   checksum: string
@@ -18,8 +23,12 @@ interface Migration {
 
 /**
  * Applies the migrations in `prisma/migrations` that the database lacks, each in its own
- * transaction, and records them in Prisma's `_prisma_migrations` table so that
- * `prisma migrate status` agrees.
+ * transaction, and records them in `sms_outbox._prisma_migrations` (Prisma's table layout,
+ * so that `prisma migrate status` agrees). Everything lands in the schema `sms_outbox`:
+ * the migration files name their tables unqualified, and each runs with
+ * `SET LOCAL search_path = sms_outbox`, so a host application's `public` schema and its
+ * own migration history are never touched. A database from before the schema existed
+ * (the outbox in `public`) is moved over first, in one transaction (legacy-layout.ts).
  *
  * Why not `prisma migrate deploy`: offline, Prisma 6.19 can only migrate through
  * `@prisma/adapter-pg`, whose script runner splits a migration on every `;` (inside
@@ -33,17 +42,21 @@ export async function applyMigrations(databaseUrl: string): Promise<string[]> {
   try {
     // Several processes may boot at once (api and worker); one migrates, the others wait.
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
-    await client.query(`
-      CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
-        "id" VARCHAR(36) PRIMARY KEY NOT NULL,
-        "checksum" VARCHAR(64) NOT NULL,
-        "finished_at" TIMESTAMPTZ,
-        "migration_name" VARCHAR(255) NOT NULL,
-        "logs" TEXT,
-        "rolled_back_at" TIMESTAMPTZ,
-        "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
-        "applied_steps_count" INTEGER NOT NULL DEFAULT 0
-      )`)
+    await inTransaction(client, async () => {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${OUTBOX_SCHEMA}"`)
+      await client.query(`
+        CREATE TABLE IF NOT EXISTS ${HISTORY} (
+          "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+          "checksum" VARCHAR(64) NOT NULL,
+          "finished_at" TIMESTAMPTZ,
+          "migration_name" VARCHAR(255) NOT NULL,
+          "logs" TEXT,
+          "rolled_back_at" TIMESTAMPTZ,
+          "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+          "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+        )`)
+      await moveLegacyLayout(client, migrations.map((migration) => migration.name))
+    })
     const applied = await appliedChecksums(client)
     const newlyApplied: string[] = []
     for (const migration of migrations) {
@@ -56,17 +69,19 @@ export async function applyMigrations(databaseUrl: string): Promise<string[]> {
         }
         continue
       }
-      await client.query('BEGIN')
       try {
-        await client.query(migration.sql)
-        await client.query(
-          `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count)
-           VALUES ($1, $2, now(), $3, 1)`,
-          [randomUUID(), migration.checksum, migration.name],
-        )
-        await client.query('COMMIT')
+        await inTransaction(client, async () => {
+          // LOCAL: the setting ends with the transaction, so nothing after it resolves
+          // unqualified names into the outbox by accident.
+          await client.query(`SET LOCAL search_path = "${OUTBOX_SCHEMA}"`)
+          await client.query(migration.sql)
+          await client.query(
+            `INSERT INTO ${HISTORY} (id, checksum, finished_at, migration_name, applied_steps_count)
+             VALUES ($1, $2, now(), $3, 1)`,
+            [randomUUID(), migration.checksum, migration.name],
+          )
+        })
       } catch (error) {
-        await client.query('ROLLBACK')
         throw new Error(`migration ${migration.name} failed: ${(error as Error).message}`, {
           cause: error,
         })
@@ -87,16 +102,27 @@ export async function pendingMigrations(query: pg.Pool | pg.Client): Promise<str
 }
 
 async function appliedChecksums(query: pg.Pool | pg.Client): Promise<Map<string, string>> {
-  const exists = await query.query(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS ok`)
+  const exists = await query.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [HISTORY])
   if (!exists.rows[0].ok) return new Map()
   const result = await query.query<{ migration_name: string; checksum: string }>(
-    `SELECT migration_name, checksum FROM "_prisma_migrations"
+    `SELECT migration_name, checksum FROM ${HISTORY}
      WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
   )
   return new Map(result.rows.map((row) => [row.migration_name, row.checksum]))
 }
 
-async function readMigrations(): Promise<Migration[]> {
+async function inTransaction(client: pg.Client, work: () => Promise<void>): Promise<void> {
+  await client.query('BEGIN')
+  try {
+    await work()
+    await client.query('COMMIT')
+  } catch (error) {
+    await client.query('ROLLBACK')
+    throw error
+  }
+}
+
+export async function readMigrations(): Promise<Migration[]> {
   const entries = await readdir(MIGRATIONS_DIR, { withFileTypes: true })
   const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()
   return Promise.all(

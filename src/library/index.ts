@@ -1,9 +1,14 @@
-// `import { createOutbox } from 'sms-outbox'`: enqueue an SMS inside your own transaction.
+// `import { createOutbox, migrate, startDispatcher } from 'sms-outbox'`: enqueue an SMS
+// inside your own transaction, and send it from your own process or from the service.
+// Importing has no effect of its own: nothing starts, listens or logs until called.
 export { createOutbox } from './create-outbox.ts'
 export type { Outbox } from './create-outbox.ts'
 export type { OutboxMessage, ResultReadyNotification } from './input-check.ts'
 export type { OutboxOptions } from './outbox-settings.ts'
 export type { PrismaTransaction, Transaction } from './transaction.ts'
+export { migrate } from './migrate.ts'
+export { startDispatcher } from './start-dispatcher.ts'
+export type { DispatcherOptions, RunningDispatcher } from './start-dispatcher.ts'
 export { ConfigError } from '../config.ts'
 export { IdempotencyConflict } from '../outbox/enqueue.ts'
 export type { Queryable } from '../db/queryable.ts'
@@ -11,5 +16,7 @@ export type { Enqueued } from '../outbox/enqueue.ts'
 export { RecipientSuppressed } from '../outbox/recipient-suppressed.ts'
 export type { MessageRecord, MessageStatus } from '../outbox/message.ts'
 export { InvalidMessage } from '../outbox/prepare-message.ts'
-// The tables the outbox writes: apply the migrations once per database (as `npx sms-outbox migrate`).
+export { withRetry } from '../outbox/retry.ts'
+export type { WithRetryOptions } from '../outbox/retry.ts'
+// As migrate, returning the names of the migrations it applied.
 export { applyMigrations } from '../db/migrations.ts'

@@ -3,7 +3,7 @@ import type { PrismaClient } from '../db/database.ts'
 /** Rows per status. Reads the whole table: callers must not run it on every scrape. */
 export async function countMessagesByStatus(prisma: PrismaClient): Promise<Map<string, number>> {
   const rows = await prisma.$queryRaw<{ status: string; count: number }[]>`
-    SELECT status, count(*)::int AS count FROM messages GROUP BY status`
+    SELECT status, count(*)::int AS count FROM sms_outbox.messages GROUP BY status`
   return new Map(rows.map((row) => [row.status, row.count]))
 }
 
@@ -24,10 +24,10 @@ export interface DueBacklog {
 export async function readDueBacklog(prisma: PrismaClient): Promise<DueBacklog> {
   const [row] = await prisma.$queryRaw<{ due: number; oldest_due_age_seconds: number }[]>`
     WITH due AS (
-      SELECT next_attempt_at FROM messages
+      SELECT next_attempt_at FROM sms_outbox.messages
       WHERE status = 'pending' AND counted_attempts = 0 AND next_attempt_at <= now()
       UNION ALL
-      SELECT next_attempt_at FROM messages
+      SELECT next_attempt_at FROM sms_outbox.messages
       WHERE status = 'pending' AND counted_attempts > 0 AND next_attempt_at <= now()
     )
     SELECT count(*)::int AS due,

@@ -97,14 +97,14 @@ export async function claimDue(
 // and two counters per provider instead of a row per claim.
 const CLAIM_DUE = `
   WITH paused AS (
-    SELECT 1 FROM provider_pauses WHERE provider = $1
+    SELECT 1 FROM sms_outbox.provider_pauses WHERE provider = $1
   ), probe AS (
-    UPDATE provider_pauses
+    UPDATE sms_outbox.provider_pauses
     SET next_probe_at = now() + $2::int * interval '1 millisecond', probes = probes + 1
     WHERE provider = $1::text AND next_probe_at <= now()
     RETURNING 1
   ), locked AS (
-    SELECT * FROM provider_limits WHERE provider = $1 FOR UPDATE
+    SELECT * FROM sms_outbox.provider_limits WHERE provider = $1 FOR UPDATE
   ), held AS (
     -- The time the lock was granted, not the statement's start (now()): a claim that
     -- waited for another's lock must not count that wait as refill the other one spent.
@@ -141,13 +141,13 @@ const CLAIM_DUE = `
   ), first_attempts_due AS (
     -- Each of these two scans has its own index (messages_first_attempts_due_idx,
     -- messages_retries_due_idx), whose predicate is the scan's condition.
-    SELECT id, next_attempt_at FROM messages
+    SELECT id, next_attempt_at FROM sms_outbox.messages
     WHERE status = 'pending' AND counted_attempts = 0 AND next_attempt_at <= now() AND expires_at > now()
     ORDER BY next_attempt_at
     LIMIT (SELECT take FROM allowance)
     FOR UPDATE SKIP LOCKED
   ), retries_due AS (
-    SELECT id, next_attempt_at FROM messages
+    SELECT id, next_attempt_at FROM sms_outbox.messages
     WHERE status = 'pending' AND counted_attempts > 0 AND next_attempt_at <= now() AND expires_at > now()
     ORDER BY next_attempt_at
     LIMIT (SELECT least(take, retries_allowed) FROM allowance)
@@ -160,24 +160,24 @@ const CLAIM_DUE = `
     -- A number suppressed after its message was accepted: the message ends here, unsent.
     -- Both updates read the suppression list in the statement's one snapshot, so each due
     -- row takes exactly one of them.
-    UPDATE messages m
+    UPDATE sms_outbox.messages m
     SET status = 'canceled', last_error_code = '${SUPPRESSED_ERROR_CODE}', last_error = '${SUPPRESSED_ERROR}',
         updated_at = now()
     WHERE m.id = ANY (ARRAY(SELECT id FROM due))
-      AND EXISTS (SELECT 1 FROM suppressions s WHERE s.recipient = m.recipient)
+      AND EXISTS (SELECT 1 FROM sms_outbox.suppressions s WHERE s.recipient = m.recipient)
   ), claimed AS (
-    UPDATE messages m
+    UPDATE sms_outbox.messages m
     SET status = 'sending', attempts = m.attempts + 1, counted_attempts = m.counted_attempts + 1,
         lease_token = gen_random_uuid(), locked_until = now() + $4::int * interval '1 millisecond',
         provider = $1, updated_at = now()
     -- An array, not a join: the planner cannot know how few rows the LIMITs above let
     -- through, and hash-joined a scan of the whole table to them (9 ms against 0.5).
     WHERE m.id = ANY (ARRAY(SELECT id FROM due))
-      AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.recipient = m.recipient)
+      AND NOT EXISTS (SELECT 1 FROM sms_outbox.suppressions s WHERE s.recipient = m.recipient)
     RETURNING m.id, m.recipient, m.body, m.type, m.attempts, m.counted_attempts, m.max_retries,
               m.lease_token
   ), opened AS (
-    INSERT INTO message_attempts (message_id, attempt, started_at)
+    INSERT INTO sms_outbox.message_attempts (message_id, attempt, started_at)
     SELECT id, attempts, now() FROM claimed
   ), spent AS (
     SELECT count(*) FILTER (WHERE counted_attempts = 1) AS first_attempts,
@@ -186,7 +186,7 @@ const CLAIM_DUE = `
   ), written AS (
     -- Refilling is a function of time, so a claim that took nothing has nothing to write.
     -- A missing row is made here; a claim that made it at the same time leaves it alone.
-    INSERT INTO provider_limits AS p (provider, tokens, refilled_at, window_started_at, first_attempts,
+    INSERT INTO sms_outbox.provider_limits AS p (provider, tokens, refilled_at, window_started_at, first_attempts,
                                       retries, previous_first_attempts, previous_retries)
     SELECT $1, coalesce(a.tokens - s.first_attempts - s.retries, 0), a.at, a.window_started_at,
            a.first_attempts + s.first_attempts, a.retries + s.retries, a.previous_first_attempts,

@@ -62,15 +62,15 @@ const INSERT_MESSAGES = `
       AS i(id, recipient, body, type, bytes, max_retries, send_at, expires_at, metadata,
            idempotency_key, request_hash, ttl_seconds, position)
   )
-  INSERT INTO messages (id, recipient, body, type, bytes, max_retries, next_attempt_at,
+  INSERT INTO sms_outbox.messages (id, recipient, body, type, bytes, max_retries, next_attempt_at,
                         expires_at, metadata, idempotency_key, request_hash)
   SELECT i.id, i.recipient, i.body, i.type, i.bytes, i.max_retries,
          coalesce(i.send_at, now()),
          coalesce(i.expires_at, coalesce(i.send_at, now()) + make_interval(secs => i.ttl_seconds)),
          i.metadata, i.idempotency_key, i.request_hash
   FROM input i
-  WHERE NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.recipient = i.recipient)
-    AND NOT ($13::boolean AND EXISTS (SELECT 1 FROM input j JOIN suppressions s ON s.recipient = j.recipient))
+  WHERE NOT EXISTS (SELECT 1 FROM sms_outbox.suppressions s WHERE s.recipient = i.recipient)
+    AND NOT ($13::boolean AND EXISTS (SELECT 1 FROM input j JOIN sms_outbox.suppressions s ON s.recipient = j.recipient))
   -- In the callers' order: of two messages with one key, the first is the one written (the
   -- anti-join above may hand rows over in any order).
   ORDER BY i.position
@@ -79,11 +79,11 @@ const INSERT_MESSAGES = `
 
 const FIND_BY_KEYS = `
   SELECT ${MESSAGE_COLUMNS}, idempotency_key AS "idempotencyKey", request_hash AS "requestHash"
-  FROM messages WHERE idempotency_key = ANY($1::text[])`
+  FROM sms_outbox.messages WHERE idempotency_key = ANY($1::text[])`
 
 const FIND_SUPPRESSIONS = `
   SELECT recipient, reason, error_code AS "errorCode", provider, created_at AS "createdAt"
-  FROM suppressions WHERE recipient = ANY($1::text[])`
+  FROM sms_outbox.suppressions WHERE recipient = ANY($1::text[])`
 
 /**
  * Inserts `messages` with the given ids in one statement, skipping any whose idempotency

@@ -16,13 +16,13 @@ export interface ExpiredMessage {
 export async function expireOverdue(prisma: PrismaClient, { limit }: { limit: number }): Promise<ExpiredMessage[]> {
   return prisma.$queryRaw<ExpiredMessage[]>`
     WITH overdue_first_attempts AS (
-      SELECT id FROM messages
+      SELECT id FROM sms_outbox.messages
       WHERE status = 'pending' AND counted_attempts = 0 AND next_attempt_at <= now() AND expires_at <= now()
       ORDER BY next_attempt_at
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED
     ), overdue_retries AS (
-      SELECT id FROM messages
+      SELECT id FROM sms_outbox.messages
       WHERE status = 'pending' AND counted_attempts > 0 AND next_attempt_at <= now() AND expires_at <= now()
       ORDER BY next_attempt_at
       LIMIT ${limit}
@@ -30,7 +30,7 @@ export async function expireOverdue(prisma: PrismaClient, { limit }: { limit: nu
     ), overdue AS (
       SELECT id FROM overdue_first_attempts UNION ALL SELECT id FROM overdue_retries
     )
-    UPDATE messages m
+    UPDATE sms_outbox.messages m
     SET status = 'expired', updated_at = now(), last_error_code = 'expired',
         last_error = 'not sent before expires_at'
     WHERE m.id = ANY (ARRAY(SELECT id FROM overdue))

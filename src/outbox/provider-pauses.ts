@@ -25,7 +25,7 @@ export async function pauseProvider(
   },
 ): Promise<boolean> {
   const created = await prisma.$executeRaw`
-    INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at)
+    INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at)
     VALUES (${provider}, ${errorCode}, ${reason}, now() + ${probeIntervalMs} * interval '1 millisecond')
     ON CONFLICT (provider) DO NOTHING`
   return created === 1
@@ -42,9 +42,9 @@ export async function resumeProvider(
 ): Promise<boolean> {
   const [{ resumed }] = await prisma.$queryRaw<{ resumed: number }[]>`
     WITH resumed AS (
-      DELETE FROM provider_pauses WHERE provider = ${provider} RETURNING provider, error_code
+      DELETE FROM sms_outbox.provider_pauses WHERE provider = ${provider} RETURNING provider, error_code
     ), logged AS (
-      INSERT INTO admin_actions (actor, action, provider, detail)
+      INSERT INTO sms_outbox.admin_actions (actor, action, provider, detail)
       SELECT ${actor ?? null}::text, 'resume', provider, jsonb_build_object('errorCode', error_code)
       FROM resumed WHERE ${actor ?? null}::text IS NOT NULL
     )

@@ -107,13 +107,13 @@ export class ReceiptPoller {
 // A message past its TTL is asked about this once more, then never again (NULL).
 const CLAIM_DUE = `
   WITH due AS (
-    SELECT id FROM messages
+    SELECT id FROM sms_outbox.messages
     WHERE delivery_check_at <= now() AND provider = $1
     ORDER BY delivery_check_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
   )
-  UPDATE messages m
+  UPDATE sms_outbox.messages m
   SET delivery_check_at = CASE WHEN m.sent_at + $3 * interval '1 second' > now()
                                THEN now() + $4 * interval '1 millisecond' END
   FROM due

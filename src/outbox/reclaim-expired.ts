@@ -21,13 +21,13 @@ export async function reclaimExpired(
 ): Promise<ReclaimedMessage[]> {
   return prisma.$queryRaw<ReclaimedMessage[]>`
     WITH stale AS (
-      SELECT id FROM messages
+      SELECT id FROM sms_outbox.messages
       WHERE status = 'sending' AND locked_until < now()
       ORDER BY locked_until
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED
     ), reclaimed AS (
-      UPDATE messages m
+      UPDATE sms_outbox.messages m
       SET status = CASE WHEN m.counted_attempts > m.max_retries THEN 'dead' ELSE 'pending' END,
           next_attempt_at = least(now(), m.expires_at), lease_token = NULL, locked_until = NULL, updated_at = now(),
           last_error_code = 'lease_expired',
@@ -35,7 +35,7 @@ export async function reclaimExpired(
       FROM stale WHERE m.id = stale.id
       RETURNING m.id, m.recipient, m.status, m.provider, m.attempts
     ), closed AS (
-      UPDATE message_attempts a
+      UPDATE sms_outbox.message_attempts a
       SET outcome = 'ambiguous', finished_at = now(), error_code = 'lease_expired',
           error_message = 'no outcome recorded before the lease ended'
       FROM reclaimed r

@@ -64,7 +64,7 @@ const RECORD_OUTCOMES = `
       AS t(id, lease_token, status, delay_ms, counted, outcome, error_code, error_message, http_status,
            latency_ms, provider_message_id, suppress, delivery_check_after_ms)
   ), settled AS (
-    UPDATE messages m
+    UPDATE sms_outbox.messages m
     SET status = r.status,
         next_attempt_at = CASE WHEN r.status = 'pending'
           THEN least(now() + r.delay_ms * interval '1 millisecond', m.expires_at)
@@ -83,13 +83,13 @@ const RECORD_OUTCOMES = `
     WHERE m.id = r.id AND m.lease_token = r.lease_token AND m.status = 'sending'
     RETURNING m.id, m.attempts, m.recipient, m.provider
   ), suppressed AS (
-    INSERT INTO suppressions (recipient, reason, error_code, provider, message_id)
+    INSERT INTO sms_outbox.suppressions (recipient, reason, error_code, provider, message_id)
     SELECT s.recipient, r.suppress, r.error_code, s.provider, s.id
     FROM settled s JOIN result r ON r.id = s.id
     WHERE r.suppress IS NOT NULL
     ON CONFLICT (recipient) DO NOTHING
   ), closed AS (
-    UPDATE message_attempts a
+    UPDATE sms_outbox.message_attempts a
     SET outcome = r.outcome, finished_at = now(), error_code = r.error_code,
         error_message = r.error_message, http_status = r.http_status,
         latency_ms = r.latency_ms, provider_message_id = r.provider_message_id

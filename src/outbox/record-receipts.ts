@@ -70,7 +70,7 @@ const RECORD_RECEIPTS = `
     SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[])
       AS t(provider_message_id, status, error_code, at)
   )
-  UPDATE messages m
+  UPDATE sms_outbox.messages m
   SET delivery_status = r.status,
       delivery_at = coalesce(r.at, now()),
       delivery_error_code = r.error_code,

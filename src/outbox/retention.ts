@@ -14,9 +14,9 @@ export async function eraseOldPersonalData(
   { retentionHours, limit }: { retentionHours: number; limit: number },
 ): Promise<number> {
   return prisma.$executeRaw`
-    UPDATE messages SET recipient = NULL, body = NULL, request_hash = NULL, erased_at = now()
+    UPDATE sms_outbox.messages SET recipient = NULL, body = NULL, request_hash = NULL, erased_at = now()
     WHERE id IN (
-      SELECT id FROM messages
+      SELECT id FROM sms_outbox.messages
       WHERE status = ANY(${TERMINAL}::text[]) AND erased_at IS NULL
         AND updated_at < now() - make_interval(hours => ${retentionHours})
       LIMIT ${limit}
@@ -36,7 +36,7 @@ export async function eraseOldAdminActionNumbers(
 ): Promise<number> {
   // Admin actions are few (people clicking), so one statement takes them all.
   return prisma.$executeRaw`
-    UPDATE admin_actions SET recipient = NULL
+    UPDATE sms_outbox.admin_actions SET recipient = NULL
     WHERE recipient IS NOT NULL AND at < now() - make_interval(hours => ${retentionHours})`
 }
 

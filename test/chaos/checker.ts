@@ -40,7 +40,7 @@ export async function waitForDrain(pool: pg.Pool, { leaseMs, timeoutMs }: { leas
   const deadline = started + timeoutMs
   for (;;) {
     const { rows } = await pool.query<{ open: number }>(
-      `SELECT count(*)::int AS open FROM messages WHERE status IN ('pending', 'sending')`,
+      `SELECT count(*)::int AS open FROM sms_outbox.messages WHERE status IN ('pending', 'sending')`,
     )
     if (rows[0].open === 0) break
     if (performance.now() > deadline) return { drainedMs: performance.now() - started, drained: false }
@@ -59,7 +59,7 @@ export async function checkOutbox(pool: pg.Pool, provider: FakeProvider, accepte
   const acceptedIds = new Set(accepted)
   const { rows } = await pool.query<{ id: string; status: string; ambiguous: number }>(`
     SELECT m.id, m.status, count(a.*) FILTER (WHERE a.outcome = 'ambiguous')::int AS ambiguous
-    FROM messages m LEFT JOIN message_attempts a ON a.message_id = m.id
+    FROM sms_outbox.messages m LEFT JOIN sms_outbox.message_attempts a ON a.message_id = m.id
     GROUP BY m.id`)
   const byId = new Map(rows.map((row) => [row.id, row]))
   const delivered = provider.deliveredPerId

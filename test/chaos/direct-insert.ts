@@ -8,7 +8,7 @@ import { phoneNumberOf } from './load-generator.ts'
  */
 export async function insertMessages(pool: pg.Pool, count: number, label: string): Promise<string[]> {
   const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO messages (recipient, body, type, bytes, max_retries, expires_at)
+    `INSERT INTO sms_outbox.messages (recipient, body, type, bytes, max_retries, expires_at)
      SELECT r, $2 || ' ' || i, 'SMS', 10, 3, now() + interval '1 day'
      FROM unnest($1::text[]) WITH ORDINALITY AS t(r, i)
      RETURNING id`,

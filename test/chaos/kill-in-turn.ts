@@ -20,7 +20,7 @@ export async function killInTurn(
     await sleep(everyMs)
     const { rows } = await ctx.pool.query<{ sending: number; open: number }>(
       `SELECT count(*) FILTER (WHERE status = 'sending')::int AS sending,
-              count(*) FILTER (WHERE status IN ('pending', 'sending'))::int AS open FROM messages`,
+              count(*) FILTER (WHERE status IN ('pending', 'sending'))::int AS open FROM sms_outbox.messages`,
     )
     if (rows[0].open === 0) break
     const victim = running[turn % running.length]

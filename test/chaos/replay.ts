@@ -31,7 +31,7 @@ export async function replayUnresolved(
   const keys = unresolved.map((log) => log.key)
   const before = new Map(
     (await pool.query<{ key: string; id: string }>(
-      `SELECT idempotency_key AS key, id FROM messages WHERE idempotency_key = ANY($1::text[])`,
+      `SELECT idempotency_key AS key, id FROM sms_outbox.messages WHERE idempotency_key = ANY($1::text[])`,
       [keys],
     )).rows.map((row) => [row.key, row.id]),
   )
@@ -47,7 +47,7 @@ export async function replayUnresolved(
     else mismatched += 1
   }
   const { rows } = await pool.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM (SELECT idempotency_key FROM messages WHERE idempotency_key IS NOT NULL
+    `SELECT count(*)::int AS n FROM (SELECT idempotency_key FROM sms_outbox.messages WHERE idempotency_key IS NOT NULL
      GROUP BY idempotency_key HAVING count(*) > 1) several`,
   )
   return {
@@ -63,6 +63,6 @@ export async function replayUnresolved(
 /** Rows whose idempotency key no caller ever got a 2xx for, even after the replays. */
 export async function rowsNeverAccepted(pool: pg.Pool, load: LoadGenerator): Promise<number> {
   const accepted = new Set(load.acceptedIds().values())
-  const { rows } = await pool.query<{ id: string }>(`SELECT id FROM messages`)
+  const { rows } = await pool.query<{ id: string }>(`SELECT id FROM sms_outbox.messages`)
   return rows.filter((row) => !accepted.has(row.id)).length
 }

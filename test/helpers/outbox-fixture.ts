@@ -97,7 +97,7 @@ export class DispatcherWatch {
   async settled(db: TestDatabase, id: string): Promise<string> {
     let status = ''
     await this.until(async () => {
-      ;[{ status }] = await db.sql<{ status: string }>('SELECT status FROM messages WHERE id = $1', [id])
+      ;[{ status }] = await db.sql<{ status: string }>('SELECT status FROM sms_outbox.messages WHERE id = $1', [id])
       return TERMINAL.includes(status)
     })
     return status
@@ -177,7 +177,7 @@ export interface AttemptRow {
 export function attemptsOf(db: TestDatabase, id: string): Promise<AttemptRow[]> {
   return db.sql<AttemptRow>(
     `SELECT attempt, outcome, error_code, http_status, started_at, finished_at
-     FROM message_attempts WHERE message_id = $1 ORDER BY attempt`,
+     FROM sms_outbox.message_attempts WHERE message_id = $1 ORDER BY attempt`,
     [id],
   )
 }

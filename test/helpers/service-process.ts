@@ -9,15 +9,20 @@ export interface ServiceProcess {
 }
 
 /**
- * The real binary, as `npm start` runs it, with `env` on top of this process's. Resolves
+ * The service from source (`npm start` runs the same entry compiled), with `env` on top of this process's. Resolves
  * once it listens: the API, or with ROLE=worker the health checks. `onSpawn` learns the
- * child at once, so that a caller can kill one that is still booting.
+ * child at once, so that a caller can kill one that is still booting. `command` runs
+ * another entry instead (say an installed package's `sms-outbox start`).
  */
 export function startService(
   env: Record<string, string>,
-  { onSpawn }: { onSpawn?: (child: ChildProcess) => void } = {},
+  {
+    onSpawn,
+    command = [process.execPath, '--import', 'tsx', 'src/main.ts'],
+  }: { onSpawn?: (child: ChildProcess) => void; command?: string[] } = {},
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const [executable, ...args] = command
+  const child = spawn(executable, args, {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
     // stderr is passed through, and kept for the error of a service that never listens.
     stdio: ['ignore', 'pipe', 'pipe'],

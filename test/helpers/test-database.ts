@@ -27,26 +27,39 @@ export interface TestDatabase extends Database {
  * file gets its own, so files run in parallel without seeing each other's rows.
  */
 export async function createTestDatabase(t: Teardown): Promise<TestDatabase> {
-  const serverUrl = process.env.TEST_DATABASE_URL
-  if (!serverUrl) throw new Error('TEST_DATABASE_URL is unset: run the suite with `npm test`')
-  const name = `test_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: serverUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`)
-  await admin.end()
+  return openTestDatabase(t, await createDatabase(t, TEMPLATE_DATABASE))
+}
 
-  const url = databaseUrl(serverUrl, name)
+/** The code's connections to the database at `url`, with `sql` for assertions; closed when `t` ends. */
+export function openTestDatabase(t: Teardown, url: string): TestDatabase {
   const database = connectDatabase(url, { poolSize: 5 })
-  t.teardown(async () => {
-    await database.close()
-    const cleanup = new pg.Client({ connectionString: serverUrl })
-    await cleanup.connect()
-    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await cleanup.end()
-  })
+  // Teardowns run last-registered first: the pool closes before the database is dropped.
+  t.teardown(() => database.close())
   return {
     ...database,
     url,
     sql: async (text, values) => (await database.pool.query(text, values)).rows,
   }
+}
+
+/** The URL of a new, empty database (no migrations, no schema sms_outbox), dropped when `t` ends. */
+export function createEmptyDatabase(t: Teardown): Promise<string> {
+  return createDatabase(t, 'template1')
+}
+
+async function createDatabase(t: Teardown, template: string): Promise<string> {
+  const serverUrl = process.env.TEST_DATABASE_URL
+  if (!serverUrl) throw new Error('TEST_DATABASE_URL is unset: run the suite with `npm test`')
+  const name = `test_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: serverUrl })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`)
+  await admin.end()
+  t.teardown(async () => {
+    const cleanup = new pg.Client({ connectionString: serverUrl })
+    await cleanup.connect()
+    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await cleanup.end()
+  })
+  return databaseUrl(serverUrl, name)
 }

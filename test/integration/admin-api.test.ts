@@ -25,12 +25,12 @@ async function adminApp(t: { teardown(fn: () => unknown): void }, db: TestDataba
 async function deadMessage(db: TestDatabase, errorCode: string, to = '010-1234-5678'): Promise<string> {
   const id = await enqueue(db, { to })
   await db.sql(
-    `UPDATE messages SET status = 'dead', attempts = 1, counted_attempts = 1, last_error_code = $2,
+    `UPDATE sms_outbox.messages SET status = 'dead', attempts = 1, counted_attempts = 1, last_error_code = $2,
             last_error = 'failed with ' || $2 WHERE id = $1`,
     [id, errorCode],
   )
   await db.sql(
-    `INSERT INTO message_attempts (message_id, attempt, started_at, finished_at, outcome, error_code, http_status)
+    `INSERT INTO sms_outbox.message_attempts (message_id, attempt, started_at, finished_at, outcome, error_code, http_status)
      VALUES ($1, 1, now(), now(), 'permanent', $2, 400)`,
     [id, errorCode],
   )
@@ -38,7 +38,7 @@ async function deadMessage(db: TestDatabase, errorCode: string, to = '010-1234-5
 }
 
 const statusOf = async (db: TestDatabase, id: string) =>
-  (await db.sql('SELECT status FROM messages WHERE id = $1', [id]))[0].status as string
+  (await db.sql('SELECT status FROM sms_outbox.messages WHERE id = $1', [id]))[0].status as string
 
 t.test('every admin route needs the bearer token; a token in the URL is refused', async (t) => {
   const db = await createTestDatabase(t)
@@ -78,7 +78,7 @@ t.test('API_TOKEN, when set, guards the enqueue routes; the admin token does not
     payload: { to: '010-1234-5678', jobId: 'job-1' },
   })
   t.equal(notify.statusCode, 401)
-  t.equal((await db.sql('SELECT count(*)::int AS n FROM messages'))[0].n, 1, 'only the authorised request wrote')
+  t.equal((await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages'))[0].n, 1, 'only the authorised request wrote')
 })
 
 t.test('list: filters, newest first, masked, cursor paging without gaps or repeats', async (t) => {
@@ -87,7 +87,7 @@ t.test('list: filters, newest first, masked, cursor paging without gaps or repea
   const older = await deadMessage(db, '1030')
   const newer = await deadMessage(db, '21211', '010-9876-5432')
   const expired = await enqueue(db)
-  await db.sql(`UPDATE messages SET status = 'expired' WHERE id = $1`, [expired])
+  await db.sql(`UPDATE sms_outbox.messages SET status = 'expired' WHERE id = $1`, [expired])
   await enqueue(db)
 
   const dead = await call('GET', '/v1/admin/messages?status=dead')
@@ -103,7 +103,7 @@ t.test('list: filters, newest first, masked, cursor paging without gaps or repea
   t.same((await call('GET', `/v1/admin/messages?since=${future}`)).json().messages, [])
 
   // Rows inserted by one statement share created_at to the microsecond: the id breaks ties.
-  await db.sql(`UPDATE messages SET created_at = '2026-01-01T00:00:00.123456Z'`)
+  await db.sql(`UPDATE sms_outbox.messages SET created_at = '2026-01-01T00:00:00.123456Z'`)
   const seen: string[] = []
   let cursor: string | null = null
   do {
@@ -137,13 +137,13 @@ t.test('retry: dead back to pending with a fresh budget, recorded, harmless twic
   t.equal(first.statusCode, 200)
   t.match(first.json(), { result: 'retried', message: { id, status: 'pending', to: '+82 10-****-5678' } })
   const [row] = await db.sql(
-    'SELECT status, attempts, counted_attempts, next_attempt_at <= now() AS due FROM messages WHERE id = $1',
+    'SELECT status, attempts, counted_attempts, next_attempt_at <= now() AS due FROM sms_outbox.messages WHERE id = $1',
     [id],
   )
   t.same(row, { status: 'pending', attempts: 1, counted_attempts: 0, due: true })
   const again = await call('POST', `/v1/admin/messages/${id}/retry`)
   t.match(again.json(), { result: 'unchanged', message: { status: 'pending' } })
-  const actions = await db.sql('SELECT actor, action, detail FROM admin_actions WHERE message_id = $1', [id])
+  const actions = await db.sql('SELECT actor, action, detail FROM sms_outbox.admin_actions WHERE message_id = $1', [id])
   t.same(actions, [{ actor: 'alice', action: 'retry', detail: { from: 'dead', bulk: false } }])
 
   const detail = await call('GET', `/v1/admin/messages/${id}`)
@@ -157,7 +157,7 @@ t.test('retry: dead back to pending with a fresh budget, recorded, harmless twic
   const fake = await startFakeWebhook(t)
   const { watch } = runningDispatcher(t, db, fake.url)
   t.equal(await watch.settled(db, id), 'sent')
-  t.same((await db.sql('SELECT attempt FROM message_attempts WHERE message_id = $1 ORDER BY attempt', [id])).map((r) => r.attempt), [1, 2])
+  t.same((await db.sql('SELECT attempt FROM sms_outbox.message_attempts WHERE message_id = $1 ORDER BY attempt', [id])).map((r) => r.attempt), [1, 2])
 
   const sent = await call('POST', `/v1/admin/messages/${id}/retry`)
   t.equal(sent.statusCode, 409)
@@ -170,10 +170,10 @@ t.test('retrying an expired message gives it a new deadline', async (t) => {
   const db = await createTestDatabase(t)
   const { call } = await adminApp(t, db)
   const id = await enqueue(db)
-  await db.sql(`UPDATE messages SET status = 'expired', expires_at = now() - interval '1 day' WHERE id = $1`, [id])
+  await db.sql(`UPDATE sms_outbox.messages SET status = 'expired', expires_at = now() - interval '1 day' WHERE id = $1`, [id])
   t.equal((await call('POST', `/v1/admin/messages/${id}/retry`)).statusCode, 200)
   const [row] = await db.sql(
-    `SELECT status, round(extract(epoch FROM expires_at - now()))::int AS left_s FROM messages WHERE id = $1`,
+    `SELECT status, round(extract(epoch FROM expires_at - now()))::int AS left_s FROM sms_outbox.messages WHERE id = $1`,
     [id],
   )
   t.equal(row.status, 'pending')
@@ -187,14 +187,14 @@ t.test('cancel: only a pending message; harmless twice', async (t) => {
   t.match((await call('POST', `/v1/admin/messages/${pending}/cancel`)).json(), { result: 'canceled', message: { status: 'canceled' } })
   t.match((await call('POST', `/v1/admin/messages/${pending}/cancel`)).json(), { result: 'unchanged' })
   t.equal(await statusOf(db, pending), 'canceled')
-  t.same((await db.sql('SELECT action, actor FROM admin_actions')), [{ action: 'cancel', actor: 'admin-api' }])
+  t.same((await db.sql('SELECT action, actor FROM sms_outbox.admin_actions')), [{ action: 'cancel', actor: 'admin-api' }])
 
   const dead = await deadMessage(db, '1030')
   const refused = await call('POST', `/v1/admin/messages/${dead}/cancel`)
   t.equal(refused.statusCode, 409)
   t.match(refused.json(), { code: 'MESSAGE_NOT_CANCELABLE' })
   const sending = await enqueue(db)
-  await db.sql(`UPDATE messages SET status = 'sending', lease_token = gen_random_uuid(), locked_until = now() + interval '1 minute', attempts = 1, counted_attempts = 1 WHERE id = $1`, [sending])
+  await db.sql(`UPDATE sms_outbox.messages SET status = 'sending', lease_token = gen_random_uuid(), locked_until = now() + interval '1 minute', attempts = 1, counted_attempts = 1 WHERE id = $1`, [sending])
   t.match((await call('POST', `/v1/admin/messages/${sending}/cancel`)).json(), { message: /being sent right now/ })
   t.equal(await statusOf(db, sending), 'sending')
 })
@@ -213,7 +213,7 @@ t.test('bulk redrive: dryRun counts and changes nothing; then it retries exactly
   t.same(real.json(), { matched: 2, retried: 2, dryRun: false })
   for (const id of balance) t.equal(await statusOf(db, id), 'pending')
   t.equal(await statusOf(db, other), 'dead')
-  t.same(await db.sql(`SELECT count(*)::int AS n FROM admin_actions WHERE actor = 'bob' AND detail->>'bulk' = 'true'`), [{ n: 2 }])
+  t.same(await db.sql(`SELECT count(*)::int AS n FROM sms_outbox.admin_actions WHERE actor = 'bob' AND detail->>'bulk' = 'true'`), [{ n: 2 }])
   t.same((await call('POST', '/v1/admin/messages/retry', { errorCode: '1030' })).json(), { matched: 0, retried: 0, dryRun: false })
   t.equal((await call('POST', '/v1/admin/messages/retry', { status: ['sent'] })).statusCode, 400)
 })
@@ -223,7 +223,7 @@ t.test('providers: the pause is shown; an admin resume lifts it, is recorded and
   const alerts: AlertEvent[] = []
   const { call } = await adminApp(t, db, alerts)
   await db.sql(
-    `INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at)
+    `INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at)
      VALUES ('solapi', 'NotEnoughBalance', 'top up', now() + interval '1 minute')`,
   )
   t.match((await call('GET', '/v1/admin/providers')).json(), {
@@ -235,7 +235,7 @@ t.test('providers: the pause is shown; an admin resume lifts it, is recorded and
     resumed: true,
   })
   t.same((await call('GET', '/v1/admin/providers')).json().paused, [])
-  t.same(await db.sql('SELECT actor, action, provider, detail FROM admin_actions'), [
+  t.same(await db.sql('SELECT actor, action, provider, detail FROM sms_outbox.admin_actions'), [
     { actor: 'carol', action: 'resume', provider: 'solapi', detail: { errorCode: 'NotEnoughBalance' } },
   ])
   t.same(alerts, [{ kind: 'resumed', provider: 'solapi', by: 'admin' }])

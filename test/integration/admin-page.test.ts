@@ -33,30 +33,30 @@ const failedId = await enqueue(db, { to: FAILED.to, text: 'Your result is ready'
 const changedId = await enqueue(db, { to: CHANGED.to, text: HOSTILE_TEXT })
 const waitingId = await enqueue(db, { to: WAITING.to, text: 'still waiting' })
 await db.sql(
-  `UPDATE messages SET status = 'dead', attempts = 1, counted_attempts = 1, provider = 'solapi',
+  `UPDATE sms_outbox.messages SET status = 'dead', attempts = 1, counted_attempts = 1, provider = 'solapi',
      last_error_code = '3059', last_error = 'unregistered sender', updated_at = now()
    WHERE id = ANY($1::uuid[])`,
   [[...fillerIds, changedId]],
 )
 await db.sql(
-  `UPDATE messages SET status = 'dead', attempts = 2, counted_attempts = 2, provider = 'solapi',
+  `UPDATE sms_outbox.messages SET status = 'dead', attempts = 2, counted_attempts = 2, provider = 'solapi',
      last_error_code = '1030', last_error = 'the number does not exist', updated_at = now()
    WHERE id = $1`,
   [failedId],
 )
 await db.sql(
-  `INSERT INTO message_attempts (message_id, attempt, started_at, finished_at, outcome, error_code, error_message, http_status, latency_ms)
+  `INSERT INTO sms_outbox.message_attempts (message_id, attempt, started_at, finished_at, outcome, error_code, error_message, http_status, latency_ms)
    VALUES ($1, 1, now() - interval '2 minutes', now() - interval '2 minutes', 'retryable', 'HTTP_503', 'service unavailable', 503, 412),
           ($1, 2, now() - interval '1 minute', now() - interval '1 minute', 'permanent', '1030', 'the number does not exist', 400, 87)`,
   [failedId],
 )
 await db.sql(
-  `INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at, probes)
+  `INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at, probes)
    VALUES ('solapi', '4030', 'balance exhausted', now() + interval '5 minutes', 2)`,
 )
 
 await db.sql(
-  `INSERT INTO suppressions (recipient, reason, error_code, provider, message_id, created_at)
+  `INSERT INTO sms_outbox.suppressions (recipient, reason, error_code, provider, message_id, created_at)
    VALUES ($1, 'opted_out', '21610', 'twilio', $3, now() - interval '1 hour'),
           ($2, 'invalid_number', NULL, NULL, NULL, now())`,
   [OPTED_OUT.e164, ADDED.e164, changedId],
@@ -116,7 +116,7 @@ t.test('over HTTP: the login, the cookie it sets, and the headers of the page', 
   const [cookie] = login.cookies
   t.match(cookie, { name: SESSION_COOKIE, value: /^[A-Za-z0-9_-]{43}$/, path: '/', httpOnly: true, sameSite: 'Strict', maxAge: 43_200 })
   t.notMatch(login.headers['set-cookie'], TOKEN, 'the token itself is never in the cookie')
-  const stored = await db.sql('SELECT session_hash FROM admin_sessions')
+  const stored = await db.sql('SELECT session_hash FROM sms_outbox.admin_sessions')
   t.equal(stored.length, 1, 'the session is kept server-side')
   t.notMatch(JSON.stringify(stored), cookie.value, 'as a hash, never the id the cookie holds')
 
@@ -131,7 +131,7 @@ t.test('over HTTP: the login, the cookie it sets, and the headers of the page', 
   t.equal(logout.headers.location, '/admin')
   t.match(logout.cookies, [{ name: SESSION_COOKIE, value: '', path: '/' }])
   t.ok(logout.cookies[0].expires && logout.cookies[0].expires.getTime() <= Date.now(), 'the cookie is expired')
-  t.same(await db.sql('SELECT session_hash FROM admin_sessions'), [], 'the session is gone')
+  t.same(await db.sql('SELECT session_hash FROM sms_outbox.admin_sessions'), [], 'the session is gone')
   t.equal((await app.inject({ method: 'GET', url: '/admin', cookies })).statusCode, 401, 'a copy of the cookie no longer opens the page')
   const revoked = await app.inject({ method: 'GET', url: '/v1/admin/messages', cookies })
   t.equal(revoked.statusCode, 401, 'nor the admin API')
@@ -233,15 +233,15 @@ t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, r
   await waitForText(page.getByTestId('count-dead'), /^dead 51$/)
   t.ok(await page.getByTestId('retry').isDisabled())
   t.ok(await page.getByTestId('cancel').isEnabled(), 'a pending message can be canceled')
-  t.same(await db.sql('SELECT status, counted_attempts FROM messages WHERE id = $1', [failedId]), [{ status: 'pending', counted_attempts: 0 }])
-  t.match(await db.sql('SELECT actor, action FROM admin_actions WHERE message_id = $1', [failedId]), [{ actor: 'admin-page', action: 'retry' }])
+  t.same(await db.sql('SELECT status, counted_attempts FROM sms_outbox.messages WHERE id = $1', [failedId]), [{ status: 'pending', counted_attempts: 0 }])
+  t.match(await db.sql('SELECT actor, action FROM sms_outbox.admin_actions WHERE message_id = $1', [failedId]), [{ actor: 'admin-page', action: 'retry' }])
 
   await page.getByTestId('cancel').click()
   await waitForText(page.getByTestId('detail-status'), /^canceled$/)
   await waitForText(failedRow.getByTestId('row-status'), /^canceled$/)
-  t.same(await db.sql('SELECT status FROM messages WHERE id = $1', [failedId]), [{ status: 'canceled' }])
+  t.same(await db.sql('SELECT status FROM sms_outbox.messages WHERE id = $1', [failedId]), [{ status: 'canceled' }])
   t.same(
-    await db.sql('SELECT actor, action FROM admin_actions WHERE message_id = $1 ORDER BY id', [failedId]),
+    await db.sql('SELECT actor, action FROM sms_outbox.admin_actions WHERE message_id = $1 ORDER BY id', [failedId]),
     [{ actor: 'admin-page', action: 'retry' }, { actor: 'admin-page', action: 'cancel' }],
   )
 
@@ -250,7 +250,7 @@ t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, r
   await page.locator(`tr[data-id="${changedId}"]`).click()
   await waitForText(page.getByTestId('detail-to'), CHANGED.e164)
   t.equal(await page.getByTestId('detail-text').textContent(), HOSTILE_TEXT)
-  await db.sql(`UPDATE messages SET status = 'canceled' WHERE id = $1`, [changedId])
+  await db.sql(`UPDATE sms_outbox.messages SET status = 'canceled' WHERE id = $1`, [changedId])
   await page.getByTestId('retry').click()
   await waitForText(page.getByTestId('detail-error'), /cannot be retried: a canceled message is not sent again/)
   await waitForText(page.getByTestId('detail-status'), /^canceled$/)
@@ -263,8 +263,8 @@ t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, r
 
   await page.getByTestId('resume-solapi').click()
   await page.getByTestId('paused-solapi').waitFor({ state: 'detached' })
-  t.same(await db.sql('SELECT provider FROM provider_pauses'), [])
-  t.match(await db.sql(`SELECT actor, action, provider FROM admin_actions WHERE action = 'resume'`), [
+  t.same(await db.sql('SELECT provider FROM sms_outbox.provider_pauses'), [])
+  t.match(await db.sql(`SELECT actor, action, provider FROM sms_outbox.admin_actions WHERE action = 'resume'`), [
     { actor: 'admin-page', action: 'resume', provider: 'solapi' },
   ])
 
@@ -278,8 +278,8 @@ t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, r
   t.match(await optedOutRow.textContent(), /21610.*twilio/)
   await optedOutRow.getByTestId('unsuppress').click()
   await waitForCount(suppressionRows, 1)
-  t.same(await db.sql('SELECT recipient FROM suppressions'), [{ recipient: ADDED.e164 }])
-  t.match(await db.sql(`SELECT actor, action, recipient FROM admin_actions WHERE action = 'unsuppress'`), [
+  t.same(await db.sql('SELECT recipient FROM sms_outbox.suppressions'), [{ recipient: ADDED.e164 }])
+  t.match(await db.sql(`SELECT actor, action, recipient FROM sms_outbox.admin_actions WHERE action = 'unsuppress'`), [
     { actor: 'admin-page', action: 'unsuppress', recipient: OPTED_OUT.e164 },
   ])
   await page.fill('#suppression-to', '010-4567-8901')
@@ -295,10 +295,10 @@ t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, r
   await page.fill('#suppress-to', '010-6789-0123')
   await page.click('#suppress-number')
   await waitForText(page.getByTestId('suppress-result'), 'Suppressed +82 10-****-0123; 1 pending message canceled.')
-  t.match(await db.sql('SELECT status, last_error_code FROM messages WHERE id = $1', [stoppingId]), [
+  t.match(await db.sql('SELECT status, last_error_code FROM sms_outbox.messages WHERE id = $1', [stoppingId]), [
     { status: 'canceled', last_error_code: 'RECIPIENT_SUPPRESSED' },
   ])
-  t.match(await db.sql(`SELECT actor, action, recipient FROM admin_actions WHERE action = 'suppress'`), [
+  t.match(await db.sql(`SELECT actor, action, recipient FROM sms_outbox.admin_actions WHERE action = 'suppress'`), [
     { actor: 'admin-page', action: 'suppress', recipient: '+821067890123' },
   ])
 

@@ -39,18 +39,18 @@ async function signIn(app: FastifyInstance): Promise<Record<string, string>> {
 }
 
 const statusOf = async (db: TestDatabase, id: string) =>
-  (await db.sql('SELECT status FROM messages WHERE id = $1', [id]))[0].status as string
+  (await db.sql('SELECT status FROM sms_outbox.messages WHERE id = $1', [id]))[0].status as string
 
 t.test('sessions are the server’s: an expired one gets 401, expired rows go at the next login', async (t) => {
   const db = await createTestDatabase(t)
   const { app } = await adminApp(t, db)
   const cookies = await signIn(app)
   t.equal((await app.inject({ url: '/v1/admin/stats', cookies })).statusCode, 200)
-  const [row] = await db.sql(`SELECT round(extract(epoch FROM expires_at - now()))::int AS left_s FROM admin_sessions`)
+  const [row] = await db.sql(`SELECT round(extract(epoch FROM expires_at - now()))::int AS left_s FROM sms_outbox.admin_sessions`)
   t.ok(row.left_s > 43_190 && row.left_s <= 43_200, `expires in 12 h by the database clock (${row.left_s} s)`)
 
   // The browser would still send it: the server decides.
-  await db.sql(`UPDATE admin_sessions SET expires_at = now() - interval '1 second'`)
+  await db.sql(`UPDATE sms_outbox.admin_sessions SET expires_at = now() - interval '1 second'`)
   t.equal((await app.inject({ url: '/v1/admin/stats', cookies })).statusCode, 401, 'expired: the API refuses it')
   t.equal((await app.inject({ url: '/admin', cookies })).statusCode, 401, 'and the page shows the login form')
 
@@ -58,8 +58,8 @@ t.test('sessions are the server’s: an expired one gets 401, expired rows go at
   t.equal(forged.statusCode, 401, 'a made-up id of the right shape')
 
   await signIn(app)
-  t.same(await db.sql(`SELECT count(*)::int AS n FROM admin_sessions WHERE expires_at <= now()`), [{ n: 0 }], 'the login deleted the expired row')
-  t.same(await db.sql(`SELECT count(*)::int AS n FROM admin_sessions`), [{ n: 1 }])
+  t.same(await db.sql(`SELECT count(*)::int AS n FROM sms_outbox.admin_sessions WHERE expires_at <= now()`), [{ n: 0 }], 'the login deleted the expired row')
+  t.same(await db.sql(`SELECT count(*)::int AS n FROM sms_outbox.admin_sessions`), [{ n: 1 }])
 })
 
 t.test('a new ADMIN_TOKEN ends every session made under the old one', async (t) => {
@@ -153,9 +153,9 @@ t.test('login: 10 failures a minute per client address, then 429 with Retry-Afte
   for (const token of [...tried, 'wrong-token-number-10-xyz', ADMIN_TOKEN]) t.notMatch(log, token, 'never the attempted token')
 
   // A minute later (by the database clock) the address may try again.
-  await db.sql(`UPDATE admin_login_failures SET failed_at = failed_at - interval '61 seconds'`)
+  await db.sql(`UPDATE sms_outbox.admin_login_failures SET failed_at = failed_at - interval '61 seconds'`)
   t.equal((await loginWith(app, ADMIN_TOKEN)).statusCode, 303)
-  t.same(await db.sql(`SELECT count(*)::int AS n FROM admin_login_failures`), [{ n: 0 }], 'old rows pruned; a success is no failure')
+  t.same(await db.sql(`SELECT count(*)::int AS n FROM sms_outbox.admin_login_failures`), [{ n: 0 }], 'old rows pruned; a success is no failure')
 })
 
 t.test('the limit holds for a burst of concurrent attempts, and across API processes', async (t) => {
@@ -169,7 +169,7 @@ t.test('the limit holds for a burst of concurrent attempts, and across API proce
   t.ok(codes.filter((code) => code === 401).length <= 10, `at most 10 tokens checked: ${codes.join(' ')}`)
   t.equal(codes.filter((code) => code === 401 || code === 429).length, 20)
 
-  await db.sql('DELETE FROM admin_login_failures')
+  await db.sql('DELETE FROM sms_outbox.admin_login_failures')
   for (let i = 0; i < 5; i++) t.equal((await loginWith(first, `wrong-first-${i}-token`)).statusCode, 401)
   for (let i = 0; i < 5; i++) t.equal((await loginWith(second, `wrong-second-${i}-token`)).statusCode, 401)
   t.equal((await loginWith(first, 'wrong-one-more-token')).statusCode, 429, 'the two processes share one count')
@@ -186,7 +186,7 @@ t.test('TRUST_PROXY: only a trusted proxy’s X-Forwarded-Proto makes the cookie
   await loginWith(direct, 'not-the-admin-token-000', forwarded('203.0.113.7'))
   t.match(directLines.find((line) => /wrong token/.test(line.msg)), { clientAddress: '127.0.0.1' }, 'and X-Forwarded-For')
 
-  await db.sql('DELETE FROM admin_login_failures')
+  await db.sql('DELETE FROM sms_outbox.admin_login_failures')
   const { app: proxied, lines } = await adminApp(t, db, { TRUST_PROXY: '127.0.0.1' })
   const secure = await loginWith(proxied, ADMIN_TOKEN, forwarded('203.0.113.7'))
   t.equal(secure.statusCode, 303)

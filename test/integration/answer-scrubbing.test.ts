@@ -47,9 +47,9 @@ t.test('a refusal quoting the text and the number (underscores, slashes): scrubb
   const id = await enqueue(db, { to: TO, text: TEXT })
   t.equal(await watch.settled(db, id), 'dead')
 
-  const [row] = await db.sql('SELECT last_error FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT last_error FROM sms_outbox.messages WHERE id = $1', [id])
   t.equal(row.last_error, 'webhook answered 400: {"error":"message \\"<text>\\" to <number> (<number>) refused"}')
-  const attempts = await db.sql('SELECT error_message FROM message_attempts WHERE message_id = $1', [id])
+  const attempts = await db.sql('SELECT error_message FROM sms_outbox.message_attempts WHERE message_id = $1', [id])
   t.equal(attempts.length, 1)
   assertNoLeak(t, 'messages.last_error', row)
   assertNoLeak(t, 'message_attempts.error_message', attempts)
@@ -70,7 +70,7 @@ t.test('an account error quoting the number: the pause reason and its alert are 
   const id = await enqueue(db, { to: TO, text: TEXT })
   t.equal(await watch.attempt(id), 'pending', 'an account error uses no retry: the message waits for the pause to end')
 
-  const pauses = await db.sql('SELECT reason FROM provider_pauses')
+  const pauses = await db.sql('SELECT reason FROM sms_outbox.provider_pauses')
   t.match(pauses, [{ reason: /The number <number> is unverified; "<text>" was not sent/ }])
   assertNoLeak(t, 'provider_pauses.reason', pauses)
   t.match(alerts, [{ kind: 'paused', provider: 'twilio' }])

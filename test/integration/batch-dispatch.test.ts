@@ -32,7 +32,7 @@ async function enqueueMany(db: TestDatabase, count: number): Promise<string[]> {
 
 const statuses = async (db: TestDatabase) =>
   Object.fromEntries(
-    (await db.sql<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM messages GROUP BY status')).map(
+    (await db.sql<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM sms_outbox.messages GROUP BY status')).map(
       ({ status, n }) => [status, n],
     ),
   )
@@ -45,11 +45,11 @@ t.test('one claim of 25 goes out as send-many calls of at most 10, every message
   t.match(await watch.pass(1), { claimed: 25 }, 'one claim')
   t.same(fake.requests, [10, 10, 5])
   t.same(await statuses(db), { sent: 25 })
-  const rows = await db.sql<{ id: string; provider_message_id: string }>('SELECT id, provider_message_id FROM messages')
+  const rows = await db.sql<{ id: string; provider_message_id: string }>('SELECT id, provider_message_id FROM sms_outbox.messages')
   t.equal(new Set(rows.map((row) => row.provider_message_id)).size, 25, 'a messageId each')
   // The messageId SOLAPI gave each message is on that message's own row and attempt.
   const attempts = await db.sql<{ message_id: string; provider_message_id: string; outcome: string }>(
-    'SELECT message_id, provider_message_id, outcome FROM message_attempts',
+    'SELECT message_id, provider_message_id, outcome FROM sms_outbox.message_attempts',
   )
   t.same(
     attempts.map((a) => [a.message_id, a.provider_message_id, a.outcome]).sort(),
@@ -69,7 +69,7 @@ t.test('per-message verdicts in one call: sent, retried, dead and suppressed, ea
   const watch = start()
   t.same(await Promise.all([sentId, retriedId, deadId].map((id) => watch.attempt(id))), ['sent', 'pending', 'dead'])
   t.same(fake.requests, [3])
-  t.same(await db.sql('SELECT recipient, reason, error_code, message_id FROM suppressions'), [
+  t.same(await db.sql('SELECT recipient, reason, error_code, message_id FROM sms_outbox.suppressions'), [
     { recipient: '+821000000003', reason: 'opted_out', error_code: '2060', message_id: deadId },
   ])
   t.equal(await watch.attempt(retriedId, 2), 'sent', 'the retry went alone, after its backoff')
@@ -84,10 +84,10 @@ t.test('a batch refused for the account pauses the provider and burns no attempt
   const watch = start()
   await Promise.all(ids.map((id) => watch.attempt(id)))
   t.same(fake.requests, [6])
-  t.match(await db.sql('SELECT provider, error_code FROM provider_pauses'), [{ provider: 'solapi', error_code: 'NotEnoughBalance' }])
+  t.match(await db.sql('SELECT provider, error_code FROM sms_outbox.provider_pauses'), [{ provider: 'solapi', error_code: 'NotEnoughBalance' }])
   t.same(await statuses(db), { pending: 6 })
   t.same(
-    await db.sql('SELECT DISTINCT counted_attempts FROM messages'),
+    await db.sql('SELECT DISTINCT counted_attempts FROM sms_outbox.messages'),
     [{ counted_attempts: 0 }],
     'an account error is not the messages\' fault',
   )

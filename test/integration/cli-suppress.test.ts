@@ -14,7 +14,7 @@ t.test('suppress puts a number on the list, cancels its pending messages at once
   const scheduled = await enqueue(db, { to: THIRD.to, sendAt: new Date(Date.now() + 3_600_000).toISOString() })
   const beingSent = await enqueue(db, { to: THIRD.to })
   await db.sql(
-    `UPDATE messages SET status = 'sending', attempts = 1, counted_attempts = 1, lease_token = gen_random_uuid(),
+    `UPDATE sms_outbox.messages SET status = 'sending', attempts = 1, counted_attempts = 1, lease_token = gen_random_uuid(),
                          locked_until = now() + interval '1 minute'
      WHERE id = $1`,
     [beingSent],
@@ -23,7 +23,7 @@ t.test('suppress puts a number on the list, cancels its pending messages at once
   t.equal(run.code, 0, run.stderr)
   t.equal(run.stdout.trim(), 'suppressed +82 10-****-7890 (opted_out); 2 pending messages canceled')
   t.same(
-    await db.sql(`SELECT status, last_error_code FROM messages WHERE id = ANY($1) ORDER BY array_position($1, id)`, [
+    await db.sql(`SELECT status, last_error_code FROM sms_outbox.messages WHERE id = ANY($1) ORDER BY array_position($1, id)`, [
       [waiting, scheduled, beingSent],
     ]),
     [
@@ -33,7 +33,7 @@ t.test('suppress puts a number on the list, cancels its pending messages at once
     ],
     'pending and scheduled canceled; the one being sent is left to its lease',
   )
-  t.match(await db.sql(`SELECT actor, action, recipient FROM admin_actions WHERE action = 'suppress'`), [
+  t.match(await db.sql(`SELECT actor, action, recipient FROM sms_outbox.admin_actions WHERE action = 'suppress'`), [
     { actor: /^cli:.+/, action: 'suppress', recipient: THIRD.e164 },
   ])
   const [again, usage] = await Promise.all([

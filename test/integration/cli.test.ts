@@ -24,13 +24,13 @@ const leaks = (output: string) =>
 async function markDead(id: string, errorCode: string, error: string) {
   // The state a dispatcher leaves: every attempt of the budget used (3 retries), no lease.
   await db.sql(
-    `UPDATE messages SET status = 'dead', attempts = 4, counted_attempts = 4, last_error_code = $2, last_error = $3,
+    `UPDATE sms_outbox.messages SET status = 'dead', attempts = 4, counted_attempts = 4, last_error_code = $2, last_error = $3,
                          updated_at = now()
      WHERE id = $1`,
     [id, errorCode, error],
   )
 }
-const statusOf = async (id: string) => (await db.sql('SELECT status FROM messages WHERE id = $1', [id]))[0].status as string
+const statusOf = async (id: string) => (await db.sql('SELECT status FROM sms_outbox.messages WHERE id = $1', [id]))[0].status as string
 
 const dead1030a = await enqueue(db, { to: NUMBER })
 const dead1030b = await enqueue(db, { to: OTHER_NUMBER })
@@ -41,8 +41,8 @@ const expired = await enqueue(db, { to: NUMBER })
 await markDead(dead1030a, '1030', 'invalid recipient')
 await markDead(dead1030b, '1030', 'invalid recipient')
 await markDead(dead503, 'http_503', 'service unavailable\nafter the request was sent, retried until the budget ran out')
-await db.sql(`UPDATE messages SET status = 'sent', attempts = 1, counted_attempts = 1, sent_at = now() WHERE id = $1`, [sent])
-await db.sql(`UPDATE messages SET status = 'expired', last_error_code = 'expired' WHERE id = $1`, [expired])
+await db.sql(`UPDATE sms_outbox.messages SET status = 'sent', attempts = 1, counted_attempts = 1, sent_at = now() WHERE id = $1`, [sent])
+await db.sql(`UPDATE sms_outbox.messages SET status = 'expired', last_error_code = 'expired' WHERE id = $1`, [expired])
 const deadIds = [dead1030a, dead1030b, dead503]
 
 t.test('migrate on a migrated database applies nothing', async (t) => {
@@ -110,16 +110,16 @@ t.test('retry <id>: back to pending, recorded as done by cli:<user>; again is un
   const first = await cli('retry', dead1030a)
   t.equal(first.code, 0, first.stderr)
   t.match(first.stdout, `retried ${dead1030a}`)
-  const [row] = await db.sql('SELECT status, counted_attempts FROM messages WHERE id = $1', [dead1030a])
+  const [row] = await db.sql('SELECT status, counted_attempts FROM sms_outbox.messages WHERE id = $1', [dead1030a])
   t.same(row, { status: 'pending', counted_attempts: 0 })
-  const actions = await db.sql('SELECT actor, action, detail FROM admin_actions WHERE message_id = $1', [dead1030a])
+  const actions = await db.sql('SELECT actor, action, detail FROM sms_outbox.admin_actions WHERE message_id = $1', [dead1030a])
   t.equal(actions.length, 1)
   t.match(actions[0], { actor: /^cli:.+/, action: 'retry', detail: { from: 'dead', bulk: false } })
 
   const second = await cli('retry', dead1030a)
   t.equal(second.code, 0, second.stderr)
   t.match(second.stdout, `unchanged: ${dead1030a} is pending already`)
-  t.equal((await db.sql('SELECT count(*)::int AS n FROM admin_actions WHERE message_id = $1', [dead1030a]))[0].n, 1)
+  t.equal((await db.sql('SELECT count(*)::int AS n FROM sms_outbox.admin_actions WHERE message_id = $1', [dead1030a]))[0].n, 1)
 })
 
 t.test('retry <id> of a sent message or an unknown id: exit 1 with the reason', async (t) => {
@@ -150,7 +150,7 @@ t.test('retry --status dead: --dry-run counts and changes nothing; then retries 
   t.match(rest.stdout, /retried 1 message$/m)
   t.equal(await statusOf(dead1030b), 'pending')
   t.equal(await statusOf(expired), 'expired', 'expired was not asked for')
-  const actors = await db.sql(`SELECT DISTINCT actor FROM admin_actions WHERE detail->>'bulk' = 'true'`)
+  const actors = await db.sql(`SELECT DISTINCT actor FROM sms_outbox.admin_actions WHERE detail->>'bulk' = 'true'`)
   t.match(actors, [{ actor: /^cli:/ }])
 })
 
@@ -159,7 +159,7 @@ t.test('suppressions lists the suppression list masked; unsuppress takes a numbe
   t.equal(empty.code, 0, empty.stderr)
   t.match(empty.stdout, /the suppression list is empty/)
   await db.sql(
-    `INSERT INTO suppressions (recipient, reason, error_code, provider, message_id, created_at)
+    `INSERT INTO sms_outbox.suppressions (recipient, reason, error_code, provider, message_id, created_at)
      VALUES ('+821012345678', 'opted_out', '21610', 'twilio', $1, now() - interval '1 minute'),
             ('+821023456789', 'invalid_number', NULL, NULL, NULL, now())`,
     [dead1030a],
@@ -189,8 +189,8 @@ t.test('suppressions lists the suppression list masked; unsuppress takes a numbe
   const removed = await cli('unsuppress', NUMBER)
   t.equal(removed.code, 0, removed.stderr)
   t.match(removed.stdout, /^removed \+82 10-\*{4}-5678 \(opted_out since .*\): messages to it are accepted again$/m)
-  t.same(await db.sql(`SELECT recipient FROM suppressions ORDER BY recipient`), [{ recipient: '+821023456789' }])
-  t.match(await db.sql(`SELECT actor, action, recipient, detail FROM admin_actions WHERE action = 'unsuppress'`), [
+  t.same(await db.sql(`SELECT recipient FROM sms_outbox.suppressions ORDER BY recipient`), [{ recipient: '+821023456789' }])
+  t.match(await db.sql(`SELECT actor, action, recipient, detail FROM sms_outbox.admin_actions WHERE action = 'unsuppress'`), [
     { actor: /^cli:.+/, action: 'unsuppress', recipient: '+821012345678', detail: { to: '+82 10-****-5678', reason: 'opted_out' } },
   ])
   const again = await cli('unsuppress', '+821012345678')
@@ -276,7 +276,7 @@ t.test('without DATABASE_URL: the embedded database in DATA_DIR', async (t) => {
   const client = new pg.Client({ connectionString: server.url() })
   await client.connect()
   await client.query(
-    `INSERT INTO messages (recipient, body, type, bytes, max_retries, expires_at)
+    `INSERT INTO sms_outbox.messages (recipient, body, type, bytes, max_retries, expires_at)
      VALUES ('+821012345678', 'hello', 'SMS', 5, 3, now() + interval '1 day')`,
   )
   await client.end()

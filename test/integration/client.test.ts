@@ -141,17 +141,17 @@ async function closedPort(): Promise<number> {
 }
 
 const rowsWithKey = (key: string) =>
-  db.sql('SELECT id FROM messages WHERE idempotency_key = $1', [key]).then((rows) => rows.map((row) => row.id as string))
+  db.sql('SELECT id FROM sms_outbox.messages WHERE idempotency_key = $1', [key]).then((rows) => rows.map((row) => row.id as string))
 
 async function deadMessage(db: TestDatabase, client: SmsOutboxClient, to: string): Promise<string> {
   const { id } = await client.send({ to, text: 'will die' })
   await db.sql(
-    `UPDATE messages SET status = 'dead', attempts = 1, counted_attempts = 1, last_error_code = '1030',
+    `UPDATE sms_outbox.messages SET status = 'dead', attempts = 1, counted_attempts = 1, last_error_code = '1030',
             last_error = 'failed with 1030' WHERE id = $1`,
     [id],
   )
   await db.sql(
-    `INSERT INTO message_attempts (message_id, attempt, started_at, finished_at, outcome, error_code, http_status)
+    `INSERT INTO sms_outbox.message_attempts (message_id, attempt, started_at, finished_at, outcome, error_code, http_status)
      VALUES ($1, 1, now(), now(), 'permanent', '1030', 400)`,
     [id],
   )
@@ -164,7 +164,7 @@ t.test('send: 202, created, committed; the default Idempotency-Key is a UUID; ge
   t.match(sent, { created: true, status: 'pending', to: '+82 10-****-0101', type: 'SMS' })
   conforms(t, AcceptedMessageSchema, { ...sent, created: undefined }, 'the answer is an AcceptedMessage')
   t.equal(calls.length, 1)
-  const [row] = await db.sql('SELECT recipient, idempotency_key FROM messages WHERE id = $1', [sent.id])
+  const [row] = await db.sql('SELECT recipient, idempotency_key FROM sms_outbox.messages WHERE id = $1', [sent.id])
   t.equal(row.recipient, '+821055500101')
   t.match(row.idempotency_key, UUID, 'a generated key')
   t.equal(calls[0].headers.get('idempotency-key'), row.idempotency_key)
@@ -208,7 +208,7 @@ t.test('400: SmsOutboxError with the API code, message and request id, and no re
 })
 
 t.test('422 for a suppressed number: the reason, and no retry', async (t) => {
-  await db.sql(`INSERT INTO suppressions (recipient, reason, error_code, provider) VALUES ('+821055500177', 'opted_out', '21610', 'twilio')`)
+  await db.sql(`INSERT INTO sms_outbox.suppressions (recipient, reason, error_code, provider) VALUES ('+821055500177', 'opted_out', '21610', 'twilio')`)
   const { client, calls } = clientOf({ retries: 3 })
   const error = await failure(client.send({ to: '010-5550-0177', text: 'after the STOP' }))
   t.match(error, { statusCode: 422, code: 'RECIPIENT_SUPPRESSED', reason: 'opted_out', retryable: false })
@@ -265,7 +265,7 @@ t.test('a lost answer: send retries with the same key and makes one message; an 
   t.match(error, { code: /^(UND_ERR_SOCKET|ECONNRESET)$/, attempts: 1, retryable: true })
   t.equal(error.statusCode, undefined)
   t.equal(dropping.seen.length, 1, 'not retried')
-  t.match(await db.sql('SELECT status FROM messages WHERE id = $1', [dead]), [{ status: 'pending' }], 'yet it was done')
+  t.match(await db.sql('SELECT status FROM sms_outbox.messages WHERE id = $1', [dead]), [{ status: 'pending' }], 'yet it was done')
 })
 
 t.test('Retry-After is honoured, up to maxRetryDelayMs', async (t) => {
@@ -354,7 +354,7 @@ t.test('sendBatch: a key per item unless given, one result per item in order', a
   ])
   conforms(t, BatchAcceptedSchema, { messages: results }, 'the answer is a BatchAccepted')
   t.same(results.map((result) => result.created), [true, true, true])
-  const rows = await db.sql('SELECT id, body, idempotency_key FROM messages WHERE id = ANY($1::uuid[])', [results.map((r) => r.id)])
+  const rows = await db.sql('SELECT id, body, idempotency_key FROM sms_outbox.messages WHERE id = ANY($1::uuid[])', [results.map((r) => r.id)])
   const byId = new Map(rows.map((row) => [row.id, row]))
   t.same(results.map((result) => byId.get(result.id)?.body), ['batch 0', 'batch 1', 'batch 2'])
   t.match(byId.get(results[0].id)?.idempotency_key, UUID)

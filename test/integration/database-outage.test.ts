@@ -44,6 +44,6 @@ t.test('database down: 503 with Retry-After, never a 2xx; back up: accepted agai
   // The pool may hand out one connection that died with the old server before it notices.
   for (let i = 0; i < 5 && after.statusCode === 503; i += 1) after = await send()
   t.equal(after.statusCode, 202)
-  const [{ n }] = (await database.pool.query(`SELECT count(*)::int AS n FROM messages`)).rows
+  const [{ n }] = (await database.pool.query(`SELECT count(*)::int AS n FROM sms_outbox.messages`)).rows
   t.equal(n, 2, 'exactly the two accepted messages exist')
 })

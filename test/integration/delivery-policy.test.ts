@@ -32,12 +32,12 @@ async function solapiSetup(t: { teardown(fn: () => unknown): void }, db: TestDat
 }
 
 const row = async (db: TestDatabase, id: string) =>
-  (await db.sql('SELECT status, attempts, counted_attempts, last_error_code FROM messages WHERE id = $1', [id]))[0]
+  (await db.sql('SELECT status, attempts, counted_attempts, last_error_code FROM sms_outbox.messages WHERE id = $1', [id]))[0]
 // The tests' clock: they move deadlines to now instead of waiting for them.
-const makeDue = (db: TestDatabase) => db.sql(`UPDATE messages SET next_attempt_at = now() WHERE status = 'pending'`)
-const probeNow = (db: TestDatabase) => db.sql(`UPDATE provider_pauses SET next_probe_at = now()`)
+const makeDue = (db: TestDatabase) => db.sql(`UPDATE sms_outbox.messages SET next_attempt_at = now() WHERE status = 'pending'`)
+const probeNow = (db: TestDatabase) => db.sql(`UPDATE sms_outbox.provider_pauses SET next_probe_at = now()`)
 const expireNow = (db: TestDatabase, id: string) =>
-  db.sql(`UPDATE messages SET expires_at = now(), next_attempt_at = least(next_attempt_at, now()) WHERE id = $1`, [id])
+  db.sql(`UPDATE sms_outbox.messages SET expires_at = now(), next_attempt_at = least(next_attempt_at, now()) WHERE id = $1`, [id])
 
 /** Resolves once `condition` holds, checked after every signal of any of `watches`. */
 const untilAny = (watches: DispatcherWatch[], condition: () => boolean) => Promise.race(watches.map((watch) => watch.until(condition)))
@@ -55,7 +55,7 @@ t.test('rate_limited waits max(Retry-After, backoff) and uses no retry', async (
   t.equal(await watch.attempt(id), 'pending')
   const [scheduled] = await db.sql(
     `SELECT (extract(epoch FROM m.next_attempt_at - a.finished_at) * 1000)::int AS wait_ms
-     FROM messages m JOIN message_attempts a ON a.message_id = m.id AND a.attempt = 1 WHERE m.id = $1`,
+     FROM sms_outbox.messages m JOIN sms_outbox.message_attempts a ON a.message_id = m.id AND a.attempt = 1 WHERE m.id = $1`,
     [id],
   )
   t.equal(scheduled.wait_ms, 300, 'x-retry-after 0.3 s beats the 40 ms backoff')
@@ -74,7 +74,7 @@ t.test('a rate-limit wait is cut at expiresAt, and the message then expires unse
   const watch = dispatcherFor()
 
   t.equal(await watch.attempt(id), 'pending')
-  const [scheduled] = await db.sql('SELECT next_attempt_at = expires_at AS at_expiry FROM messages WHERE id = $1', [id])
+  const [scheduled] = await db.sql('SELECT next_attempt_at = expires_at AS at_expiry FROM sms_outbox.messages WHERE id = $1', [id])
   t.equal(scheduled.at_expiry, true, 'two hours of Retry-After are cut to the deadline')
   await expireNow(db, id)
   t.equal(await watch.settled(db, id), 'expired')
@@ -93,7 +93,7 @@ t.test('a retry whose backoff runs past expiresAt expires unsent at the deadline
 
   t.equal(await watch.attempt(id), 'pending')
   t.match(await row(db, id), { status: 'pending', counted_attempts: 1 }, 'a retry, waiting')
-  const [scheduled] = await db.sql('SELECT next_attempt_at = expires_at AS at_expiry FROM messages WHERE id = $1', [id])
+  const [scheduled] = await db.sql('SELECT next_attempt_at = expires_at AS at_expiry FROM sms_outbox.messages WHERE id = $1', [id])
   t.equal(scheduled.at_expiry, true, 'the retry waits for the deadline, not past it')
   await expireNow(db, id)
   t.equal(await watch.settled(db, id), 'expired', 'found among the due retries at the deadline')
@@ -110,7 +110,7 @@ t.test('an account error pauses the provider for every dispatcher; one probe res
 
   t.same(await Promise.all(ids.map((id) => first.attempt(id))), ids.map(() => 'pending'))
   t.match(await first.pass(1), { claimed: 5 })
-  const [pause] = await db.sql('SELECT provider, error_code, reason, probes FROM provider_pauses')
+  const [pause] = await db.sql('SELECT provider, error_code, reason, probes FROM sms_outbox.provider_pauses')
   t.match(pause, { provider: 'solapi', error_code: 'NotEnoughBalance', reason: /top up your balance/, probes: 0 })
   for (const id of ids) {
     t.match(await row(db, id), { status: 'pending', attempts: 1, counted_attempts: 0 }, 'no retry used, not dead')
@@ -129,7 +129,7 @@ t.test('an account error pauses the provider for every dispatcher; one probe res
   await untilAny([first, second], probed)
   t.equal(fake.ledger.length, 6, 'one probe message, from one dispatcher')
   t.equal(await claimedAfter([first, second]), 0, 'the probe slot was taken: nobody claims another')
-  t.equal((await db.sql('SELECT probes FROM provider_pauses'))[0].probes, 1)
+  t.equal((await db.sql('SELECT probes FROM sms_outbox.provider_pauses'))[0].probes, 1)
   t.same(alerts.map((a) => a.kind), ['paused'])
 
   // Balance topped up: the next probe goes through and lifts the pause for everyone.
@@ -139,7 +139,7 @@ t.test('an account error pauses the provider for every dispatcher; one probe res
   await untilAny([first, second], () => alerts.length === 2)
   t.same(alerts.map((a) => a.kind), ['paused', 'resumed'])
   t.match(alerts[1], { provider: 'solapi', by: 'probe' })
-  t.same(await db.sql('SELECT * FROM provider_pauses'), [])
+  t.same(await db.sql('SELECT * FROM sms_outbox.provider_pauses'), [])
   await makeDue(db)
   for (const id of ids) t.equal(await first.settled(db, id), 'sent')
   for (const id of ids) t.match(await row(db, id), { status: 'sent', counted_attempts: 1 })
@@ -153,7 +153,7 @@ t.test('an admin resume ends a pause at once', async (t) => {
   const id = await enqueue(db)
   const watch = dispatcherFor()
   t.equal(await watch.attempt(id), 'pending')
-  t.match((await db.sql('SELECT error_code FROM provider_pauses'))[0], { error_code: '1062' })
+  t.match((await db.sql('SELECT error_code FROM sms_outbox.provider_pauses'))[0], { error_code: '1062' })
 
   fake.reply = fakeSolapiReplies.accepted()
   t.equal(await resumeProvider(db.prisma, 'solapi'), true)
@@ -166,7 +166,7 @@ t.test('an admin resume ends a pause at once', async (t) => {
 t.test('a pause holds one provider only', async (t) => {
   const db = await createTestDatabase(t)
   await db.sql(
-    `INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at)
+    `INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at)
      VALUES ('solapi', 'NotEnoughBalance', 'test', now() + interval '1 hour')`,
   )
   const fake = await startFakeTwilio(t, twilioCredentials)
@@ -181,7 +181,7 @@ t.test('messages expire while the provider is paused, and are never sent', async
   const db = await createTestDatabase(t)
   const { fake, alerts, dispatcherFor } = await solapiSetup(t, db)
   await db.sql(
-    `INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at)
+    `INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at)
      VALUES ('solapi', 'NotEnoughBalance', 'test', now() + interval '1 hour')`,
   )
   const id = await enqueue(db, { expiresAt: new Date(Date.now() + 3_600_000).toISOString() })
@@ -207,9 +207,9 @@ t.test('Twilio end to end: the sid is stored; a permanent code kills at once and
 
   const sent = await enqueue(db, { to: '+821012345678' })
   t.equal(await watch.settled(db, sent), 'sent')
-  const [message] = await db.sql('SELECT provider, provider_message_id FROM messages WHERE id = $1', [sent])
+  const [message] = await db.sql('SELECT provider, provider_message_id FROM sms_outbox.messages WHERE id = $1', [sent])
   t.match(message, { provider: 'twilio', provider_message_id: /^SM[0-9a-f]{32}$/ })
-  const [attempt] = await db.sql('SELECT provider_message_id FROM message_attempts WHERE message_id = $1', [sent])
+  const [attempt] = await db.sql('SELECT provider_message_id FROM sms_outbox.message_attempts WHERE message_id = $1', [sent])
   t.equal(attempt.provider_message_id, message.provider_message_id)
 
   fake.reply = () => twilioError(400, 21211, "The 'To' number +821098765432 is not a valid phone number.")
@@ -217,7 +217,7 @@ t.test('Twilio end to end: the sid is stored; a permanent code kills at once and
   t.equal(await watch.settled(db, dead), 'dead')
   t.match(await row(db, dead), { status: 'dead', attempts: 1, last_error_code: '21211' })
   t.match(alerts, [{ kind: 'dead', messageId: dead, errorCode: '21211', provider: 'twilio' }])
-  const [stored] = await db.sql('SELECT last_error FROM messages WHERE id = $1', [dead])
+  const [stored] = await db.sql('SELECT last_error FROM sms_outbox.messages WHERE id = $1', [dead])
   t.notMatch(stored.last_error, /821098765432/, 'the number Twilio quoted is not stored in the error')
 })
 
@@ -229,6 +229,6 @@ t.test('SOLAPI end to end: the messageId is stored; an LMS is sent as type LMS',
   t.equal(await watch.settled(db, id), 'sent')
   t.match(fake.ledger, [{ to: '01012345678', from: '0212345678', type: 'LMS' }])
   t.same(fake.rejections, [])
-  const [message] = await db.sql('SELECT provider_message_id, type, bytes FROM messages WHERE id = $1', [id])
+  const [message] = await db.sql('SELECT provider_message_id, type, bytes FROM sms_outbox.messages WHERE id = $1', [id])
   t.match(message, { provider_message_id: /\S/, type: 'LMS', bytes: 92 })
 })

@@ -32,7 +32,7 @@ t.test('a retry runs when its backoff ends, not at the next poll', async (t) => 
 
   t.equal(await watch.attempt(id), 'pending', 'the 503 scheduled a retry')
   // The database's clock is real: make the row due there, as 40 ms would have.
-  await db.sql(`UPDATE messages SET next_attempt_at = now() WHERE id = $1`, [id])
+  await db.sql(`UPDATE sms_outbox.messages SET next_attempt_at = now() WHERE id = $1`, [id])
   t.equal(clock.next(), 40, "the loop's next timer is the retry's due time, 40 ms after the 503, not the poll")
   t.equal(await watch.attempt(id, 2), 'sent')
   t.match(await watch.pass(2), { claimed: 1 }, 'the pass that timer started claimed the retry')

@@ -10,14 +10,14 @@ import { createTestDatabase, type TestDatabase } from '../helpers/test-database.
  */
 async function scheduledWaitSeconds(db: TestDatabase, id: string): Promise<number> {
   const [row] = await db.sql<{ seconds: number }>(
-    `SELECT extract(epoch FROM next_attempt_at - updated_at)::float AS seconds FROM messages WHERE id = $1 AND status = 'pending'`,
+    `SELECT extract(epoch FROM next_attempt_at - updated_at)::float AS seconds FROM sms_outbox.messages WHERE id = $1 AND status = 'pending'`,
     [id],
   )
   return row.seconds
 }
 
 /** Moves a waiting retry's due time to now: the test's clock, so that a 30 s step takes no 30 s. */
-const makeDue = (db: TestDatabase, id: string) => db.sql(`UPDATE messages SET next_attempt_at = now() WHERE id = $1`, [id])
+const makeDue = (db: TestDatabase, id: string) => db.sql(`UPDATE sms_outbox.messages SET next_attempt_at = now() WHERE id = $1`, [id])
 
 t.test('sent on the first try', async (t) => {
   const db = await createTestDatabase(t)
@@ -26,7 +26,7 @@ t.test('sent on the first try', async (t) => {
   const { watch } = runningDispatcher(t, db, fake.url)
 
   t.equal(await watch.attempt(id), 'sent')
-  const [row] = await db.sql('SELECT status, attempts, sent_at, lease_token, locked_until FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT status, attempts, sent_at, lease_token, locked_until FROM sms_outbox.messages WHERE id = $1', [id])
   t.match(row, { status: 'sent', attempts: 1, lease_token: null, locked_until: null })
   t.ok(row.sent_at instanceof Date)
   t.match(await attemptsOf(db, id), [{ attempt: 1, outcome: 'ok', http_status: 200 }])
@@ -48,7 +48,7 @@ t.test('503 twice then ok: sent on the third attempt, no retry before its backof
   // The 40 and 80 ms steps of fastBackoff, on the database's clock: claims never run early.
   const gaps = await db.sql<{ attempt: number; waited: boolean }>(
     `SELECT b.attempt, b.started_at >= a.finished_at + (CASE a.attempt WHEN 1 THEN 40 ELSE 80 END) * interval '1 millisecond' AS waited
-     FROM message_attempts a JOIN message_attempts b ON b.message_id = a.message_id AND b.attempt = a.attempt + 1
+     FROM sms_outbox.message_attempts a JOIN sms_outbox.message_attempts b ON b.message_id = a.message_id AND b.attempt = a.attempt + 1
      WHERE a.message_id = $1 ORDER BY b.attempt`,
     [id],
   )
@@ -72,7 +72,7 @@ t.test('always 503 with the default backoff: waits of 1, 2, 4, 8, 16, 30, 30 s, 
   }
   t.same(waits, [1, 2, 4, 8, 16, 30, 30], 'the documented table')
   t.equal(await watch.attempt(id, 8), 'dead')
-  const [row] = await db.sql('SELECT status, attempts, last_error_code, last_error FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT status, attempts, last_error_code, last_error FROM sms_outbox.messages WHERE id = $1', [id])
   t.match(row, { status: 'dead', attempts: 8, last_error_code: 'http_503', last_error: /maintenance/ })
   t.equal(fake.ledger.length, 8)
 })
@@ -139,11 +139,11 @@ t.test('a message past expiresAt expires instead of being sent', async (t) => {
   const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
   const id = await enqueue(db)
-  await db.sql(`UPDATE messages SET expires_at = now() - interval '1 second' WHERE id = $1`, [id])
+  await db.sql(`UPDATE sms_outbox.messages SET expires_at = now() - interval '1 second' WHERE id = $1`, [id])
   const { watch } = runningDispatcher(t, db, fake.url)
   t.equal(await watch.settled(db, id), 'expired')
   t.match(await watch.pass(1), { claimed: 0, expired: 1 }, 'the first pass claimed nothing and its sweep expired it')
-  const [row] = await db.sql('SELECT status, attempts FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT status, attempts FROM sms_outbox.messages WHERE id = $1', [id])
   t.match(row, { status: 'expired', attempts: 0 })
   t.equal(fake.ledger.length, 0)
 })
@@ -157,7 +157,7 @@ t.test('a retry is never scheduled past expiresAt', async (t) => {
     backoff: { baseDelayMs: 7_200_000, maxDelayMs: 7_200_000, jitter: 'none' },
   })
   t.equal(await watch.attempt(id), 'pending')
-  const [row] = await db.sql('SELECT status, next_attempt_at, expires_at FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT status, next_attempt_at, expires_at FROM sms_outbox.messages WHERE id = $1', [id])
   t.equal(row.status, 'pending')
   t.equal(row.next_attempt_at.getTime(), row.expires_at.getTime())
 })

@@ -11,21 +11,21 @@ const coalescer = createEnqueueCoalescer(db.pool)
 const message = (text: string, idempotencyKey?: string) =>
   prepareMessage({ to: '010-1234-5678', text }, { defaultMaxRetries: 3, idempotencyKey })
 const rowsWithKey = async (key: string) =>
-  (await db.sql('SELECT count(*)::int AS n FROM messages WHERE idempotency_key = $1', [key]))[0].n as number
+  (await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages WHERE idempotency_key = $1', [key]))[0].n as number
 
 t.test('concurrent messages share one INSERT, and each caller hears only after its row is committed', async (t) => {
-  const statementsBefore = (await db.sql(`SELECT count(DISTINCT created_at)::int AS n FROM messages`))[0].n
+  const statementsBefore = (await db.sql(`SELECT count(DISTINCT created_at)::int AS n FROM sms_outbox.messages`))[0].n
   const committedWhenAnswered = await Promise.all(
     Array.from({ length: 20 }, async (_, i) => {
       const { message: stored, created } = await coalescer.enqueue(message(`hello ${i}`), 86_400)
       t.equal(created, true)
       // Another connection sees the row at the moment its caller is answered.
-      return (await db.sql('SELECT 1 FROM messages WHERE id = $1', [stored.id])).length === 1
+      return (await db.sql('SELECT 1 FROM sms_outbox.messages WHERE id = $1', [stored.id])).length === 1
     }),
   )
   t.same(new Set(committedWhenAnswered), new Set([true]))
   // One statement, one now(): the 20 rows share a created_at.
-  const statements = (await db.sql(`SELECT count(DISTINCT created_at)::int AS n FROM messages`))[0].n - statementsBefore
+  const statements = (await db.sql(`SELECT count(DISTINCT created_at)::int AS n FROM sms_outbox.messages`))[0].n - statementsBefore
   t.equal(statements, 1)
 })
 
@@ -62,7 +62,7 @@ t.test('a row the database refuses fails only its own caller', async (t) => {
   t.match(results[1], { status: 'rejected', reason: { code: '22P02' } }, 'invalid input syntax for type json')
   t.match(results[2], { status: 'fulfilled', value: { created: true } })
   t.equal(await rowsWithKey('neighbour-1'), 1)
-  t.equal((await db.sql(`SELECT count(*)::int AS n FROM messages WHERE body = 'refused'`))[0].n, 0)
+  t.equal((await db.sql(`SELECT count(*)::int AS n FROM sms_outbox.messages WHERE body = 'refused'`))[0].n, 0)
 })
 
 t.test('over HTTP, parallel requests with one key and two bodies: one 202, 200 for the same body, 409 for the other', async (t) => {

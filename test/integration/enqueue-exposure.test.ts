@@ -39,7 +39,7 @@ t.test('a network HOST without API_TOKEN: boot refuses, naming API_TOKEN and API
   // Killed at the end should it boot after all (the old code did), so that no service outlives the test.
   const refused = startService({ ...base, HOST: '0.0.0.0' }, { onSpawn: (child) => t.teardown(() => child.kill('SIGTERM')) })
   await t.rejects(refused, { message: /service exited \(1\) before listening: .*HOST=0\.0\.0\.0 is not a loopback address and API_TOKEN is not set.*API_OPEN=true/s })
-  t.same(await db.sql('SELECT count(*)::int AS n FROM messages'), [{ n: 0 }])
+  t.same(await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages'), [{ n: 0 }])
 })
 
 t.test('API_OPEN=true on a network HOST: it boots, says so once, and accepts enqueue without a token', async (t) => {

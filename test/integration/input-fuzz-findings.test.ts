@@ -9,7 +9,7 @@ const ADMIN_TOKEN = 'admin-token-for-fuzz-findings-0123'
 const db = await createTestDatabase(t)
 const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
 t.teardown(() => app.close())
-const rowCount = async () => (await db.sql('SELECT count(*)::int AS n FROM messages'))[0].n as number
+const rowCount = async () => (await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages'))[0].n as number
 const cursor = (createdAt: string) => Buffer.from(JSON.stringify([createdAt, '8b1e6f6e-0000-4000-8000-000000000000'])).toString('base64url')
 
 t.test('dates JavaScript or PostgreSQL cannot hold are a 400, not a 500', async (t) => {
@@ -26,7 +26,7 @@ t.test('dates JavaScript or PostgreSQL cannot hold are a 400, not a 500', async 
   }
   const fine = await app.inject({ method: 'POST', url: '/v1/messages', payload: { to: '010-1234-5678', text: 'x', sendAt: '2026-12-31T23:59:59.999+09:00' } })
   t.equal(fine.statusCode, 202, 'an ordinary date still passes')
-  await db.sql('DELETE FROM messages')
+  await db.sql('DELETE FROM sms_outbox.messages')
 })
 
 t.test('metadata nested deeper than 32 levels, or with a key over 64 characters, is a 400', async (t) => {
@@ -75,7 +75,7 @@ t.test('phone numbers: only ASCII digits, +, spaces, -, . and parentheses; look-
     const fine = await app.inject({ method: 'POST', url: '/v1/messages', payload: { to, text: 'x' } })
     t.equal(fine.statusCode, 202, `${to} still passes`)
   }
-  await db.sql('DELETE FROM messages')
+  await db.sql('DELETE FROM sms_outbox.messages')
   t.equal(await rowCount(), 0)
 })
 

@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/test-database.
 
 /** A dispatcher that claimed and went quiet: its leases run out, on the database's clock. */
 const expireLeases = (db: TestDatabase) =>
-  db.sql(`UPDATE messages SET locked_until = now() - interval '1 millisecond' WHERE status = 'sending'`)
+  db.sql(`UPDATE sms_outbox.messages SET locked_until = now() - interval '1 millisecond' WHERE status = 'sending'`)
 
 t.test('two dispatchers on one table never send a row twice', async (t) => {
   const db = await createTestDatabase(t)
@@ -28,7 +28,7 @@ t.test('two dispatchers on one table never send a row twice', async (t) => {
   await Promise.all([first.dispatcher.stop(), second.dispatcher.stop()])
   t.equal(fake.ledger.length, 300, 'every message reached the provider')
   t.equal(new Set(fake.ledger.map((r) => r.id)).size, 300, 'none twice')
-  const [counts] = await db.sql(`SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, max(attempts) AS most FROM messages`)
+  const [counts] = await db.sql(`SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, max(attempts) AS most FROM sms_outbox.messages`)
   t.same(counts, { sent: 300, most: 1 })
 })
 
@@ -69,7 +69,7 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
     },
   ])
   t.same(written, [], 'a stale lease token changes 0 rows')
-  const [row] = await db.sql('SELECT status, last_error_code FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT status, last_error_code FROM sms_outbox.messages WHERE id = $1', [id])
   t.same(row, { status: 'sent', last_error_code: null })
 })
 
@@ -79,7 +79,7 @@ t.test('a reclaimed row that used its last attempt is dead, not sent again', asy
   await claimDue(db.pool, { limit: 10, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })
   await expireLeases(db)
   t.same(await reclaimExpired(db.prisma, { limit: 10 }), [{ id, to: '+821012345678', status: 'dead', provider: 'webhook' }])
-  const [row] = await db.sql('SELECT status, attempts, last_error_code FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT status, attempts, last_error_code FROM sms_outbox.messages WHERE id = $1', [id])
   t.same(row, { status: 'dead', attempts: 1, last_error_code: 'lease_expired' })
 })
 
@@ -92,7 +92,7 @@ t.test('claims respect their limit and lease from the database clock', async (t)
   const [lease] = await db.sql(
     `SELECT min(extract(epoch FROM locked_until - updated_at) * 1000)::int AS min_ms,
             max(extract(epoch FROM locked_until - updated_at) * 1000)::int AS max_ms
-     FROM messages WHERE status = 'sending'`,
+     FROM sms_outbox.messages WHERE status = 'sending'`,
   )
   t.same(lease, { min_ms: 30_000, max_ms: 30_000 })
   t.equal((await claimDue(db.pool, { limit: 5, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })).messages.length, 2)
@@ -102,12 +102,12 @@ t.test('the state machine is guarded in the database by named constraints', asyn
   const db = await createTestDatabase(t)
   const id = await enqueue(db)
   const violations: [string, string][] = [
-    [`UPDATE messages SET status = 'sent' WHERE id = $1`, 'messages_sent_at_only_when_sent'],
-    [`UPDATE messages SET status = 'sending' WHERE id = $1`, 'messages_lease_only_while_sending'],
-    [`UPDATE messages SET status = 'lost' WHERE id = $1`, 'messages_status_valid'],
-    [`UPDATE messages SET attempts = 5, counted_attempts = 5 WHERE id = $1`, 'messages_attempts_within_budget'],
-    [`UPDATE messages SET counted_attempts = 1 WHERE id = $1`, 'messages_attempts_within_budget'],
-    [`UPDATE messages SET type = 'MMS' WHERE id = $1`, 'messages_type_valid'],
+    [`UPDATE sms_outbox.messages SET status = 'sent' WHERE id = $1`, 'messages_sent_at_only_when_sent'],
+    [`UPDATE sms_outbox.messages SET status = 'sending' WHERE id = $1`, 'messages_lease_only_while_sending'],
+    [`UPDATE sms_outbox.messages SET status = 'lost' WHERE id = $1`, 'messages_status_valid'],
+    [`UPDATE sms_outbox.messages SET attempts = 5, counted_attempts = 5 WHERE id = $1`, 'messages_attempts_within_budget'],
+    [`UPDATE sms_outbox.messages SET counted_attempts = 1 WHERE id = $1`, 'messages_attempts_within_budget'],
+    [`UPDATE sms_outbox.messages SET type = 'MMS' WHERE id = $1`, 'messages_type_valid'],
   ]
   for (const [statement, constraint] of violations) {
     await t.rejects(db.sql(statement, [id]), { message: new RegExp(constraint) }, constraint)
@@ -125,13 +125,13 @@ t.test('stopping and restarting between attempts loses nothing', async (t) => {
   t.equal(await before.watch.attempt(id), 'pending', 'the first attempt scheduled a retry')
   await before.dispatcher.stop()
   await before.provider.close?.()
-  const [between] = await db.sql('SELECT status, attempts FROM messages WHERE id = $1', [id])
+  const [between] = await db.sql('SELECT status, attempts FROM sms_outbox.messages WHERE id = $1', [id])
   t.same(between, { status: 'pending', attempts: 1 }, 'stopped cleanly with the retry scheduled')
 
   // A new "process": its own connections, its own dispatcher.
   const restarted = connectDatabase(db.url, { poolSize: 2 })
   t.teardown(() => restarted.close())
-  await db.sql(`UPDATE messages SET next_attempt_at = now() WHERE id = $1`, [id])
+  await db.sql(`UPDATE sms_outbox.messages SET next_attempt_at = now() WHERE id = $1`, [id])
   const after = runningDispatcher(t, { ...db, prisma: restarted.prisma, pool: restarted.pool }, fake.url)
   t.equal(await after.watch.settled(db, id), 'sent')
   t.same((await attemptsOf(db, id)).map((a) => a.outcome), ['retryable', 'ok'])

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import pg from 'pg'
-// Through the package name, as a caller imports it: this proves the `exports` entry.
+// The package's entry, from source; test/integration/package.test.ts installs the built package.
 import {
   ConfigError,
   createOutbox,
@@ -8,7 +8,7 @@ import {
   InvalidMessage,
   RecipientSuppressed,
   type Enqueued,
-} from 'sms-outbox'
+} from '../../src/library/index.ts'
 import t from 'tap'
 import { listenForDueMessages } from '../../src/outbox/due-notifications.ts'
 import { listenToDueChannel } from '../helpers/due-channel.ts'
@@ -57,11 +57,11 @@ async function jobStatus(id: string): Promise<string> {
 }
 
 async function messageCount(id: string): Promise<number> {
-  return (await db.sql('SELECT count(*)::int AS n FROM messages WHERE id = $1', [id]))[0].n
+  return (await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages WHERE id = $1', [id]))[0].n
 }
 
 async function allMessages(): Promise<number> {
-  return (await db.sql('SELECT count(*)::int AS n FROM messages'))[0].n
+  return (await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages'))[0].n
 }
 
 /**
@@ -124,7 +124,7 @@ t.test('Prisma transaction: a commit keeps both, and a running dispatcher sends 
       type: 'LMS',
     },
   )
-  t.equal((await db.sql('SELECT status FROM messages WHERE id = $1', [result.message.id]))[0].status, 'sent', 'recorded as sent')
+  t.equal((await db.sql('SELECT status FROM sms_outbox.messages WHERE id = $1', [result.message.id]))[0].status, 'sent', 'recorded as sent')
 })
 
 t.test('pg client: ROLLBACK leaves nothing, COMMIT sends', async (t) => {
@@ -213,7 +213,7 @@ t.test('an idempotency key repeated inside one transaction returns the original'
   t.equal(first.created, true)
   t.equal(second.created, false)
   t.equal(second.message.id, first.message.id)
-  t.equal((await db.sql(`SELECT count(*)::int AS n FROM messages WHERE idempotency_key = 'repeat-1'`))[0].n, 1)
+  t.equal((await db.sql(`SELECT count(*)::int AS n FROM sms_outbox.messages WHERE idempotency_key = 'repeat-1'`))[0].n, 1)
   await delivered(first.message.id)
 })
 
@@ -234,7 +234,7 @@ t.test('a key reused with another message throws IdempotencyConflict and rolls t
 
 t.test('a suppressed number throws RecipientSuppressed and rolls the caller back', async (t) => {
   await newJob('job-suppressed')
-  await db.sql(`INSERT INTO suppressions (recipient, reason) VALUES ('+821044445555', 'opted_out')`)
+  await db.sql(`INSERT INTO sms_outbox.suppressions (recipient, reason) VALUES ('+821044445555', 'opted_out')`)
   const before = await allMessages()
   await t.rejects(
     db.prisma.$transaction(async (tx) => {
@@ -258,7 +258,7 @@ t.test('result-ready: one message per job, another number for it is a conflict',
   t.type(error, IdempotencyConflict)
   t.match((error as Error).message, 'job job-once was already notified to a different number')
   const [row] = await db.sql(
-    `SELECT idempotency_key, metadata, extract(epoch FROM expires_at - created_at)::int AS ttl FROM messages WHERE id = $1`,
+    `SELECT idempotency_key, metadata, extract(epoch FROM expires_at - created_at)::int AS ttl FROM sms_outbox.messages WHERE id = $1`,
     [first.message.id],
   )
   t.same(row, { idempotency_key: 'result-ready:job-once', metadata: { notification: 'result-ready', jobId: 'job-once' }, ttl: 86_400 })

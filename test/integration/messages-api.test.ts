@@ -9,7 +9,7 @@ t.teardown(() => app.close())
 
 const post = (payload: unknown, headers: Record<string, string> = {}) =>
   app.inject({ method: 'POST', url: '/v1/messages', payload: payload as object, headers })
-const rowCount = async () => (await db.sql('SELECT count(*)::int AS n FROM messages'))[0].n as number
+const rowCount = async () => (await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages'))[0].n as number
 
 t.test('202 with the committed message; the number normalised, stored in full, shown masked', async (t) => {
   const response = await post({ to: '010-1234-5678', text: '안녕하세요, 결과가 준비되었습니다.' })
@@ -17,7 +17,7 @@ t.test('202 with the committed message; the number normalised, stored in full, s
   const body = response.json()
   t.match(body, { status: 'pending', to: '+82 10-****-5678', type: 'SMS', bytes: 34 })
   t.ok(Date.parse(body.nextAttemptAt) && Date.parse(body.createdAt))
-  const [row] = await db.sql('SELECT recipient, body, max_retries FROM messages WHERE id = $1', [body.id])
+  const [row] = await db.sql('SELECT recipient, body, max_retries FROM sms_outbox.messages WHERE id = $1', [body.id])
   t.same(row, { recipient: '+821012345678', body: '안녕하세요, 결과가 준비되었습니다.', max_retries: 3 })
 })
 
@@ -106,7 +106,7 @@ t.test('50 parallel requests with one key make one row and one id', async (t) =>
   t.same(new Set(responses.map((r) => r.statusCode)), new Set([202, 200]))
   t.equal(responses.filter((r) => r.statusCode === 202).length, 1)
   t.equal(new Set(responses.map((r) => r.json().id)).size, 1)
-  const [{ n }] = await db.sql(`SELECT count(*)::int AS n FROM messages WHERE idempotency_key = 'race-1'`)
+  const [{ n }] = await db.sql(`SELECT count(*)::int AS n FROM sms_outbox.messages WHERE idempotency_key = 'race-1'`)
   t.equal(n, 1)
 })
 
@@ -118,7 +118,7 @@ t.test('batch: one result per item, in order; one bad item rejects the batch, na
   const results = response.json().messages
   t.equal(results.length, 5)
   for (const [i, result] of results.entries()) {
-    const [row] = await db.sql('SELECT body FROM messages WHERE id = $1', [result.id])
+    const [row] = await db.sql('SELECT body FROM sms_outbox.messages WHERE id = $1', [result.id])
     t.equal(row.body, `batch ${i}`, `item ${i} in order`)
     t.equal(result.created, true)
   }

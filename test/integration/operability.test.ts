@@ -88,11 +88,11 @@ t.test('/metrics: the database gauges, attempts and latency, process metrics', a
   const due = await enqueue(db)
   await enqueue(db, { sendAt: new Date(Date.now() + 3_600_000).toISOString() })
   const dead = await enqueue(db)
-  await db.sql(`UPDATE messages SET next_attempt_at = now() - interval '90 seconds' WHERE id = $1`, [longestDue])
-  await db.sql(`UPDATE messages SET next_attempt_at = now() - interval '10 seconds' WHERE id = $1`, [due])
-  await db.sql(`UPDATE messages SET status = 'dead', last_error_code = 'test' WHERE id = $1`, [dead])
+  await db.sql(`UPDATE sms_outbox.messages SET next_attempt_at = now() - interval '90 seconds' WHERE id = $1`, [longestDue])
+  await db.sql(`UPDATE sms_outbox.messages SET next_attempt_at = now() - interval '10 seconds' WHERE id = $1`, [due])
+  await db.sql(`UPDATE sms_outbox.messages SET status = 'dead', last_error_code = 'test' WHERE id = $1`, [dead])
   await db.sql(
-    `INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at)
+    `INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at)
      VALUES ('solapi', 'NotEnoughBalance', 'top up your balance', now() + interval '1 minute')`,
   )
   metrics.recordAttempt('solapi', 'ok', 0.2)
@@ -142,8 +142,8 @@ t.test('/metrics: the database gauges, attempts and latency, process metrics', a
   t.equal(sample(text, 'sms_outbox_send_duration_seconds_bucket', { provider: 'solapi', le: '5' }), 3)
 
   // The pause ends and nothing is due any more: the gauges follow at the next scrape.
-  await db.sql('DELETE FROM provider_pauses')
-  await db.sql(`UPDATE messages SET next_attempt_at = now() + interval '1 hour' WHERE status = 'pending'`)
+  await db.sql('DELETE FROM sms_outbox.provider_pauses')
+  await db.sql(`UPDATE sms_outbox.messages SET next_attempt_at = now() + interval '1 hour' WHERE status = 'pending'`)
   const after = (await app.inject({ method: 'GET', url: '/metrics' })).body
   t.equal(sample(after, 'sms_outbox_provider_paused', { provider: 'solapi' }), undefined, 'a resumed provider has no series')
   t.equal(sample(after, 'sms_outbox_due_messages'), 0)
@@ -339,7 +339,7 @@ t.test('overloaded: 503 OVERLOADED with Retry-After and nothing written; livenes
   })
   t.equal(response.headers['retry-after'], '5')
   t.equal(response.headers['x-request-id'], 'busy-1')
-  t.same(await db.sql('SELECT id FROM messages'), [], 'the message was not accepted')
+  t.same(await db.sql('SELECT id FROM sms_outbox.messages'), [], 'the message was not accepted')
 
   t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503, 'readiness fails: traffic goes elsewhere')
   t.equal((await app.inject({ method: 'GET', url: '/docs/json' })).statusCode, 503)

@@ -25,7 +25,7 @@ async function preparedAfter(run: (client: pg.Client) => Promise<unknown>): Prom
 t.test("enqueue's INSERT runs as a named prepared statement on the service's connections", async (t) => {
   const names = await preparedAfter((client) => enqueueEach(client, [message(), message()], [60, 60]))
   t.same(names, ['sms-outbox.insert-messages'])
-  const [{ n }] = await db.sql<{ n: number }>(`SELECT count(*)::int AS n FROM messages WHERE body = 'prepared'`)
+  const [{ n }] = await db.sql<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox.messages WHERE body = 'prepared'`)
   t.equal(n, 2, 'and inserts as before')
 })
 

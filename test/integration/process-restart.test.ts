@@ -30,12 +30,12 @@ t.test('SIGTERM between attempts, then a new process: nothing lost, sent once mo
   await until(() => fake.ledger.length === 1, 'the first attempt')
   first.child.kill('SIGTERM')
   t.equal(await first.exited, 0, 'clean exit on SIGTERM')
-  const [between] = await db.sql('SELECT status, attempts FROM messages WHERE id = $1', [id])
+  const [between] = await db.sql('SELECT status, attempts FROM sms_outbox.messages WHERE id = $1', [id])
   t.same(between, { status: 'pending', attempts: 1 })
 
   const second = await startService(env)
   t.teardown(() => second.child.kill('SIGTERM'))
-  await until(async () => (await db.sql('SELECT status FROM messages WHERE id = $1', [id]))[0].status === 'sent', 'sent')
+  await until(async () => (await db.sql('SELECT status FROM sms_outbox.messages WHERE id = $1', [id]))[0].status === 'sent', 'sent')
   t.same(fake.ledger.map((r) => r.id), [id, id])
 })
 
@@ -49,13 +49,13 @@ t.test('kill -9 mid-call: the lease expires, the attempt is labelled ambiguous, 
   await until(() => fake.ledger.length === 1, 'the hung call')
   first.child.kill('SIGKILL')
   await first.exited
-  const [held] = await db.sql('SELECT status FROM messages WHERE id = $1', [id])
+  const [held] = await db.sql('SELECT status FROM sms_outbox.messages WHERE id = $1', [id])
   t.equal(held.status, 'sending', 'held under the dead process’s lease')
 
   const second = await startService(env)
   t.teardown(() => second.child.kill('SIGTERM'))
-  await until(async () => (await db.sql('SELECT status FROM messages WHERE id = $1', [id]))[0].status === 'sent', 'sent', 30_000)
-  const attempts = await db.sql('SELECT attempt, outcome, error_code FROM message_attempts WHERE message_id = $1 ORDER BY attempt', [id])
+  await until(async () => (await db.sql('SELECT status FROM sms_outbox.messages WHERE id = $1', [id]))[0].status === 'sent', 'sent', 30_000)
+  const attempts = await db.sql('SELECT attempt, outcome, error_code FROM sms_outbox.message_attempts WHERE message_id = $1 ORDER BY attempt', [id])
   t.same(attempts, [
     { attempt: 1, outcome: 'ambiguous', error_code: 'lease_expired' },
     { attempt: 2, outcome: 'ok', error_code: null },

@@ -16,7 +16,7 @@ async function enqueueMany(db: TestDatabase, count: number): Promise<string[]> {
 /** Makes `count` pending messages that look like retries: one counted attempt behind them, due now. */
 async function pendingRetries(db: TestDatabase, count: number): Promise<string[]> {
   const ids = await enqueueMany(db, count)
-  await db.sql(`UPDATE messages SET attempts = 1, counted_attempts = 1 WHERE id = ANY($1::uuid[])`, [ids])
+  await db.sql(`UPDATE sms_outbox.messages SET attempts = 1, counted_attempts = 1 WHERE id = ANY($1::uuid[])`, [ids])
   return ids
 }
 
@@ -30,7 +30,7 @@ t.test('rate limit: a fresh bucket lets out its burst, then one message per 1/ra
   // One message per 10 s: far slower than two statements, however busy the machine.
   const rateLimit = { perSecond: 0.1, bucketSize: 3 }
   // Idle for an hour: the bucket is full, whenever the template database was migrated.
-  await db.sql(`UPDATE provider_limits SET refilled_at = now() - interval '1 hour' WHERE provider = 'webhook'`)
+  await db.sql(`UPDATE sms_outbox.provider_limits SET refilled_at = now() - interval '1 hour' WHERE provider = 'webhook'`)
 
   const first = await claim(db, { rateLimit })
   t.equal(first.messages.length, 3, 'the burst')
@@ -41,12 +41,12 @@ t.test('rate limit: a fresh bucket lets out its burst, then one message per 1/ra
   t.ok(second.claimAgainInMs! > 0 && second.claimAgainInMs! <= 10_000, `waits ${second.claimAgainInMs} ms`)
 
   // A minute passes for the bucket: its last refill moves back on the database's clock.
-  await db.sql(`UPDATE provider_limits SET refilled_at = refilled_at - interval '1 minute' WHERE provider = 'webhook'`)
+  await db.sql(`UPDATE sms_outbox.provider_limits SET refilled_at = refilled_at - interval '1 minute' WHERE provider = 'webhook'`)
   const third = await claim(db, { rateLimit })
   t.equal(third.messages.length, 3, 'six messages of refill are capped at the burst')
 
   const [row] = await db.sql<{ first_attempts: number; retries: number }>(
-    `SELECT first_attempts, retries FROM provider_limits WHERE provider = 'webhook'`,
+    `SELECT first_attempts, retries FROM sms_outbox.provider_limits WHERE provider = 'webhook'`,
   )
   t.same(row, { first_attempts: 6, retries: 0 }, 'the shared row counts what was claimed')
   const unlimited = await claim(db, {})
@@ -81,13 +81,13 @@ t.test('rate limit: four dispatchers on their own pools never exceed the limit p
   // Claims are timed on the database's clock, as the bucket is: the limit holds there
   // exactly, whatever the HTTP calls after them took.
   const claims = await db.sql<{ at: number }>(
-    `SELECT (extract(epoch FROM started_at) * 1000)::float8 AS at FROM message_attempts`,
+    `SELECT (extract(epoch FROM started_at) * 1000)::float8 AS at FROM sms_outbox.message_attempts`,
   )
   const busiest = busiestSecond(claims.map((claim) => claim.at))
   t.ok(busiest <= perSecond + burst, `at most ${perSecond + burst} in any second: ${busiest}`)
   t.equal(new Set(fake.ledger.map((receipt) => receipt.id)).size, count, 'each message once')
   const [attempts] = await db.sql<{ most: number; sent: number }>(
-    `SELECT max(attempts) AS most, count(*) FILTER (WHERE status = 'sent')::int AS sent FROM messages`,
+    `SELECT max(attempts) AS most, count(*) FILTER (WHERE status = 'sent')::int AS sent FROM sms_outbox.messages`,
   )
   t.same(attempts, { most: 1, sent: count }, 'held back, not failed: no retry used')
 })
@@ -109,7 +109,7 @@ t.test('retry budget: first attempts always go; retries get the ratio of first a
 
   t.equal((await claim(db, { retryBudget })).messages.length, 0, 'the budget is spent; the retries wait, due')
   const [waiting] = await db.sql<{ n: number }>(
-    `SELECT count(*)::int AS n FROM messages WHERE status = 'pending' AND next_attempt_at <= now()`,
+    `SELECT count(*)::int AS n FROM sms_outbox.messages WHERE status = 'pending' AND next_attempt_at <= now()`,
   )
   t.equal(waiting.n, 6)
 
@@ -132,19 +132,19 @@ t.test('retry budget: the previous minute counts by the share of it still inside
   // 70 s into a window that saw 10 first attempts and 6 retries: it is now the previous
   // window, 50 s of it still inside the last minute (weight 5/6).
   await db.sql(`
-    UPDATE provider_limits SET window_started_at = now() - interval '70 seconds', first_attempts = 10, retries = 6
+    UPDATE sms_outbox.provider_limits SET window_started_at = now() - interval '70 seconds', first_attempts = 10, retries = 6
     WHERE provider = 'webhook'`)
   const claimed = await claim(db, { retryBudget })
   t.equal(claimed.messages.length, 1, 'floor(0.5 x 10 x 5/6 + 2 - 6 x 5/6) = floor(1.17) = 1')
 
-  await db.sql(`UPDATE provider_limits SET window_started_at = now() - interval '3 minutes', first_attempts = 0, retries = 50`)
+  await db.sql(`UPDATE sms_outbox.provider_limits SET window_started_at = now() - interval '3 minutes', first_attempts = 0, retries = 50`)
   t.equal((await claim(db, { retryBudget })).messages.length, 2, 'counts older than two minutes are forgotten: the floor')
 })
 
 t.test("a provider without its shared row: the claim makes it and claims nothing, so that two can't spend a fresh bucket each", async (t) => {
   const db = await createTestDatabase(t)
   await enqueueMany(db, 20)
-  await db.sql(`DELETE FROM provider_limits WHERE provider = 'webhook'`)
+  await db.sql(`DELETE FROM sms_outbox.provider_limits WHERE provider = 'webhook'`)
   const rateLimit = { perSecond: 1, bucketSize: 5 }
   const claims = [
     ...(await Promise.all([claim(db, { rateLimit }), claim(db, { rateLimit })])),
@@ -160,8 +160,8 @@ t.test('a probe of a paused provider is not held back by the budget', async (t) 
   const db = await createTestDatabase(t)
   await pendingRetries(db, 3)
   await db.sql(`
-    INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at) VALUES ('webhook', 'x', 'test', now());
-    UPDATE provider_limits SET retries = 100 WHERE provider = 'webhook'`)
+    INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at) VALUES ('webhook', 'x', 'test', now());
+    UPDATE sms_outbox.provider_limits SET retries = 100 WHERE provider = 'webhook'`)
   const probe = await claim(db, { retryBudget: { ratio: 0.2, minPerMinute: 1 } })
   t.equal(probe.messages.length, 1)
   t.equal(probe.messages[0].probe, true)

@@ -25,9 +25,9 @@ const expectedBody = (jobId: string) =>
 const eucKrBytes = (text: string) => iconv.encode(text, 'euc-kr').length
 
 const notify = (payload: unknown) => app.inject({ method: 'POST', url: URL_PATH, payload: payload as object })
-const rowCount = async () => (await db.sql('SELECT count(*)::int AS n FROM messages'))[0].n as number
+const rowCount = async () => (await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages'))[0].n as number
 const rowsForJob = async (jobId: string) =>
-  db.sql(`SELECT id FROM messages WHERE metadata->>'jobId' = $1`, [jobId])
+  db.sql(`SELECT id FROM sms_outbox.messages WHERE metadata->>'jobId' = $1`, [jobId])
 
 t.test('202 with the committed message: templated body, LMS, 24-hour expiry, job metadata', async (t) => {
   const jobId = 'job-7f3a.2024_01'
@@ -48,7 +48,7 @@ t.test('202 with the committed message: templated body, LMS, 24-hour expiry, job
     `SELECT recipient, body, type, bytes, status, max_retries, metadata, idempotency_key,
             (expires_at - created_at) = interval '24 hours' AS expires_in_24h,
             extract(epoch FROM expires_at - created_at)::int AS ttl_seconds
-     FROM messages WHERE id = $1`,
+     FROM sms_outbox.messages WHERE id = $1`,
     [body.id],
   )
   t.same(row, {
@@ -101,7 +101,7 @@ t.test('the same jobId with a different number is a 409 naming the job, and no n
   })
   t.notMatch(conflict.body, /98765432/, 'the other number is not echoed')
   t.equal(await rowCount(), before)
-  const [row] = await db.sql(`SELECT recipient FROM messages WHERE id = $1`, [first.json().id])
+  const [row] = await db.sql(`SELECT recipient FROM sms_outbox.messages WHERE id = $1`, [first.json().id])
   t.equal(row.recipient, '+821012345678', 'the original message is untouched')
 })
 
@@ -149,7 +149,7 @@ t.test('a jobId of exactly 64 characters is accepted and linked', async (t) => {
   t.equal(jobId.length, 64)
   const response = await notify({ to: '+821012345678', jobId })
   t.equal(response.statusCode, 202)
-  const [row] = await db.sql('SELECT body, bytes FROM messages WHERE id = $1', [response.json().id])
+  const [row] = await db.sql('SELECT body, bytes FROM sms_outbox.messages WHERE id = $1', [response.json().id])
   t.equal(row.body, expectedBody(jobId))
   t.equal(row.bytes, eucKrBytes(expectedBody(jobId)))
 })
@@ -169,7 +169,7 @@ t.test('RESULT_READY_TEMPLATE: a custom template file is what gets stored', asyn
   const bytes = eucKrBytes(text)
   t.equal(bytes, 19, 'Hangul is two bytes each in EUC-KR')
   t.match(response.json(), { status: 'pending', to: '+82 10-****-5678', type: 'SMS', bytes })
-  const [row] = await db.sql('SELECT recipient, body, type, bytes, metadata FROM messages WHERE id = $1', [
+  const [row] = await db.sql('SELECT recipient, body, type, bytes, metadata FROM sms_outbox.messages WHERE id = $1', [
     response.json().id,
   ])
   t.same(row, {

@@ -14,7 +14,7 @@ async function aged(db: TestDatabase, status: string, hoursAgo: number): Promise
   const id = await enqueue(db, { text: `${status} ${hoursAgo}h` })
   const sent = status === 'sent' ? `now() - interval '${hoursAgo} hours'` : 'NULL'
   await db.sql(
-    `UPDATE messages SET status = $2, sent_at = ${sent}, updated_at = now() - make_interval(hours => $3)
+    `UPDATE sms_outbox.messages SET status = $2, sent_at = ${sent}, updated_at = now() - make_interval(hours => $3)
      WHERE id = $1`,
     [id, status, hoursAgo],
   )
@@ -32,7 +32,7 @@ t.test('erases number, text and fingerprint of old terminal rows only; keeps the
   const recentSent = await aged(db, 'sent', 2)
   const oldPending = await aged(db, 'pending', 500)
   await db.sql(
-    `INSERT INTO message_attempts (message_id, attempt, started_at, finished_at, outcome, error_code)
+    `INSERT INTO sms_outbox.message_attempts (message_id, attempt, started_at, finished_at, outcome, error_code)
      VALUES ($1, 1, now(), now(), 'permanent', '21211')`,
     [old.dead],
   )
@@ -42,7 +42,7 @@ t.test('erases number, text and fingerprint of old terminal rows only; keeps the
   t.equal(await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 100 }), 0, 'nothing twice')
 
   const rows = await db.sql(
-    `SELECT id, status, recipient, body, request_hash, erased_at IS NOT NULL AS erased FROM messages`,
+    `SELECT id, status, recipient, body, request_hash, erased_at IS NOT NULL AS erased FROM sms_outbox.messages`,
   )
   const byId = new Map(rows.map((row) => [row.id, row]))
   for (const [status, id] of Object.entries(old)) {
@@ -50,11 +50,11 @@ t.test('erases number, text and fingerprint of old terminal rows only; keeps the
   }
   t.match(byId.get(recentSent), { recipient: '+821012345678', erased: false }, 'recent rows are kept')
   t.match(byId.get(oldPending), { status: 'pending', recipient: '+821012345678', erased: false }, 'a pending row is never touched')
-  t.same(await db.sql('SELECT outcome, error_code FROM message_attempts WHERE message_id = $1', [old.dead]), [
+  t.same(await db.sql('SELECT outcome, error_code FROM sms_outbox.message_attempts WHERE message_id = $1', [old.dead]), [
     { outcome: 'permanent', error_code: '21211' },
   ])
   await t.rejects(
-    db.sql(`UPDATE messages SET recipient = NULL, body = NULL, erased_at = now() WHERE id = $1`, [oldPending]),
+    db.sql(`UPDATE sms_outbox.messages SET recipient = NULL, body = NULL, erased_at = now() WHERE id = $1`, [oldPending]),
     { message: /messages_erased_only_when_terminal/ },
   )
 })
@@ -65,7 +65,7 @@ t.test('an erased message reads as erased everywhere and cannot be retried', asy
   t.teardown(() => app.close())
   const message = prepareMessage({ to: '010-1234-5678', text: 'order shipped' }, { defaultMaxRetries: 3, idempotencyKey: 'order-9' })
   const [{ message: stored }] = await enqueueMessages(db.pool, [message], 86_400)
-  await db.sql(`UPDATE messages SET status = 'dead', updated_at = now() - interval '1000 hours' WHERE id = $1`, [stored.id])
+  await db.sql(`UPDATE sms_outbox.messages SET status = 'dead', updated_at = now() - interval '1000 hours' WHERE id = $1`, [stored.id])
   await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 10 })
 
   const headers = { authorization: `Bearer ${ADMIN_TOKEN}` }

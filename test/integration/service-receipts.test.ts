@@ -73,7 +73,7 @@ t.test('SOLAPI: the service polls sent messages until their receipt is final', a
   solapi.deliveries.set(solapi.ledger[0].messageId!, '4000')
   await until(async () => (await deliveryOf(service.url, id)).delivery.status === 'delivered', 'the receipt')
   const polls = solapi.listRequests.length
-  await until(async () => (await db.sql(`SELECT delivery_check_at FROM messages WHERE id = $1`, [id]))[0].delivery_check_at === null, 'the schedule to end')
+  await until(async () => (await db.sql(`SELECT delivery_check_at FROM sms_outbox.messages WHERE id = $1`, [id]))[0].delivery_check_at === null, 'the schedule to end')
   service.child.kill('SIGTERM')
   t.equal(await service.exited, 0)
   t.equal(solapi.listRequests.length, polls, 'no poll after the final receipt')

@@ -40,12 +40,12 @@ t.test('result-ready through SOLAPI: an empty balance pauses and alerts once; a 
 
   await until(() => alertTexts().some((text) => /paused provider solapi \(NotEnoughBalance\)/.test(text)), 'the pause alert')
   solapi.reply = fakeSolapiReplies.accepted()
-  const status = async () => (await db.sql('SELECT status FROM messages WHERE id = $1', [id]))[0].status
+  const status = async () => (await db.sql('SELECT status FROM sms_outbox.messages WHERE id = $1', [id]))[0].status
   await until(async () => (await status()) === 'sent', 'the probe to send it')
   await until(() => alertTexts().some((text) => /resumed provider solapi/.test(text)), 'the resume alert')
 
   t.equal(alertTexts().filter((text) => /paused/.test(text)).length, 1, 'one pause alert')
-  const [row] = await db.sql('SELECT attempts, counted_attempts FROM messages WHERE id = $1', [id])
+  const [row] = await db.sql('SELECT attempts, counted_attempts FROM sms_outbox.messages WHERE id = $1', [id])
   t.ok(row.attempts >= 2, `${row.attempts} calls, the failed ones uncounted`)
   t.equal(row.counted_attempts, 1, 'with no retries allowed, the balance errors used none')
   const sent = solapi.ledger.at(-1)!

@@ -40,7 +40,7 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
 
 /** Time passing for the poller: every scheduled check is due now. */
 const everyCheckDue = (db: TestDatabase) =>
-  db.sql('UPDATE messages SET delivery_check_at = now() WHERE delivery_check_at IS NOT NULL')
+  db.sql('UPDATE sms_outbox.messages SET delivery_check_at = now() WHERE delivery_check_at IS NOT NULL')
 
 t.test('sent SOLAPI messages are polled until final: 4000 delivered, a failure code undelivered; the status stays sent', async (t) => {
   const { db, fake, poller, get, sendOne, alerts, receipts } = await setUp(t)
@@ -51,7 +51,7 @@ t.test('sent SOLAPI messages are polled until final: 4000 delivered, a failure c
   t.same(await poller().pollOnce(), { asked: 3, recorded: 0 }, 'all three still with the carrier (3000)')
   t.same(fake.listRequests, [[delivered.messageId, refused.messageId, pending.messageId]], 'one list call for the batch')
   t.same(await poller().pollOnce(), { asked: 0, recorded: 0 }, 'not asked again before the interval')
-  const [{ waits }] = await db.sql(`SELECT min(delivery_check_at - now()) > interval '50 seconds' AS waits FROM messages`)
+  const [{ waits }] = await db.sql(`SELECT min(delivery_check_at - now()) > interval '50 seconds' AS waits FROM sms_outbox.messages`)
   t.ok(waits, 'the next check is an interval away')
 
   fake.deliveries.set(delivered.messageId, '4000')
@@ -68,7 +68,7 @@ t.test('sent SOLAPI messages are polled until final: 4000 delivered, a failure c
   t.match(alerts, [{ kind: 'undelivered', messageId: refused.id, provider: 'solapi', errorCode: '3059' }])
   t.same(receipts.sort(), ['solapi delivered', 'solapi undelivered'])
 
-  const checks = await db.sql<{ id: string; due: boolean }>(`SELECT id, delivery_check_at IS NOT NULL AS due FROM messages`)
+  const checks = await db.sql<{ id: string; due: boolean }>(`SELECT id, delivery_check_at IS NOT NULL AS due FROM sms_outbox.messages`)
   t.same(Object.fromEntries(checks.map((c) => [c.id, c.due])), { [delivered.id]: false, [refused.id]: false, [pending.id]: true }, 'only the pending one is asked again')
   await everyCheckDue(db)
   t.same(await poller().pollOnce(), { asked: 1, recorded: 0 })
@@ -83,7 +83,7 @@ t.test('pollers share the work: concurrent passes never ask about one message tw
   for (let i = 0; i < 25; i += 1) {
     const id = await enqueue(db, { to: `010-1000-${String(1000 + i)}` })
     await db.sql(
-      `UPDATE messages SET status = 'sent', provider = 'solapi', provider_message_id = $2, sent_at = now(),
+      `UPDATE sms_outbox.messages SET status = 'sent', provider = 'solapi', provider_message_id = $2, sent_at = now(),
               delivery_check_at = now() WHERE id = $1`,
       [id, `M4VSHARED${String(i).padStart(4, '0')}`],
     )
@@ -104,13 +104,13 @@ t.test('a failed list call leaves the messages due an interval later; past the T
   const { id, messageId } = await sendOne('010-7777-8888')
   fake.listFailure = { status: 500, body: '{"errorCode":"InternalError"}' }
   t.same(await poller().pollOnce(), { asked: 1, recorded: 0 }, 'no throw')
-  const [row] = await db.sql(`SELECT delivery_check_at > now() AS later, delivery_status FROM messages WHERE id = $1`, [id])
+  const [row] = await db.sql(`SELECT delivery_check_at > now() AS later, delivery_status FROM sms_outbox.messages WHERE id = $1`, [id])
   t.same(row, { later: true, delivery_status: 'unknown' })
 
   fake.listFailure = undefined
-  await db.sql(`UPDATE messages SET sent_at = now() - interval '2 hours', delivery_check_at = now() WHERE id = $1`, [id])
+  await db.sql(`UPDATE sms_outbox.messages SET sent_at = now() - interval '2 hours', delivery_check_at = now() WHERE id = $1`, [id])
   t.same(await poller().pollOnce(), { asked: 1, recorded: 0 }, 'asked one last time: still 3000')
   t.same(fake.listRequests, [[messageId]])
-  const [after] = await db.sql(`SELECT delivery_check_at FROM messages WHERE id = $1`, [id])
+  const [after] = await db.sql(`SELECT delivery_check_at FROM sms_outbox.messages WHERE id = $1`, [id])
   t.equal(after.delivery_check_at, null, 'older than MESSAGE_TTL_SECONDS: never asked again')
 })

@@ -36,8 +36,8 @@ async function twilioDispatcher(t: Test, db: TestDatabase) {
 }
 
 const suppressions = (db: TestDatabase) =>
-  db.sql('SELECT recipient, reason, error_code, provider, message_id FROM suppressions ORDER BY recipient')
-const messageCount = async (db: TestDatabase) => (await db.sql('SELECT count(*)::int AS n FROM messages'))[0].n as number
+  db.sql('SELECT recipient, reason, error_code, provider, message_id FROM sms_outbox.suppressions ORDER BY recipient')
+const messageCount = async (db: TestDatabase) => (await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages'))[0].n as number
 
 t.test('Twilio: the number-level permanent codes kill the message and suppress the number; others do not', async (t) => {
   const db = await createTestDatabase(t)
@@ -60,7 +60,7 @@ t.test('Twilio: the number-level permanent codes kill the message and suppress t
   for (const [to] of cases) ids.set(to, await enqueue(db, { to, maxRetries: 3 }))
   for (const [to] of cases) t.equal(await watch.settled(db, ids.get(to)!), 'dead', `${to} dead`)
   for (const [to] of cases) {
-    const [row] = await db.sql('SELECT attempts FROM messages WHERE id = $1', [ids.get(to)])
+    const [row] = await db.sql('SELECT attempts FROM sms_outbox.messages WHERE id = $1', [ids.get(to)])
     t.equal(row.attempts, 1, `${to}: one attempt, no retry`)
   }
   t.same(
@@ -169,7 +169,7 @@ t.test('enqueue refuses a suppressed number with 422 and writes nothing; single,
     headers: { 'idempotency-key': 'before-the-stop' },
   })
   t.equal(accepted.statusCode, 202)
-  await db.sql(`INSERT INTO suppressions (recipient, reason, error_code, provider) VALUES ($1, 'opted_out', '21610', 'twilio')`, [STOPPED.e164])
+  await db.sql(`INSERT INTO sms_outbox.suppressions (recipient, reason, error_code, provider) VALUES ($1, 'opted_out', '21610', 'twilio')`, [STOPPED.e164])
   const before = await messageCount(db)
 
   for (const to of [STOPPED.to, STOPPED.e164]) {
@@ -228,7 +228,7 @@ t.test('enqueue refuses a suppressed number with 422 and writes nothing; single,
 
 t.test('enqueueEach reports a suppressed number as a value, its neighbours written', async (t) => {
   const db = await createTestDatabase(t)
-  await db.sql(`INSERT INTO suppressions (recipient, reason) VALUES ($1, 'invalid_number')`, [STOPPED.e164])
+  await db.sql(`INSERT INTO sms_outbox.suppressions (recipient, reason) VALUES ($1, 'invalid_number')`, [STOPPED.e164])
   const messages = [OTHER.to, STOPPED.to].map((to) => prepareMessage({ to, text: 'hi' }, { defaultMaxRetries: 3 }))
   const [ok, refused] = await enqueueEach(db.pool, messages, [60, 60])
   t.match(ok, { created: true, message: { to: OTHER.e164 } })
@@ -243,13 +243,13 @@ t.test('admin: list masked and paged, filter by number; remove records the actor
   const numbers = Array.from({ length: 5 }, (_, i) => `+8210555500${i}0`)
   for (const [i, number] of numbers.entries()) {
     await db.sql(
-      `INSERT INTO suppressions (recipient, reason, error_code, provider, created_at)
+      `INSERT INTO sms_outbox.suppressions (recipient, reason, error_code, provider, created_at)
        VALUES ($1, 'opted_out', '21610', 'twilio', now() - make_interval(mins => $2))`,
       [number, 10 - i],
     )
   }
   const messageId = await enqueue(db, { to: STOPPED.to })
-  await db.sql(`INSERT INTO suppressions (recipient, reason, error_code, provider, message_id) VALUES ($1, 'not_mobile', '21614', 'twilio', $2)`, [
+  await db.sql(`INSERT INTO sms_outbox.suppressions (recipient, reason, error_code, provider, message_id) VALUES ($1, 'not_mobile', '21614', 'twilio', $2)`, [
     STOPPED.e164,
     messageId,
   ])
@@ -284,8 +284,8 @@ t.test('admin: list masked and paged, filter by number; remove records the actor
   const removed = await remove({ to: STOPPED.e164 })
   t.equal(removed.statusCode, 200)
   t.match(removed.json(), { removed: true, suppression: { to: STOPPED.masked, reason: 'not_mobile' } })
-  t.same(await db.sql('SELECT recipient FROM suppressions WHERE recipient = $1', [STOPPED.e164]), [])
-  const [action] = await db.sql(`SELECT actor, action, recipient, message_id, provider, detail FROM admin_actions`)
+  t.same(await db.sql('SELECT recipient FROM sms_outbox.suppressions WHERE recipient = $1', [STOPPED.e164]), [])
+  const [action] = await db.sql(`SELECT actor, action, recipient, message_id, provider, detail FROM sms_outbox.admin_actions`)
   t.match(action, {
     actor: 'alice',
     action: 'unsuppress',
@@ -296,12 +296,12 @@ t.test('admin: list masked and paged, filter by number; remove records the actor
   })
   t.match(await remove({ to: STOPPED.to }), { statusCode: 200 })
   t.same((await remove({ to: STOPPED.to })).json(), { removed: false, suppression: null }, 'harmless twice')
-  t.equal((await db.sql('SELECT count(*)::int AS n FROM admin_actions'))[0].n, 1, 'only a real removal is recorded')
+  t.equal((await db.sql('SELECT count(*)::int AS n FROM sms_outbox.admin_actions'))[0].n, 1, 'only a real removal is recorded')
 
   const sent = await app.inject({ method: 'POST', url: '/v1/messages', payload: { to: STOPPED.to, text: 'welcome back' } })
   t.equal(sent.statusCode, 202, 'accepted again once removed')
 
-  const [{ id }] = await db.sql(`SELECT id FROM suppressions WHERE recipient = $1`, [numbers[0]])
+  const [{ id }] = await db.sql(`SELECT id FROM sms_outbox.suppressions WHERE recipient = $1`, [numbers[0]])
   t.match((await remove({ id })).json(), { removed: true, suppression: { id } })
   t.equal((await remove({})).statusCode, 400, 'one of to and id')
   t.equal((await remove({ to: STOPPED.to, id })).statusCode, 400, 'not both')
@@ -319,7 +319,7 @@ t.test('admin: add a number by hand; enqueue refuses it; twice is harmless', asy
   const again = await add({ to: STOPPED.e164, reason: 'invalid_number' })
   t.equal(again.statusCode, 200)
   t.match(again.json(), { created: false, suppression: { reason: 'opted_out' } }, 'the first entry stays')
-  t.match(await db.sql('SELECT actor, action, recipient, detail FROM admin_actions'), [
+  t.match(await db.sql('SELECT actor, action, recipient, detail FROM sms_outbox.admin_actions'), [
     { actor: 'bob', action: 'suppress', recipient: STOPPED.e164, detail: { to: STOPPED.masked, reason: 'opted_out' } },
   ])
   const refused = await app.inject({ method: 'POST', url: '/v1/messages', payload: { to: STOPPED.to, text: 'hi' } })
@@ -333,18 +333,18 @@ t.test('a pending message whose number is suppressed before its claim is never s
   const first = await enqueue(db, { to: STOPPED.to })
   const retry = await enqueue(db, { to: STOPPED.to })
   // A retry: a counted attempt behind it, due again.
-  await db.sql(`UPDATE messages SET attempts = 1, counted_attempts = 1 WHERE id = $1`, [retry])
+  await db.sql(`UPDATE sms_outbox.messages SET attempts = 1, counted_attempts = 1 WHERE id = $1`, [retry])
   const other = await enqueue(db, { to: OTHER.to })
   // As the dispatcher writes it when another message to the number dies of an opt-out.
-  await db.sql(`INSERT INTO suppressions (recipient, reason, error_code, provider) VALUES ($1, 'opted_out', '21610', 'twilio')`, [STOPPED.e164])
+  await db.sql(`INSERT INTO sms_outbox.suppressions (recipient, reason, error_code, provider) VALUES ($1, 'opted_out', '21610', 'twilio')`, [STOPPED.e164])
 
   const claim = await claimDue(db.pool, { limit: 10, leaseMs: 60_000, provider: 'twilio', probeIntervalMs: 1_000 })
   t.same(claim.messages.map((message) => message.id), [other], 'only the other number is claimed')
   t.match(
-    await db.sql(`SELECT id, status, last_error_code, attempts, lease_token FROM messages WHERE id = ANY($1) ORDER BY id`, [[first, retry]]),
+    await db.sql(`SELECT id, status, last_error_code, attempts, lease_token FROM sms_outbox.messages WHERE id = ANY($1) ORDER BY id`, [[first, retry]]),
     [first, retry].sort().map((id) => ({ id, status: 'canceled', last_error_code: 'RECIPIENT_SUPPRESSED', lease_token: null })),
   )
-  t.same(await db.sql(`SELECT message_id FROM message_attempts WHERE message_id <> $1`, [other]), [], 'no attempt opened')
+  t.same(await db.sql(`SELECT message_id FROM sms_outbox.message_attempts WHERE message_id <> $1`, [other]), [], 'no attempt opened')
   const detail = (await app.inject({ url: `/v1/messages/${first}` })).json()
   t.match(detail, { status: 'canceled', lastErrorCode: 'RECIPIENT_SUPPRESSED', lastError: /suppression list/ })
 })
@@ -360,7 +360,7 @@ t.test('admin: suppressing a number cancels its pending and scheduled messages a
   const waiting = await enqueue(db, { to: STOPPED.to })
   const scheduled = await enqueue(db, { to: STOPPED.to, sendAt: new Date(Date.now() + 3_600_000).toISOString() })
   const dead = await enqueue(db, { to: STOPPED.to })
-  await db.sql(`UPDATE messages SET status = 'dead', last_error_code = '21211' WHERE id = $1`, [dead])
+  await db.sql(`UPDATE sms_outbox.messages SET status = 'dead', last_error_code = '21211' WHERE id = $1`, [dead])
   const other = await enqueue(db, { to: OTHER.to })
 
   const add = (payload: object) =>
@@ -368,7 +368,7 @@ t.test('admin: suppressing a number cancels its pending and scheduled messages a
   const added = await add({ to: STOPPED.to })
   t.equal(added.statusCode, 201)
   t.match(added.json(), { created: true, canceledPending: 2, suppression: { to: STOPPED.masked } })
-  const statuses = await db.sql(`SELECT id, status, last_error_code, last_error FROM messages`)
+  const statuses = await db.sql(`SELECT id, status, last_error_code, last_error FROM sms_outbox.messages`)
   const statusOf = (id: string) => statuses.find((row) => row.id === id)
   t.match(statusOf(waiting), { status: 'canceled', last_error_code: 'RECIPIENT_SUPPRESSED', last_error: /suppression list/ })
   t.match(statusOf(scheduled), { status: 'canceled', last_error_code: 'RECIPIENT_SUPPRESSED' })
@@ -395,7 +395,7 @@ t.test('admin: suppressing a number cancels its pending and scheduled messages a
     },
   ])
   t.same((await claimDue(db.pool, { limit: 10, leaseMs: 60_000, provider: 'twilio', probeIntervalMs: 1_000 })).messages.map((m) => m.id), [other])
-  t.match((await db.sql(`SELECT status, last_error_code FROM messages WHERE id = $1`, [beingSent]))[0], {
+  t.match((await db.sql(`SELECT status, last_error_code FROM sms_outbox.messages WHERE id = $1`, [beingSent]))[0], {
     status: 'canceled',
     last_error_code: 'RECIPIENT_SUPPRESSED',
   })
@@ -410,10 +410,10 @@ t.test('a dead message to a suppressed number is not retried, alone or in bulk',
   const app = await appFor(t, db)
   const stopped = await enqueue(db, { to: STOPPED.to })
   const other = await enqueue(db, { to: OTHER.to })
-  await db.sql(`UPDATE messages SET status = 'dead', attempts = 1, counted_attempts = 1, last_error_code = '21610' WHERE id = ANY($1::uuid[])`, [
+  await db.sql(`UPDATE sms_outbox.messages SET status = 'dead', attempts = 1, counted_attempts = 1, last_error_code = '21610' WHERE id = ANY($1::uuid[])`, [
     [stopped, other],
   ])
-  await db.sql(`INSERT INTO suppressions (recipient, reason, error_code) VALUES ($1, 'opted_out', '21610')`, [STOPPED.e164])
+  await db.sql(`INSERT INTO sms_outbox.suppressions (recipient, reason, error_code) VALUES ($1, 'opted_out', '21610')`, [STOPPED.e164])
   const one = await app.inject({ method: 'POST', url: `/v1/admin/messages/${stopped}/retry`, headers: admin })
   t.equal(one.statusCode, 409)
   t.match(one.json(), { code: 'MESSAGE_NOT_RETRYABLE', message: /suppression list/ })
@@ -422,7 +422,7 @@ t.test('a dead message to a suppressed number is not retried, alone or in bulk',
   const bulk = await app.inject({ method: 'POST', url: '/v1/admin/messages/retry', payload: { errorCode: '21610' }, headers: admin })
   t.match(bulk.json(), { retried: 1 })
   t.same(
-    await db.sql('SELECT id, status FROM messages ORDER BY status'),
+    await db.sql('SELECT id, status FROM sms_outbox.messages ORDER BY status'),
     [
       { id: stopped, status: 'dead' },
       { id: other, status: 'pending' },
@@ -432,28 +432,28 @@ t.test('a dead message to a suppressed number is not retried, alone or in bulk',
 
 t.test('retention keeps the suppression list, and erases the number from old admin actions', async (t) => {
   const db = await createTestDatabase(t)
-  await db.sql(`INSERT INTO suppressions (recipient, reason, created_at) VALUES ($1, 'opted_out', now() - interval '400 days')`, [STOPPED.e164])
+  await db.sql(`INSERT INTO sms_outbox.suppressions (recipient, reason, created_at) VALUES ($1, 'opted_out', now() - interval '400 days')`, [STOPPED.e164])
   await db.sql(
-    `INSERT INTO admin_actions (actor, action, recipient, detail, at)
+    `INSERT INTO sms_outbox.admin_actions (actor, action, recipient, detail, at)
      VALUES ('alice', 'unsuppress', $1, '{"to": "+82 10-****-4444"}', now() - interval '200 hours'),
             ('alice', 'suppress', $2, '{"to": "+82 10-****-2222"}', now())`,
     [OTHER.e164, STOPPED.e164],
   )
   t.equal(await eraseOldAdminActionNumbers(db.prisma, { retentionHours: 168 }), 1)
-  t.same(await db.sql('SELECT action, recipient, detail FROM admin_actions ORDER BY id'), [
+  t.same(await db.sql('SELECT action, recipient, detail FROM sms_outbox.admin_actions ORDER BY id'), [
     { action: 'unsuppress', recipient: null, detail: { to: '+82 10-****-4444' } },
     { action: 'suppress', recipient: STOPPED.e164, detail: { to: '+82 10-****-2222' } },
   ])
-  t.equal((await db.sql('SELECT count(*)::int AS n FROM suppressions'))[0].n, 1, 'the list is never erased')
+  t.equal((await db.sql('SELECT count(*)::int AS n FROM sms_outbox.suppressions'))[0].n, 1, 'the list is never erased')
 })
 
 t.test('the database refuses a suppression with an unknown reason and an unsuppress of nothing else', async (t) => {
   const db = await createTestDatabase(t)
-  await t.rejects(db.sql(`INSERT INTO suppressions (recipient, reason) VALUES ('+821011112222', 'annoying')`), /suppressions_reason_valid/)
-  await t.rejects(db.sql(`INSERT INTO admin_actions (actor, action) VALUES ('x', 'delete')`), /admin_actions_action_valid/)
-  await t.rejects(db.sql(`INSERT INTO admin_actions (actor, action) VALUES ('x', 'retry')`), /admin_actions_has_subject/)
+  await t.rejects(db.sql(`INSERT INTO sms_outbox.suppressions (recipient, reason) VALUES ('+821011112222', 'annoying')`), /suppressions_reason_valid/)
+  await t.rejects(db.sql(`INSERT INTO sms_outbox.admin_actions (actor, action) VALUES ('x', 'delete')`), /admin_actions_action_valid/)
+  await t.rejects(db.sql(`INSERT INTO sms_outbox.admin_actions (actor, action) VALUES ('x', 'retry')`), /admin_actions_has_subject/)
   await t.rejects(
-    db.sql(`INSERT INTO admin_actions (actor, action, provider, recipient) VALUES ('x', 'resume', 'solapi', '+821011112222')`),
+    db.sql(`INSERT INTO sms_outbox.admin_actions (actor, action, provider, recipient) VALUES ('x', 'resume', 'solapi', '+821011112222')`),
     /admin_actions_recipient_only_for_suppressions/,
   )
 })

@@ -113,7 +113,7 @@ t.test('undelivered and failed carry the ErrorCode, go into the alerts and the a
     { kind: 'undelivered', messageId: second.id, provider: 'twilio', errorCode: '30008' },
   ])
   t.equal(alerts.length, 2)
-  const [row] = await db.sql('SELECT delivery_check_at FROM messages WHERE id = $1', [first.id])
+  const [row] = await db.sql('SELECT delivery_check_at FROM sms_outbox.messages WHERE id = $1', [first.id])
   t.equal(row.delivery_check_at, null, 'Twilio pushes receipts: nothing is polled')
 })
 
@@ -131,7 +131,7 @@ t.test('a bad or missing signature is 403 and writes nothing; an unknown Message
 
   const stranger = { ...receipt, sid: 'SM00000000000000000000000000000000' }
   t.equal(await fake.sendStatus(stranger, 'delivered', { via: serviceUrl }), 200)
-  const [{ count }] = await db.sql(`SELECT count(*)::int AS count FROM messages WHERE delivery_status <> 'unknown'`)
+  const [{ count }] = await db.sql(`SELECT count(*)::int AS count FROM sms_outbox.messages WHERE delivery_status <> 'unknown'`)
   t.equal(count, 0)
 })
 

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { retryUntilStored, withRetry } from '../../src/outbox/retry.ts'
+import { withRetry } from '../../src/library/index.ts'
+import { retryUntilStored } from '../../src/outbox/retry.ts'
 
 // The seed's two tests, ported; small delays keep them quick.
 const fast = { baseDelayMs: 5, maxDelayMs: 20 }

@@ -7,7 +7,8 @@ export const migrateCommand: Command = {
   usage: `Usage: sms-outbox migrate
 
 Applies the migrations in prisma/migrations that the database lacks, each in its own
-transaction, and prints their names. The service does the same when it boots; this is
+transaction, into the schema sms_outbox (an outbox still in public is moved there first),
+and prints their names. The service does the same when it boots; this is
 for upgrading a database before the new version starts.`,
   async run(args) {
     parseCommandArgs(args, {})

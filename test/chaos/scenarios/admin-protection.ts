@@ -18,9 +18,9 @@ const IMPOSTORS: { name: string; headers: Record<string, string>; query?: string
 /** Everything an admin action could change. */
 async function adminState(ctx: ScenarioContext): Promise<string> {
   const [messages, actions, pauses] = await Promise.all([
-    ctx.pool.query(`SELECT id, status, attempts, counted_attempts, updated_at, expires_at FROM messages ORDER BY id`),
-    ctx.pool.query(`SELECT count(*)::int AS n FROM admin_actions`),
-    ctx.pool.query(`SELECT provider, next_probe_at FROM provider_pauses ORDER BY provider`),
+    ctx.pool.query(`SELECT id, status, attempts, counted_attempts, updated_at, expires_at FROM sms_outbox.messages ORDER BY id`),
+    ctx.pool.query(`SELECT count(*)::int AS n FROM sms_outbox.admin_actions`),
+    ctx.pool.query(`SELECT provider, next_probe_at FROM sms_outbox.provider_pauses ORDER BY provider`),
   ])
   return JSON.stringify([messages.rows, actions.rows, pauses.rows])
 }
@@ -41,9 +41,9 @@ export const adminProtection: Scenario = {
     ctx.onCleanup(() => agent.close())
     // One dead message and one paused provider, so that retry, cancel and resume have targets.
     const { rows: [dead] } = await ctx.pool.query<{ id: string }>(`
-      INSERT INTO messages (recipient, body, type, bytes, max_retries, attempts, counted_attempts, status, expires_at, last_error_code)
+      INSERT INTO sms_outbox.messages (recipient, body, type, bytes, max_retries, attempts, counted_attempts, status, expires_at, last_error_code)
       VALUES ('+821012345678', 'admin', 'SMS', 5, 0, 1, 1, 'dead', now() + interval '1 day', 'http_400') RETURNING id`)
-    await ctx.pool.query(`INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at) VALUES ('webhook', '1062', 'test', now() + interval '1 hour')`)
+    await ctx.pool.query(`INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at) VALUES ('webhook', '1062', 'test', now() + interval '1 hour')`)
 
     const call = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
       const response = await request(`${api.url}${path}`, {

@@ -59,12 +59,12 @@ export const clockSkew: Scenario = {
       const ids = [...ctx.load.acceptedIds().values()]
       const hungId = ctx.load.acceptedIds().get(`skew-${phase}-${hangIndex}`)!
       await until(async () => {
-        const { rows } = await ctx.pool.query(`SELECT 1 FROM messages WHERE id = ANY($1::uuid[]) AND status = 'sent'`, [ids])
+        const { rows } = await ctx.pool.query(`SELECT 1 FROM sms_outbox.messages WHERE id = ANY($1::uuid[]) AND status = 'sent'`, [ids])
         return rows.length === perPhase && (ctx.provider.requestsPerId.get(hungId) ?? 0) === 1
       }, 'the retried messages sent and the hung call held', 20_000)
       const { rows: held } = await ctx.pool.query<{ lease_ms: number }>(
         `SELECT (extract(epoch FROM m.locked_until - a.started_at) * 1000)::float AS lease_ms
-         FROM messages m JOIN message_attempts a ON a.message_id = m.id AND a.attempt = m.attempts
+         FROM sms_outbox.messages m JOIN sms_outbox.message_attempts a ON a.message_id = m.id AND a.attempt = m.attempts
          WHERE m.id = $1 AND m.status = 'sending'`,
         [hungId],
       )
@@ -72,7 +72,7 @@ export const clockSkew: Scenario = {
       await ctx.driver.kill(first)
       await ctx.driver.start(`worker-${phase}-2`, skewed)
       await until(async () => {
-        const { rows } = await ctx.pool.query(`SELECT 1 FROM messages WHERE id = $1 AND status = 'sent'`, [hungId])
+        const { rows } = await ctx.pool.query(`SELECT 1 FROM sms_outbox.messages WHERE id = $1 AND status = 'sent'`, [hungId])
         return rows.length === 1
       }, 'the hung message reclaimed and sent', 20_000)
 
@@ -80,7 +80,7 @@ export const clockSkew: Scenario = {
         SELECT message_id AS id, attempt, error_code,
                (extract(epoch FROM finished_at - started_at) * 1000)::float AS held_ms,
                (extract(epoch FROM started_at - lag(finished_at) OVER w) * 1000)::float AS gap_ms
-        FROM message_attempts WHERE message_id = ANY($1::uuid[])
+        FROM sms_outbox.message_attempts WHERE message_id = ANY($1::uuid[])
         WINDOW w AS (PARTITION BY message_id ORDER BY attempt)`, [ids])
       const gaps = attempts.filter((a) => a.id !== hungId && a.gap_ms !== null).map((a) => a.gap_ms! - backoffDelayMs(a.attempt - 1, policy))
       const reclaim = attempts.find((a) => a.id === hungId && a.attempt === 1)!
@@ -94,7 +94,7 @@ export const clockSkew: Scenario = {
       await ctx.driver.start('api', ctx.serviceEnv({ ROLE: 'api' })).then((fresh) => Object.assign(api, { url: fresh.url }))
     }
     await ctx.driver.start('worker', ctx.serviceEnv({ ROLE: 'worker' }))
-    const all = (await ctx.pool.query<{ id: string }>(`SELECT id FROM messages`)).rows.map((r) => r.id)
+    const all = (await ctx.pool.query<{ id: string }>(`SELECT id FROM sms_outbox.messages`)).rows.map((r) => r.id)
     await ctx.check(all, { leaseMs })
     return { offsets_ms: [600_000, -600_000], lease_ms: leaseMs, ...figures }
   },

@@ -27,7 +27,7 @@ export const concurrentClaimers: Scenario = {
   async run(ctx) {
     const count = ctx.quick ? 20_000 : 200_000
     await ctx.pool.query(
-      `INSERT INTO messages (recipient, body, type, bytes, max_retries, expires_at, next_attempt_at)
+      `INSERT INTO sms_outbox.messages (recipient, body, type, bytes, max_retries, expires_at, next_attempt_at)
        SELECT '+8210' || (10000000 + i), 'claim ' || i, 'SMS', 10, 3, now() + interval '1 day',
               CASE WHEN i % 2 = 0 THEN now() + interval '1 hour' ELSE now() END
        FROM generate_series(1, $1::int) AS i`,
@@ -60,18 +60,18 @@ export const concurrentClaimers: Scenario = {
       open: number
     }>(`
       WITH per AS (
-        SELECT message_id, count(*)::int AS n, max(attempt) AS top FROM message_attempts GROUP BY message_id
+        SELECT message_id, count(*)::int AS n, max(attempt) AS top FROM sms_outbox.message_attempts GROUP BY message_id
       ), ordered AS (
         SELECT started_at, lag(finished_at) OVER (PARTITION BY message_id ORDER BY attempt) AS previous_end
-        FROM message_attempts
+        FROM sms_outbox.message_attempts
       )
-      SELECT (SELECT sum(attempts)::int FROM messages) AS attempts,
-             (SELECT count(*)::int FROM message_attempts) AS attempt_rows,
+      SELECT (SELECT sum(attempts)::int FROM sms_outbox.messages) AS attempts,
+             (SELECT count(*)::int FROM sms_outbox.message_attempts) AS attempt_rows,
              (SELECT count(*)::int FROM per WHERE n <> top) AS gapped,
              (SELECT count(*)::int FROM ordered WHERE previous_end IS NOT NULL AND started_at < previous_end) AS overlapping,
-             (SELECT count(*)::int FROM messages WHERE next_attempt_at > now() + interval '30 minutes' AND attempts > 0) AS future_touched,
-             (SELECT count(*)::int FROM messages WHERE next_attempt_at > now() + interval '30 minutes') AS future,
-             (SELECT count(*)::int FROM messages WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()) AS open`)
+             (SELECT count(*)::int FROM sms_outbox.messages WHERE next_attempt_at > now() + interval '30 minutes' AND attempts > 0) AS future_touched,
+             (SELECT count(*)::int FROM sms_outbox.messages WHERE next_attempt_at > now() + interval '30 minutes') AS future,
+             (SELECT count(*)::int FROM sms_outbox.messages WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()) AS open`)
     const claimedRows = reports.reduce((sum, r) => sum + r.rows, 0)
     const claims = reports.reduce((sum, r) => sum + r.claims, 0)
     ctx.expect('no claim returned more than its LIMIT', reports.every((r) => r.largest <= r.limit), reports)

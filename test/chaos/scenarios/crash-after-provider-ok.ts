@@ -72,7 +72,7 @@ export const crashAfterProviderOk: Scenario = {
 
     const { rows } = await ctx.pool.query<{ id: string; outcomes: string[]; codes: (string | null)[] }>(
       `SELECT message_id AS id, array_agg(outcome ORDER BY attempt) AS outcomes, array_agg(error_code ORDER BY attempt) AS codes
-       FROM message_attempts WHERE message_id = ANY($1::uuid[]) GROUP BY message_id`,
+       FROM sms_outbox.message_attempts WHERE message_id = ANY($1::uuid[]) GROUP BY message_id`,
       [crashed],
     )
     const labelled = rows.filter(

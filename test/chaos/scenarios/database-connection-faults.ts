@@ -44,7 +44,7 @@ export const backendTermination: Scenario = {
     await terminator
     const report = await ctx.check(ids)
     const { rows } = await ctx.pool.query<{ id: string; started_ms: number }>(`
-      SELECT message_id AS id, (extract(epoch FROM started_at) * 1000)::float AS started_ms FROM message_attempts WHERE attempt = 1`)
+      SELECT message_id AS id, (extract(epoch FROM started_at) * 1000)::float AS started_ms FROM sms_outbox.message_attempts WHERE attempt = 1`)
     const pickups = rows.map((row) => row.started_ms - committedAt.get(row.id)!)
     const late = pickups.filter((ms) => ms > pollMs)
     ctx.expect('backends were terminated', terminated >= seconds, terminated)

@@ -36,7 +36,7 @@ export const gracefulShutdown: Scenario = {
       body: (i) => ({ to: phoneNumberOf(i), text: `shutdown ${i}` }),
     })
     await until(() => ctx.provider.ledger.length === inFlight, '50 calls in flight', 10_000)
-    const { rows: [held] } = await ctx.pool.query<{ sending: number }>(`SELECT count(*)::int AS sending FROM messages WHERE status = 'sending'`)
+    const { rows: [held] } = await ctx.pool.query<{ sending: number }>(`SELECT count(*)::int AS sending FROM sms_outbox.messages WHERE status = 'sending'`)
     const stopping = performance.now()
     await ctx.driver.kill(worker, 'SIGTERM')
     const exitCode = await worker.exited
@@ -46,7 +46,7 @@ export const gracefulShutdown: Scenario = {
              count(*) FILTER (WHERE status = 'sending')::int AS sending,
              count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= now())::int AS pending_due,
              count(*) FILTER (WHERE status = 'pending' AND attempts = 0)::int AS untouched
-      FROM messages`)
+      FROM sms_outbox.messages`)
     ctx.expect('50 rows held when SIGTERM came', held.sending === inFlight, held)
     ctx.expect('exit code 0', exitCode === 0, exitCode)
     ctx.expect('exit within the grace period', exitMs < graceMs, round(exitMs, 0))

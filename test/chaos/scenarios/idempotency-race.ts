@@ -35,7 +35,7 @@ export const idempotencyRace: Scenario = {
       return { status: response.statusCode, id: json.id, body }
     }
     const rowsOf = async (key: string) =>
-      (await ctx.pool.query<{ id: string; body: string }>(`SELECT id, body FROM messages WHERE idempotency_key = $1`, [key])).rows
+      (await ctx.pool.query<{ id: string; body: string }>(`SELECT id, body FROM sms_outbox.messages WHERE idempotency_key = $1`, [key])).rows
     const statuses: Record<number, number> = {}
     const count = (answers: Answer[]) => answers.forEach((a) => (statuses[a.status] = (statuses[a.status] ?? 0) + 1))
 
@@ -65,7 +65,7 @@ export const idempotencyRace: Scenario = {
         mixedRows[0]?.body === bodies[[...winners][0]].text &&
         mixed.every((a) => (winners.has(a.body) ? a.status < 300 : a.status === 409)), { key: mixedKey })
     }
-    const { rows } = await ctx.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM messages`)
+    const { rows } = await ctx.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox.messages`)
     ctx.expect('rows == keys', rows[0].n === rounds * 2, rows[0].n)
     return { rounds, parallel: 50, statuses, rows: rows[0].n }
   },

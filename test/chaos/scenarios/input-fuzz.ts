@@ -192,7 +192,7 @@ export const inputFuzz: Scenario = {
         }
       }),
     )
-    const { rows: [{ n }] } = await ctx.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM messages`)
+    const { rows: [{ n }] } = await ctx.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox.messages`)
     ctx.expect('only refusals, no 5xx, no stack traces', failures.length === 0, failures)
     ctx.expect('no row created', n === 0, n)
     return { inject_runs: runs + Math.floor(runs / 3) * 2, http_requests: realRequests, statuses, rows: n }

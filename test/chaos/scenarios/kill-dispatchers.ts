@@ -48,7 +48,7 @@ export const killDispatchers: Scenario = {
     const { rows } = await ctx.pool.query<{ reclaimed: number; timedOut: number }>(
       `SELECT count(*) FILTER (WHERE error_code = 'lease_expired')::int AS reclaimed,
               count(*) FILTER (WHERE outcome = 'ambiguous' AND error_code <> 'lease_expired')::int AS "timedOut"
-       FROM message_attempts`,
+       FROM sms_outbox.message_attempts`,
     )
     const { reclaimed, timedOut } = rows[0]
     ctx.expect('kills happened', kills >= (ctx.quick ? 2 : 5), kills)

@@ -51,7 +51,7 @@ export const leaseVsProviderTimeout: Scenario = {
       `SELECT count(*) FILTER (WHERE error_code = 'lease_expired')::int AS reclaimed,
               count(*) FILTER (WHERE error_code = 'timeout')::int AS timeouts,
               max(latency_ms)::int AS max_latency
-       FROM message_attempts`,
+       FROM sms_outbox.message_attempts`,
     )
     ctx.expect('no reclaim of a live row', rows[0].reclaimed === 0, rows[0])
     ctx.expect('no duplicate', report.dup === 0, report.dup)

@@ -17,7 +17,7 @@ async function attemptGaps(ctx: ScenarioContext) {
   }>(`
     SELECT message_id, attempt, outcome, latency_ms, http_status, error_code,
            (extract(epoch FROM started_at - lag(finished_at) OVER w) * 1000)::float AS gap_ms
-    FROM message_attempts WINDOW w AS (PARTITION BY message_id ORDER BY attempt)
+    FROM sms_outbox.message_attempts WINDOW w AS (PARTITION BY message_id ORDER BY attempt)
     ORDER BY message_id, attempt`)
   return rows
 }
@@ -138,7 +138,7 @@ export const rateLimited: Scenario = {
     const attempts = await attemptGaps(ctx)
     const early = attempts.filter((a) => a.gap_ms !== null && a.gap_ms < 1_000)
     const { rows } = await ctx.pool.query<{ counted: number; attempts: number; n: number }>(
-      `SELECT counted_attempts AS counted, attempts, count(*)::int AS n FROM messages GROUP BY 1, 2`,
+      `SELECT counted_attempts AS counted, attempts, count(*)::int AS n FROM sms_outbox.messages GROUP BY 1, 2`,
     )
     const busiest = busiestSecond(ctx.provider.ledger.map((entry) => entry.at))
     ctx.expect('no retry earlier than Retry-After', early.length === 0, early.slice(0, 3))
@@ -253,7 +253,7 @@ export const permanentRefusals: Scenario = {
     })
     const report = await ctx.check(ctx.load.acceptedIds().values())
     const { rows } = await ctx.pool.query<{ refused: boolean; status: string; attempts: number; n: number }>(
-      `SELECT recipient LIKE '%13' AS refused, status, attempts, count(*)::int AS n FROM messages GROUP BY 1, 2, 3 ORDER BY 1`,
+      `SELECT recipient LIKE '%13' AS refused, status, attempts, count(*)::int AS n FROM sms_outbox.messages GROUP BY 1, 2, 3 ORDER BY 1`,
     )
     const expectedDead = Array.from({ length: count }, (_, i) => phoneNumberOf(i)).filter(refused).length
     ctx.expect('refused numbers: dead after exactly 1 attempt', rows.filter((r) => r.refused).every((r) => r.status === 'dead' && r.attempts === 1) &&

@@ -24,12 +24,12 @@ async function expiredLeases(database: Database, count: number): Promise<Claimed
 
 /** Cancels the rows earlier rounds left pending, so that the next claim takes only new ones. */
 async function retireLeftovers(ctx: ScenarioContext): Promise<void> {
-  await ctx.pool.query(`UPDATE messages SET status = 'canceled' WHERE status = 'pending'`)
+  await ctx.pool.query(`UPDATE sms_outbox.messages SET status = 'canceled' WHERE status = 'pending'`)
 }
 
 /** Sent rows as they stand: any later write to one would change this. */
 async function sentRows(ctx: ScenarioContext): Promise<string> {
-  const { rows } = await ctx.pool.query(`SELECT id, status, sent_at, updated_at, attempts FROM messages WHERE status = 'sent' ORDER BY id`)
+  const { rows } = await ctx.pool.query(`SELECT id, status, sent_at, updated_at, attempts FROM sms_outbox.messages WHERE status = 'sent' ORDER BY id`)
   return JSON.stringify(rows)
 }
 
@@ -140,7 +140,7 @@ export const reclaimAckRace: Scenario = {
     const { rows: [states] } = await ctx.pool.query<{ sent_ok: number; reclaimed_ambiguous: number }>(`
       SELECT count(*) FILTER (WHERE m.status = 'sent' AND a.outcome = 'ok')::int AS sent_ok,
              count(*) FILTER (WHERE m.status = 'pending' AND a.outcome = 'ambiguous' AND a.error_code = 'lease_expired')::int AS reclaimed_ambiguous
-      FROM messages m JOIN message_attempts a ON a.message_id = m.id AND a.attempt = m.attempts
+      FROM sms_outbox.messages m JOIN sms_outbox.message_attempts a ON a.message_id = m.id AND a.attempt = m.attempts
       WHERE m.id = ANY($1::uuid[])`, [leases.map((lease) => lease.id)])
     ctx.expect('the database agrees: winners recorded, losers left no trace', states.sent_ok === sent.size && states.reclaimed_ambiguous === taken.size, states)
     return { forced_rounds: rounds, ...figures }

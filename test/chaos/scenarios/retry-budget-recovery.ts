@@ -51,7 +51,7 @@ export const retryBudgetRecovery: Scenario = {
       })
       if (second === outageSeconds && heldAtRecovery === undefined) {
         const { rows } = await ctx.pool.query<{ held: number }>(
-          `SELECT count(*)::int AS held FROM messages
+          `SELECT count(*)::int AS held FROM sms_outbox.messages
            WHERE status = 'pending' AND counted_attempts > 0 AND next_attempt_at <= now()`,
         )
         heldAtRecovery = rows[0].held

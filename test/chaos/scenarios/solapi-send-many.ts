@@ -75,7 +75,7 @@ export const solapiSendMany: Scenario = {
               -- outcome: a whole call's fault recorded for each of its messages.
               count(*) FILTER (WHERE n >= 10 AND outcome <> 'ok')::int AS retried_together
        FROM (SELECT outcome, finished_at, count(*) OVER (PARTITION BY outcome, finished_at) AS n
-             FROM message_attempts) a`,
+             FROM sms_outbox.message_attempts) a`,
     )
     const [{ attempts, ambiguous, retried_together: retriedTogether }] = rows
     ctx.expect('kills happened', kills >= 2, kills)

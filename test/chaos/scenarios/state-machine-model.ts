@@ -56,7 +56,7 @@ const result = (id: string, leaseToken: string, kind: 'ok' | 'retryable' | 'perm
 /** Compares every row with the model, and the invariants no command may break. */
 async function checkAgainstModel(model: Model, real: Real): Promise<void> {
   const { rows } = await real.db.pool.query<{ id: string; status: Status; counted_attempts: number; max_retries: number; lease_token: string | null }>(
-    `SELECT id, status, counted_attempts, max_retries, lease_token FROM messages`,
+    `SELECT id, status, counted_attempts, max_retries, lease_token FROM sms_outbox.messages`,
   )
   if (rows.length !== model.messages.size) throw new Error(`rows ${rows.length} != model ${model.messages.size}`)
   for (const row of rows) {
@@ -128,7 +128,7 @@ const commands = [
       const live = [...model.messages.entries()].filter(([, m]) => m.status === 'sending' && !m.leaseExpired)
       const [id, m] = live[pick % live.length]
       // Time passing for one row: its lease ends now.
-      await real.db.pool.query(`UPDATE messages SET locked_until = now() - interval '1 millisecond' WHERE id = $1`, [id])
+      await real.db.pool.query(`UPDATE sms_outbox.messages SET locked_until = now() - interval '1 millisecond' WHERE id = $1`, [id])
       m.leaseExpired = true
       await checkAgainstModel(model, real)
     },
@@ -211,7 +211,7 @@ export const stateMachineModel: Scenario = {
     try {
       await fc.assert(
         fc.asyncProperty(fc.commands(commands, { maxCommands: 60, size: 'large' }), async (cmds) => {
-          await db.pool.query('TRUNCATE messages, admin_actions CASCADE')
+          await db.pool.query('TRUNCATE sms_outbox.messages, sms_outbox.admin_actions CASCADE')
           const model: Model = { messages: new Map(), staleWrites: 0 }
           await fc.asyncModelRun(() => ({ model, real: { db } }), cmds)
           steps += [...cmds].length

@@ -1,0 +1,97 @@
+import type { Logger } from 'pino'
+import type { Alerter } from './alerts/alerter.ts'
+import { providerRateLimit, type Config } from './config.ts'
+import type { Database } from './db/database.ts'
+import { Dispatcher } from './outbox/dispatcher.ts'
+import { listenForDueMessages } from './outbox/due-notifications.ts'
+import type { AttemptMetrics, ReceiptMetrics } from './outbox/outcome-metrics.ts'
+import { ReceiptPoller } from './outbox/receipt-poller.ts'
+import { startRetention } from './outbox/retention.ts'
+import { createProvider } from './providers/create-provider.ts'
+import type { SmsProvider } from './providers/provider.ts'
+
+// Erasure is due hours after the fact; every ten minutes is prompt enough.
+const RETENTION_INTERVAL_MS = 10 * 60_000
+
+export interface RunningDispatcher {
+  provider: SmsProvider
+  /** Stops claiming, lets in-flight sends finish and records them, then closes the provider. */
+  stop(): Promise<void>
+}
+
+export interface RunDispatcherOptions {
+  config: Config
+  /** For LISTEN, on a connection of its own (a pool's clients come and go). */
+  databaseUrl: string
+  database: Database
+  log: Logger
+  alerts: Alerter
+  metrics?: AttemptMetrics & ReceiptMetrics
+}
+
+/**
+ * What a worker does, on a database that has every migration: a dispatcher sending through
+ * SMS_PROVIDER, woken by the insert trigger's NOTIFY (polling as a fallback), the
+ * retention job, and where the provider's receipts must be asked for, the receipt poller. The service's entry (main.ts) and the library's startDispatcher both run it.
+ */
+export function runDispatcher({ config, databaseUrl, database, log, alerts, metrics }: RunDispatcherOptions): RunningDispatcher {
+  const provider = createProvider(config, log)
+  // Receipts that must be asked for (SOLAPI); Twilio pushes its own to the API (PUBLIC_URL).
+  const pollsReceipts = provider.checkDeliveries !== undefined && config.RECEIPT_POLL_INTERVAL_MS > 0
+  const dispatcher = new Dispatcher({
+    prisma: database.prisma,
+    pool: database.pool,
+    provider,
+    log: log.child({ component: 'dispatcher' }),
+    alerts,
+    backoff: {
+      baseDelayMs: config.RETRY_BASE_DELAY_MS,
+      maxDelayMs: config.RETRY_MAX_DELAY_MS,
+      jitter: config.RETRY_JITTER,
+    },
+    leaseMs: config.LEASE_MS,
+    providerTimeoutMs: config.PROVIDER_TIMEOUT_MS,
+    batchSize: config.DISPATCH_BATCH_SIZE,
+    concurrency: config.DISPATCH_CONCURRENCY,
+    pollIntervalMs: config.POLL_INTERVAL_MS,
+    probeIntervalMs: config.PAUSE_PROBE_INTERVAL_MS,
+    rateLimit: providerRateLimit(config),
+    retryBudget: { ratio: config.RETRY_BUDGET_RATIO, minPerMinute: config.RETRY_BUDGET_MIN_PER_MINUTE },
+    metrics,
+    ...(pollsReceipts ? { deliveryCheckAfterMs: config.RECEIPT_POLL_INTERVAL_MS } : {}),
+  })
+  const notifications = listenForDueMessages(databaseUrl, {
+    onDue: () => dispatcher.wake(),
+    onError: (error) => log.warn({ err: error }, 'LISTEN connection lost; polling until it is back'),
+  })
+  dispatcher.start()
+  const retention = startRetention(database.prisma, {
+    retentionHours: config.RETENTION_HOURS,
+    intervalMs: RETENTION_INTERVAL_MS,
+    log: log.child({ component: 'retention' }),
+  })
+  const receiptPoller = pollsReceipts
+    ? new ReceiptPoller({
+        pool: database.pool,
+        provider,
+        log: log.child({ component: 'receipts' }),
+        intervalMs: config.RECEIPT_POLL_INTERVAL_MS,
+        ttlSeconds: config.MESSAGE_TTL_SECONDS,
+        batchSize: config.DISPATCH_BATCH_SIZE,
+        timeoutMs: config.PROVIDER_TIMEOUT_MS,
+        metrics,
+        alerts,
+      })
+    : undefined
+  receiptPoller?.start()
+  return {
+    provider,
+    async stop() {
+      await notifications.close()
+      await retention.stop()
+      await receiptPoller?.stop()
+      await dispatcher.stop()
+      await provider.close?.()
+    },
+  }
+}
