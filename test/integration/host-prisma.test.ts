@@ -52,7 +52,7 @@ model Message {
   writeFileSync(
     join(dir, 'prisma/migrations/20250101000000_init/migration.sql'),
     `CREATE TABLE "orders" ("id" SERIAL NOT NULL, "note" TEXT NOT NULL, CONSTRAINT "orders_pkey" PRIMARY KEY ("id"));
-CREATE TABLE sms_outbox.messages" ("id" SERIAL NOT NULL, "body" TEXT NOT NULL, CONSTRAINT "messages_pkey" PRIMARY KEY ("id"));
+CREATE TABLE "messages" ("id" SERIAL NOT NULL, "body" TEXT NOT NULL, CONSTRAINT "messages_pkey" PRIMARY KEY ("id"));
 `,
   )
   writeFileSync(join(dir, 'prisma/migrations/migration_lock.toml'), 'provider = "postgresql"\n')

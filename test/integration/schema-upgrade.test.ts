@@ -8,7 +8,7 @@ import t from 'tap'
 import { createOutbox } from '../../src/library/index.ts'
 import { applyMigrations, readMigrations } from '../../src/db/migrations.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
-import { tickUntilSettled, webhookDispatcher } from '../helpers/outbox-fixture.ts'
+import { runningDispatcher } from '../helpers/outbox-fixture.ts'
 import { createEmptyDatabase, openTestDatabase } from '../helpers/test-database.ts'
 
 // The first migration of the sms_outbox layout; everything before it ran in public.
@@ -52,7 +52,7 @@ const id = (n: number) => `00000000-0000-4000-8000-00000000000${n}`
 
 /** A message in every state, with attempts, admin actions, a suppression and a pause: all in public. */
 const LEGACY_ROWS = `
-  INSERT INTO sms_outbox.messages (id, status, recipient, body, type, bytes, attempts, counted_attempts, max_retries,
+  INSERT INTO messages (id, status, recipient, body, type, bytes, attempts, counted_attempts, max_retries,
                         next_attempt_at, locked_until, lease_token, sent_at, expires_at, last_error_code, provider)
   VALUES
     ('${id(1)}', 'pending',  '+821000000001', 'pending retry', 'SMS', 13, 1, 1, 3, now() - interval '1 second', NULL, NULL, NULL, now() + interval '1 day', 'http_503', 'webhook'),
@@ -61,7 +61,7 @@ const LEGACY_ROWS = `
     ('${id(4)}', 'dead',     '+821099999999', 'dead',          'SMS',  4, 4, 4, 3, now(), NULL, NULL, NULL, now() + interval '1 day', '21610', 'twilio'),
     ('${id(5)}', 'expired',  '+821000000005', 'expired',       'SMS',  7, 0, 0, 3, now(), NULL, NULL, NULL, now() - interval '1 hour', 'expired', NULL),
     ('${id(6)}', 'canceled', '+821000000006', 'canceled',      'LMS',  8, 0, 0, 3, now(), NULL, NULL, NULL, now() + interval '1 day', 'canceled', NULL);
-  INSERT INTO sms_outbox.message_attempts (message_id, attempt, finished_at, outcome, error_code, http_status, latency_ms)
+  INSERT INTO message_attempts (message_id, attempt, finished_at, outcome, error_code, http_status, latency_ms)
   VALUES
     ('${id(1)}', 1, now(), 'retryable', 'http_503', 503, 12),
     ('${id(2)}', 1, NULL, NULL, NULL, NULL, NULL),
@@ -70,12 +70,12 @@ const LEGACY_ROWS = `
     ('${id(4)}', 2, now(), 'retryable', 'http_500', 500, 9),
     ('${id(4)}', 3, now(), 'retryable', 'http_500', 500, 9),
     ('${id(4)}', 4, now(), 'permanent', '21610', 400, 9);
-  INSERT INTO sms_outbox.suppressions (recipient, reason, error_code, provider, message_id)
+  INSERT INTO suppressions (recipient, reason, error_code, provider, message_id)
   VALUES ('+821099999999', 'opted_out', '21610', 'twilio', '${id(4)}');
-  INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at)
+  INSERT INTO provider_pauses (provider, error_code, reason, next_probe_at)
   VALUES ('solapi', 'NotEnoughBalance', 'no balance left', now() + interval '1 hour');
-  UPDATE sms_outbox.provider_limits SET tokens = 5, first_attempts = 7 WHERE provider = 'webhook';
-  INSERT INTO sms_outbox.admin_actions (actor, action, message_id, provider, recipient, detail)
+  UPDATE provider_limits SET tokens = 5, first_attempts = 7 WHERE provider = 'webhook';
+  INSERT INTO admin_actions (actor, action, message_id, provider, recipient, detail)
   VALUES ('admin-api', 'cancel', '${id(6)}', NULL, NULL, NULL),
          ('cli:ops', 'suppress', NULL, NULL, '+821077777777', '{"reason": "opted_out"}'),
          ('admin-page', 'resume', NULL, 'twilio', NULL, NULL);`
@@ -138,9 +138,9 @@ t.test('a database with the outbox in public moves into sms_outbox with every ro
   await host.query('BEGIN')
   const { message } = await createOutbox().enqueue(host, { to: '010-1234-5678', text: 'after the move' })
   await host.query('COMMIT')
-  const { dispatcher } = webhookDispatcher(db, fake.url)
-  t.equal(await tickUntilSettled(db, dispatcher, id(1)), 'sent', 'the message that was pending in public is sent')
-  t.equal(await tickUntilSettled(db, dispatcher, message.id), 'sent', 'a message enqueued after the move is sent')
+  const { watch } = runningDispatcher(t, db, fake.url)
+  t.equal(await watch.settled(db, id(1)), 'sent', 'the message that was pending in public is sent')
+  t.equal(await watch.settled(db, message.id), 'sent', 'a message enqueued after the move is sent')
   t.same(fake.ledger.map((receipt) => receipt.text).sort(), ['after the move', 'pending retry'])
 })
 
