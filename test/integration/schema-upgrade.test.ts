@@ -88,6 +88,29 @@ async function snapshot(sql: (text: string) => Promise<Record<string, any>[]>, s
   return tables
 }
 
+/** The tables the committed migrations create, read from their SQL. */
+async function createdTables(): Promise<string[]> {
+  return (await readMigrations()).flatMap(({ sql }) => [...sql.matchAll(/CREATE TABLE "?(\w+)"?/g)].map((match) => match[1]))
+}
+
+/**
+ * `after` with only the columns `before` had, in a stable order: later migrations add
+ * columns (with defaults) to the moved tables, which the move itself must not be blamed for.
+ */
+function onColumnsOf(before: Record<string, unknown[]>, after: Record<string, unknown[]>) {
+  const projected: Record<string, unknown[]> = {}
+  for (const [table, rows] of Object.entries(before)) {
+    const columns = Object.keys((rows[0] ?? {}) as object)
+    const sorted = (list: unknown[]) =>
+      list
+        .map((row) => Object.fromEntries(columns.map((column) => [column, (row as Record<string, unknown>)[column]])))
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
+    projected[table] = sorted(after[table] ?? [])
+    before[table] = sorted(rows)
+  }
+  return projected
+}
+
 const tablesIn = async (sql: (text: string) => Promise<Record<string, any>[]>, schema: string) =>
   (await sql(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema}' ORDER BY table_name`)).map((r) => r.table_name)
 
@@ -109,7 +132,7 @@ t.test('a database with the outbox in public moves into sms_outbox with every ro
   t.notOk(applied.some((name) => legacyNames.includes(name)), 'no legacy migration runs again')
   t.ok(applied.includes(OWN_SCHEMA_MIGRATION), 'the migrations since then apply')
 
-  t.same(await snapshot(db.sql, 'sms_outbox'), before, 'every row of every table is in sms_outbox, unchanged')
+  t.same(onColumnsOf(before, await snapshot(db.sql, 'sms_outbox')), before, 'every row of every table is in sms_outbox, unchanged')
   t.same(await tablesIn(db.sql, 'public'), ['_prisma_migrations', 'host_things'], 'public keeps only the host\'s tables')
   t.same(
     await db.sql(`SELECT id, checksum, migration_name FROM sms_outbox._prisma_migrations
@@ -158,7 +181,7 @@ t.test('a fresh database gets everything in sms_outbox and nothing in public', a
   await applyMigrations(url)
   const db = openTestDatabase(t, url)
   t.same(await tablesIn(db.sql, 'public'), [])
-  t.same(await tablesIn(db.sql, 'sms_outbox'), ['_prisma_migrations', ...TABLES].sort())
+  t.same(await tablesIn(db.sql, 'sms_outbox'), ['_prisma_migrations', ...(await createdTables())].sort(), 'every table a migration creates')
   const [{ config }] = await db.sql(`SELECT proconfig AS config FROM pg_proc WHERE proname = 'sms_outbox_notify_due'`)
   t.same(config, ['search_path=sms_outbox, pg_catalog'], 'the trigger function resolves names in sms_outbox whoever fires it')
 })
