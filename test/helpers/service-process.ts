@@ -9,12 +9,13 @@ export interface ServiceProcess {
 }
 
 /**
- * The real binary, as `npm start` runs it, with `env` on top of this process's. Resolves
+ * The real binary, as `npm start` runs it, with `env` on top of this process's (a name
+ * set to undefined is left out). Resolves
  * once it listens: the API, or with ROLE=worker the health checks. `onSpawn` learns the
  * child at once, so that a caller can kill one that is still booting.
  */
 export function startService(
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
   { onSpawn }: { onSpawn?: (child: ChildProcess) => void } = {},
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
