@@ -70,8 +70,11 @@ export async function startEmbeddedPostgres(options: {
       ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
       { detached: true, stdio: ['ignore', 'ignore', 'pipe'], ...runAs },
     )
-    const watchdog = watchPostmaster(server.pid!, databaseDir)
-    server.once('exit', () => watchdog.standDown())
+    // No pid: the spawn failed, and waitUntilReady reports why.
+    if (server.pid !== undefined) {
+      const watchdog = watchPostmaster(server.pid, databaseDir)
+      server.once('exit', () => watchdog.standDown())
+    }
     await waitUntilReady(server, onLog)
     return {
       pid: server.pid!,
