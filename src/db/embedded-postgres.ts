@@ -8,6 +8,7 @@ import {
   EMBEDDED_USER,
   ensureEmbeddedPassword,
   newPassword,
+  PASSWORD_FILE,
   readEmbeddedPassword,
   writeEmbeddedPassword,
   type RunAs,
@@ -116,8 +117,10 @@ function waitUntilReady(server: ChildProcess, onLog: (line: string) => void): Pr
  * 127.0.0.1 only, with the password kept in the data directory.
  */
 export function embeddedPostgresUrl(dataDir: string, port: number, database = 'postgres'): string {
-  // No file: a directory an older sms-outbox initialised and has not upgraded yet.
-  return embeddedUrl(readEmbeddedPassword(resolve(dataDir)) ?? 'postgres', port, database)
+  // Every owner writes the file before it starts its server (ensureEmbeddedPassword).
+  const password = readEmbeddedPassword(resolve(dataDir))
+  if (!password) throw new Error(`no ${PASSWORD_FILE} in ${resolve(dataDir)}: the server running there was not started by this sms-outbox`)
+  return embeddedUrl(password, port, database)
 }
 
 function embeddedUrl(password: string, port: number, database: string): string {

@@ -73,7 +73,6 @@ t.test('a DATA_DIR of an older sms-outbox (password `postgres`, no file): upgrad
   await query(server.url(), `ALTER ROLE postgres PASSWORD 'postgres'`)
   await server.stop()
   unlinkSync(join(dataDir, PASSWORD_FILE))
-  t.equal(embeddedPostgresUrl(dataDir, 1).split('@')[0], 'postgresql://postgres:postgres', 'an older DATA_DIR, as read before the upgrade')
 
   server = await startEmbeddedPostgres({ dataDir })
   t.teardown(() => server.stop())
