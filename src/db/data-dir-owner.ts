@@ -35,8 +35,8 @@ export class DataDirInUse extends Error {
  * the temporary directory, and one that nobody listens on any more is a dead owner's.
  * Connecting to it answers the owner's pid, for the error message.
  */
-export async function claimDataDir(dataDir: string): Promise<DataDirOwnership> {
-  const address = ownerAddress(dataDir)
+export async function claimDataDir(dataDir: string, platform = process.platform): Promise<DataDirOwnership> {
+  const address = ownerAddress(dataDir, platform)
   for (let attempt = 0; ; attempt += 1) {
     const server = createServer((socket) => socket.end(String(process.pid)))
     try {
@@ -50,7 +50,7 @@ export async function claimDataDir(dataDir: string): Promise<DataDirOwnership> {
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
-      const ownerPid = await dataDirOwner(dataDir)
+      const ownerPid = await dataDirOwner(dataDir, platform)
       if (ownerPid !== undefined) throw new DataDirInUse(dataDir, ownerPid)
       // A socket file left by a dead owner (never on Linux): remove it, claim once more.
       if (attempt > 0 || isAbstract(address)) throw new DataDirInUse(dataDir, undefined)
@@ -59,10 +59,13 @@ export async function claimDataDir(dataDir: string): Promise<DataDirOwnership> {
   }
 }
 
-/** The pid of the live process that owns `dataDir`, or undefined when none does. */
-export function dataDirOwner(dataDir: string): Promise<number | undefined> {
+/**
+ * The pid of the live process that owns `dataDir`, or undefined when none does. (`platform`
+ * only for tests: the socket file used off Linux works on Linux too.)
+ */
+export function dataDirOwner(dataDir: string, platform = process.platform): Promise<number | undefined> {
   return new Promise((answer) => {
-    const socket = createConnection(ownerAddress(dataDir))
+    const socket = createConnection(ownerAddress(dataDir, platform))
     let reply = ''
     socket.setEncoding('utf8').on('data', (chunk: string) => (reply += chunk))
     // ECONNREFUSED (a socket file nobody listens on) or ENOENT: no live owner.
@@ -71,10 +74,10 @@ export function dataDirOwner(dataDir: string): Promise<number | undefined> {
   })
 }
 
-function ownerAddress(dataDir: string): string {
+function ownerAddress(dataDir: string, platform: NodeJS.Platform): string {
   const key = createHash('sha256').update(realpathSync(dataDir)).digest('hex')
-  if (process.platform === 'linux') return `\0sms-outbox-data-dir-${key}`
-  if (process.platform === 'win32') return `\\\\.\\pipe\\sms-outbox-data-dir-${key}`
+  if (platform === 'linux') return `\0sms-outbox-data-dir-${key}`
+  if (platform === 'win32') return `\\\\.\\pipe\\sms-outbox-data-dir-${key}`
   // A short name: macOS limits socket paths to 104 bytes.
   return resolve(tmpdir(), `sms-outbox-${key.slice(0, 32)}.sock`)
 }

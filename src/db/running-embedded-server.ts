@@ -42,8 +42,9 @@ export function isAlive(pid: number): boolean {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
   try {
-    // Field 3 of /proc/<pid>/stat, after the parenthesised name, is the state.
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z'
+    // Field 3 of /proc/<pid>/stat, after the parenthesised name (which may hold a ')'), is the state.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z'
   } catch {
     return process.platform !== 'linux' // no /proc to ask: trust the signal
   }
