@@ -1,9 +1,12 @@
 import closeWithGrace from 'close-with-grace'
 import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
 import { createAlerter } from './alerts/alerter.ts'
 import { ConfigError, enqueueAccess, loadConfig, type Config, type EnqueueAccess } from './config.ts'
 import { connectDatabase } from './db/database.ts'
 import { usePreparedStatements } from './db/prepared-statements.ts'
+import { DataDirInUse } from './db/data-dir-owner.ts'
+import { PASSWORD_FILE } from './db/embedded-password.ts'
 import { startEmbeddedPostgres, type OwnedPostgres } from './db/embedded-postgres.ts'
 import { applyMigrations } from './db/migrations.ts'
 import { buildApp } from './http/app.ts'
@@ -40,12 +43,23 @@ async function main(): Promise<void> {
   let embedded: OwnedPostgres | undefined
   let databaseUrl = config.DATABASE_URL
   if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres({
-      dataDir: config.DATA_DIR,
-      onLog: (line) => log.trace({ postgres: line }),
-    })
+    try {
+      embedded = await startEmbeddedPostgres({
+        dataDir: config.DATA_DIR,
+        onLog: (line) => log.trace({ postgres: line }),
+        onOrphanStopped: (pid) => log.warn(`stopped PostgreSQL (pid ${pid}) left running by an sms-outbox that died`),
+      })
+    } catch (error) {
+      if (!(error instanceof DataDirInUse)) throw error
+      log.error(error.message)
+      process.exit(1)
+    }
     databaseUrl = embedded.url()
-    log.info(`embedded PostgreSQL on ${databaseUrl} (data in ${config.DATA_DIR})`)
+    // Not the URL itself: it holds the password, and logs travel further than DATA_DIR.
+    const { port } = new URL(databaseUrl)
+    log.info(
+      `embedded PostgreSQL on postgresql://postgres@127.0.0.1:${port}/postgres (data in ${config.DATA_DIR}, password in ${join(config.DATA_DIR, PASSWORD_FILE)})`,
+    )
   }
   try {
     const applied = await applyMigrations(databaseUrl)

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Config } from '../config.ts'
+import { dataDirOwner } from '../db/data-dir-owner.ts'
 import { embeddedPostgresUrl, startEmbeddedPostgres, type OwnedPostgres } from '../db/embedded-postgres.ts'
 import { CommandFailed } from './command.ts'
-import { runningServerOn, type RunningServer } from './running-embedded-server.ts'
+import { runningServerOn, type RunningServer } from '../db/running-embedded-server.ts'
 
 /** Where a command's database came from; admin commands treat an embedded one they own differently. */
 export type ServerSource = 'DATABASE_URL' | 'running embedded server' | 'embedded server started for this command'
@@ -27,8 +28,8 @@ export async function withDatabaseServer<T>(
   if (config.DATABASE_URL) return use(config.DATABASE_URL, 'DATABASE_URL')
 
   const dataDir = resolve(config.DATA_DIR)
-  const running = await waitUntilSettled(dataDir)
-  if (running) return use(embeddedPostgresUrl(running.port), 'running embedded server')
+  const running = existsSync(dataDir) ? await liveOwnersServer(dataDir) : undefined
+  if (running) return use(embeddedPostgresUrl(dataDir, running.port), 'running embedded server')
 
   if (!existsSync(resolve(dataDir, 'PG_VERSION'))) {
     // DATA_DIR is relative to the current directory: say so before creating an empty
@@ -53,19 +54,14 @@ async function withOwnedServer<T>(dataDir: string, use: (url: string) => Promise
     interruptedBy ??= signal
     if (server) void server.stop().finally(exitAfterStop)
   }
-  // The last resort, should the process end any other way (an uncaught error): only
-  // synchronous work runs at exit, and a signal is enough for PostgreSQL to shut down.
-  const signalAtExit = () => {
-    try {
-      if (server) process.kill(server.pid, 'SIGINT')
-    } catch {
-      // already gone
-    }
-  }
+  // Should the process end any other way (an uncaught error, kill -9), the server's
+  // watchdog stops it (see watchPostmaster).
   for (const signal of STOP_SIGNALS) process.on(signal, stopOnSignal)
-  process.on('exit', signalAtExit)
   try {
-    server = await startEmbeddedPostgres({ dataDir })
+    server = await startEmbeddedPostgres({
+      dataDir,
+      onOrphanStopped: (pid) => console.error(`stopped PostgreSQL (pid ${pid}) left running by an sms-outbox that died`),
+    })
     if (interruptedBy) {
       await server.stop()
       exitAfterStop()
@@ -74,18 +70,24 @@ async function withOwnedServer<T>(dataDir: string, use: (url: string) => Promise
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, stopOnSignal)
     await server?.stop()
-    process.off('exit', signalAtExit)
   }
 }
 
-async function waitUntilSettled(dataDir: string): Promise<RunningServer | undefined> {
+/**
+ * The server of the live process that owns `dataDir` (an `npm start`), once it is ready; or
+ * undefined when no live process owns it. A server whose owner died is no one's: the
+ * command then starts its own, which stops that orphan first.
+ */
+async function liveOwnersServer(dataDir: string): Promise<RunningServer | undefined> {
   const deadline = performance.now() + STARTING_WAIT_MS
   for (;;) {
+    const owner = await dataDirOwner(dataDir)
+    if (owner === undefined) return undefined
     const running = runningServerOn(dataDir)
-    if (!running || running.status === 'ready') return running
+    if (running?.status === 'ready') return running
     if (performance.now() > deadline) {
       throw new CommandFailed(
-        `PostgreSQL (pid ${running.pid}) on ${dataDir} is ${running.status}; try again when it is ready or stopped`,
+        `the PostgreSQL of sms-outbox (pid ${owner}) on ${dataDir} is ${running?.status ?? 'starting'}; try again when it is ready or stopped`,
       )
     }
     await new Promise((done) => setTimeout(done, 200))

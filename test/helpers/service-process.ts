@@ -9,13 +9,14 @@ export interface ServiceProcess {
 }
 
 /**
- * The service from source (`npm start` runs the same entry compiled), with `env` on top of this process's. Resolves
+ * The service from source (`npm start` runs the same entry compiled), with `env` on top
+ * of this process's (a name set to undefined is left out). Resolves
  * once it listens: the API, or with ROLE=worker the health checks. `onSpawn` learns the
  * child at once, so that a caller can kill one that is still booting. `command` runs
  * another entry instead (say an installed package's `sms-outbox start`).
  */
 export function startService(
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
   {
     onSpawn,
     command = [process.execPath, '--import', 'tsx', 'src/main.ts'],

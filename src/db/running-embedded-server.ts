@@ -33,12 +33,19 @@ export function runningServerOn(dataDir: string): RunningServer | undefined {
   return { pid, port, status: lines[7]?.trim() || 'starting' }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether `pid` runs; a zombie (exited, not yet reaped by whoever adopted it) does not. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
     // EPERM: it exists but belongs to another user (the postgres user, when we are not root).
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  try {
+    // Field 3 of /proc/<pid>/stat, after the parenthesised name (which may hold a ')'), is the state.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z'
+  } catch {
+    return process.platform !== 'linux' // no /proc to ask: trust the signal
   }
 }
