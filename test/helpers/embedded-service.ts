@@ -25,6 +25,9 @@ export const serviceEnv = (dataDir: string, fake: FakeWebhook) => ({
   POLL_INTERVAL_MS: '100',
 })
 
+/** `npm start`'s process: the compiled entry (`npm test` builds it first), without npm around it. */
+export const compiledEntry = { command: [process.execPath, 'dist/main.js'] }
+
 /** POST /v1/messages; the new message's id. */
 export async function submit(service: ServiceProcess, text: string): Promise<string> {
   const response = await fetch(`${service.url}/v1/messages`, {

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { isAlive } from '../../src/db/running-embedded-server.ts'
 import { processesMentioning } from '../helpers/cli-process.ts'
-import { freshDataDir, postmasterOf, sentBy, serviceEnv, stopCleanly, submit } from '../helpers/embedded-service.ts'
+import { compiledEntry, freshDataDir, postmasterOf, sentBy, serviceEnv, stopCleanly, submit } from '../helpers/embedded-service.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { startService, until } from '../helpers/service-process.ts'
 
@@ -15,14 +15,14 @@ const BOOT_MS = 60_000
 t.test('kill -9 of the node process only, started again at once: it boots and sends', async (t) => {
   const dataDir = freshDataDir(t)
   const fake = await startFakeWebhook(t)
-  const first = await startService(serviceEnv(dataDir, fake))
+  const first = await startService(serviceEnv(dataDir, fake), compiledEntry)
   t.teardown(() => first.child.kill('SIGKILL'))
   await sentBy(fake, await submit(first, 'before the crash'))
   const crashedServer = postmasterOf(dataDir)
 
   first.child.kill('SIGKILL')
   await first.exited
-  const second = await startService(serviceEnv(dataDir, fake))
+  const second = await startService(serviceEnv(dataDir, fake), compiledEntry)
   t.teardown(() => second.child.kill('SIGKILL'))
   await sentBy(fake, await submit(second, 'after the crash'))
   t.notOk(isAlive(crashedServer), 'the crashed run’s server is gone')
@@ -34,7 +34,7 @@ t.test('kill -9 of the node process only, started again at once: it boots and se
 t.test('kill -9 of the node process: its PostgreSQL stops too, with no new start', async (t) => {
   const dataDir = freshDataDir(t)
   const fake = await startFakeWebhook(t)
-  const service = await startService(serviceEnv(dataDir, fake))
+  const service = await startService(serviceEnv(dataDir, fake), compiledEntry)
   t.teardown(() => service.child.kill('SIGKILL'))
   const server = postmasterOf(dataDir)
   service.child.kill('SIGKILL')
@@ -50,6 +50,7 @@ t.test('kill -9 during the first boot’s migrations, then a new start', async (
   // The service logs this line once its new server is ready, right before it migrates.
   let killed = false
   const first = startService(serviceEnv(dataDir, fake), {
+    ...compiledEntry,
     onSpawn: (child) => {
       t.teardown(() => child.kill('SIGKILL'))
       child.stdout!.on('data', (chunk: Buffer | string) => {
@@ -62,7 +63,7 @@ t.test('kill -9 during the first boot’s migrations, then a new start', async (
   await t.rejects(first, /service exited/)
   t.ok(killed, 'killed once its server was ready, before it listened')
 
-  const second = await startService(serviceEnv(dataDir, fake))
+  const second = await startService(serviceEnv(dataDir, fake), compiledEntry)
   t.teardown(() => second.child.kill('SIGKILL'))
   const applied = /applied (\d+) migrations/.exec(second.output())
   t.comment(`the new start applied ${applied?.[1] ?? 0} of the migrations`)
