@@ -11,11 +11,8 @@ import { createLogger } from './logger.ts'
 import { createOutboxMetrics } from './metrics/outbox-metrics.ts'
 import { Dispatcher } from './outbox/dispatcher.ts'
 import { listenForDueMessages } from './outbox/due-notifications.ts'
-import { startRetention, type RetentionJob } from './outbox/retention.ts'
+import { startHousekeeping, type Housekeeping } from './outbox/housekeeping.ts'
 import { createProvider } from './providers/create-provider.ts'
-
-// Erasure is due hours after the fact; every ten minutes is prompt enough.
-const RETENTION_INTERVAL_MS = 10 * 60_000
 
 // Long enough for in-flight provider calls (PROVIDER_TIMEOUT_MS) to finish and be recorded.
 const graceMs = (config: Config) => config.PROVIDER_TIMEOUT_MS + 5_000
@@ -68,7 +65,7 @@ async function main(): Promise<void> {
 
   let dispatcher: Dispatcher | undefined
   let notifications: { close(): Promise<void> } | undefined
-  let retention: RetentionJob | undefined
+  let housekeeping: Housekeeping | undefined
   const alerts = createAlerter({
     url: config.ALERT_WEBHOOK_URL,
     windowMs: config.ALERT_WINDOW_MS,
@@ -106,10 +103,11 @@ async function main(): Promise<void> {
       onError: (error) => log.warn({ err: error }, 'LISTEN connection lost; polling until it is back'),
     })
     dispatcher.start()
-    retention = startRetention(database.prisma, {
+    housekeeping = startHousekeeping(database.prisma, {
       retentionHours: config.RETENTION_HOURS,
-      intervalMs: RETENTION_INTERVAL_MS,
-      log: log.child({ component: 'retention' }),
+      pruneAfterHours: config.PRUNE_AFTER_HOURS,
+      intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
+      log: log.child({ component: 'housekeeping' }),
     })
   }
 
@@ -121,7 +119,7 @@ async function main(): Promise<void> {
     else log.info(`${signal}: stopping; in-flight sends finish first`)
     await app.close()
     await notifications?.close()
-    await retention?.stop()
+    await housekeeping?.stop()
     await dispatcher?.stop()
     await provider?.close?.()
     await alerts.close()
