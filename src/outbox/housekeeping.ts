@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { PrismaClient } from '../db/database.ts'
 import { pruneTerminalMessages } from './prune-terminal.ts'
@@ -13,6 +14,14 @@ export interface HousekeepingSettings {
    * milliseconds (bench phase `history`), and a run still gets through 100M rows a day.
    */
   batchSize?: number
+  /**
+   * After each full batch, a pause this many times as long as the batch took, so that a
+   * backlog is worked off in the background: 1 leaves the database half of the time the
+   * pruner would take. Measured (bench phase `history`, 2 cores): a drain ran at 0.73x its
+   * rate beside a pruner that never paused. At 1 the pruner still deletes thousands of rows
+   * a second, many times the 1,160 a second of 100M messages a day.
+   */
+  pauseFactor?: number
 }
 
 export interface HousekeepingRun {
@@ -32,16 +41,17 @@ const DEFAULT_BATCH_SIZE = 1_000
  */
 async function inBatches(
   batch: (after: Date | null) => Promise<HousekeepingBatch>,
-  limit: number,
-  stopped: () => boolean,
+  { limit, pauseFactor, stopped }: { limit: number; pauseFactor: number; stopped: () => boolean },
 ): Promise<number> {
   let total = 0
   let after: Date | null = null
   for (;;) {
+    const started = performance.now()
     const { count, through } = await batch(after)
     total += count
     if (count < limit || stopped()) return total
     after = through
+    if (pauseFactor > 0) await setTimeout((performance.now() - started) * pauseFactor)
   }
 }
 
@@ -52,16 +62,16 @@ async function inBatches(
  */
 export async function runHousekeeping(
   prisma: PrismaClient,
-  { retentionHours, pruneAfterHours, batchSize = DEFAULT_BATCH_SIZE }: HousekeepingSettings,
+  { retentionHours, pruneAfterHours, batchSize = DEFAULT_BATCH_SIZE, pauseFactor = 1 }: HousekeepingSettings,
   stopped: () => boolean = () => false,
 ): Promise<HousekeepingRun> {
+  const batches = { limit: batchSize, pauseFactor, stopped }
   const run: HousekeepingRun = { erased: 0, erasedActions: 0, pruned: 0 }
   const errors: unknown[] = []
   try {
     run.erased = await inBatches(
       (after) => eraseOldPersonalData(prisma, { retentionHours, limit: batchSize, after }),
-      batchSize,
-      stopped,
+      batches,
     )
     run.erasedActions = await eraseOldAdminActionNumbers(prisma, { retentionHours })
   } catch (error) {
@@ -71,8 +81,7 @@ export async function runHousekeeping(
     try {
       run.pruned = await inBatches(
         (after) => pruneTerminalMessages(prisma, { pruneAfterHours, limit: batchSize, after }),
-        batchSize,
-        stopped,
+        batches,
       )
     } catch (error) {
       errors.push(error)
