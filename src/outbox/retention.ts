@@ -24,10 +24,11 @@ export async function eraseOldPersonalData(
   prisma: PrismaClient,
   { retentionHours, limit, after = null }: { retentionHours: number; limit: number; after?: Date | null },
 ): Promise<HousekeepingBatch> {
-  // The literal status list matches the partial index messages_retention_due_idx.
+  // The literal status list matches the partial index messages_retention_due_idx. Ids go
+  // on as arrays, so that each UPDATE probes its primary key (see pruneTerminalMessages).
   const [batch] = await prisma.$queryRaw<HousekeepingBatch[]>`
     WITH due AS (
-      SELECT id, updated_at FROM messages
+      SELECT id FROM messages
       WHERE status IN ('sent', 'dead', 'expired', 'canceled') AND erased_at IS NULL
         AND updated_at >= coalesce(${after}::timestamptz, '-infinity')
         AND updated_at < now() - make_interval(secs => ${retentionHours}::float8 * 3600)
@@ -35,13 +36,13 @@ export async function eraseOldPersonalData(
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED
     ), erased AS (
-      UPDATE messages m
+      UPDATE messages
       SET recipient = NULL, body = NULL, metadata = NULL, request_hash = NULL, last_error = NULL, erased_at = now()
-      FROM due WHERE m.id = due.id
-      RETURNING m.id, due.updated_at
+      WHERE id = ANY(ARRAY(SELECT id FROM due))
+      RETURNING id, updated_at
     ), attempts AS (
-      UPDATE message_attempts a SET error_message = NULL
-      FROM erased WHERE a.message_id = erased.id AND a.error_message IS NOT NULL
+      UPDATE message_attempts SET error_message = NULL
+      WHERE message_id = ANY(ARRAY(SELECT id FROM erased)) AND error_message IS NOT NULL
     )
     SELECT count(*)::int AS count, max(updated_at) AS through FROM erased`
   return batch
