@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 /**
  * The providers at their fastest: a real HTTP server on 127.0.0.1 that reads each request
  * and answers at once. It speaks the webhook contract at `url` (200 to each message) and
+ * its batch form (`{messages}` answered by a 200 result for each id), and
  * SOLAPI's `send` and `send-many/detail` under `solapiBaseUrl` (a 2000 verdict for every
  * message, matched by its customFields; the signature is not checked). It counts the messages it
  * received and tells `onMessage` the text and the time of receipt (this process's clock,
@@ -80,6 +81,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
         | { text: string }
         | { message: SolapiMessage }
         | { messages: SolapiMessage[] }
+        | { messages: { id: string; text: string }[] }
       const answerJson = (value: unknown) => {
         const answer = JSON.stringify(value)
         response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer)
@@ -91,6 +93,12 @@ export async function startFakeProvider(): Promise<FakeProvider> {
           groupInfo: { count: { total: body.messages.length, registeredFailed: 0 } },
           messageList: body.messages.map(accepted),
         })
+        return
+      }
+      if ('messages' in body) {
+        const messages = body.messages as { id: string; text: string }[]
+        receive(messages.map((message) => message.text), at)
+        answerJson({ results: messages.map(({ id }) => ({ id, status: 200 })) })
         return
       }
       if (request.url === SEND_PATH && 'message' in body) {

@@ -22,6 +22,7 @@ export function ratiosOf({ outbox, pgBoss, graphileWorker, pgbench }: Omit<Bench
   const batch = outbox.batchEnqueue?.messagesPerSecond
   const dispatched = outbox.dispatch?.messagesPerSecond
   const dispatchedMany = outbox.dispatchMany?.messagesPerSecond
+  const dispatchedBatches = outbox.dispatchBatch?.messagesPerSecond
   if (rest && pgBoss) atLeast('REST enqueue / pg-boss enqueue', rest / pgBoss.enqueue.jobsPerSecond, 4)
   if (rest && pgbench?.insertsPerSecond) {
     atLeast('REST enqueue / pgbench one INSERT per commit', rest / pgbench.insertsPerSecond, 0.7)
@@ -29,6 +30,9 @@ export function ratiosOf({ outbox, pgBoss, graphileWorker, pgbench }: Omit<Bench
   if (batch && pgBoss) atLeast('batch enqueue / pg-boss enqueue', batch / pgBoss.enqueue.jobsPerSecond, 15)
   if (dispatchedMany && graphileWorker) {
     atLeast('dispatch over HTTP, SOLAPI send-many / graphile-worker no-op drain', dispatchedMany / graphileWorker.drain.jobsPerSecond, 3)
+  }
+  if (dispatchedBatches && graphileWorker) {
+    atLeast('dispatch over HTTP, webhook batches of 500 / graphile-worker no-op drain', dispatchedBatches / graphileWorker.drain.jobsPerSecond, 3)
   }
   if (outbox.lag) {
     atMost(`lag p50 at ${outbox.lag.ratePerSecond} msg/s`, outbox.lag.p50Ms, 25, ' ms')

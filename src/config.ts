@@ -24,6 +24,12 @@ export const configSchema = Type.Object({
   SMS_PROVIDER: Type.Enum(['console', 'webhook', 'solapi', 'twilio'], { default: 'console' }),
   SMS_FROM: Type.Optional(Type.String({ minLength: 1, description: 'sender number registered with the provider' })),
   SMS_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  SMS_WEBHOOK_BATCH_SIZE: Type.Integer({
+    minimum: 1,
+    maximum: 10_000,
+    default: 1,
+    description: 'messages per webhook POST at most; above 1 the batch contract {messages} -> {results} is used',
+  }),
   SOLAPI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   SOLAPI_API_SECRET: Type.Optional(Type.String({ minLength: 1 })),
   SOLAPI_BASE_URL: Type.String({ pattern: '^https?://', default: 'https://api.solapi.com' }),
@@ -80,6 +86,17 @@ export const configSchema = Type.Object({
   ALERT_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   ALERT_WINDOW_MS: PositiveInteger(10_000, 'alerts within this window go out as one'),
   FRONTEND_URL: Type.String({ pattern: '^https?://', default: 'http://localhost:3000' }),
+  PUBLIC_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^/?#]+(/[^?#]*)?$',
+      description: 'base URL at which providers reach this service (delivery receipts); unset = no receipts pushed',
+    }),
+  ),
+  RECEIPT_POLL_INTERVAL_MS: Type.Integer({
+    minimum: 0,
+    default: 60_000,
+    description: 'how often a sent SOLAPI message is asked about until its receipt is final; 0 = never',
+  }),
   RESULT_READY_TEMPLATE: Type.Optional(
     Type.String({ minLength: 1, description: 'template file; unset = templates/result-ready.txt' }),
   ),
@@ -170,8 +187,26 @@ export function checkConfig(config: Config): Config {
   }
   const missing = REQUIRED_BY_PROVIDER[config.SMS_PROVIDER].filter((name) => !config[name])
   if (missing.length > 0) problems.push(`SMS_PROVIDER=${config.SMS_PROVIDER} needs ${missing.join(', ')}`)
+  const senderProblem = config.SMS_FROM === undefined ? undefined : checkSender(config.SMS_PROVIDER, config.SMS_FROM)
+  if (senderProblem) problems.push(senderProblem)
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
   return config
+}
+
+/**
+ * A sender the provider cannot use fails every message at its first send (SOLAPI 1062,
+ * Twilio 21212): caught at boot instead. SOLAPI matches its registered numbers as digits;
+ * Twilio takes an E.164 number or a Messaging Service SID (MG + 32 hex digits).
+ */
+function checkSender(provider: Config['SMS_PROVIDER'], from: string): string | undefined {
+  const got = `(got ${JSON.stringify(from)})`
+  if (provider === 'solapi' && !/^\d+$/.test(from.replace(/-/g, ''))) {
+    return `SMS_FROM must be the sender number registered with SOLAPI, digits and dashes such as 02-1234-5678 ${got}`
+  }
+  if (provider === 'twilio' && !/^(\+[1-9]\d{1,14}|MG[0-9a-fA-F]{32})$/.test(from)) {
+    return `SMS_FROM must be an E.164 number (+15005550006) or a Messaging Service SID (MG...) for Twilio ${got}`
+  }
+  return undefined
 }
 
 /**

@@ -12,6 +12,7 @@ import { createOutboxMetrics } from './metrics/outbox-metrics.ts'
 import { Dispatcher } from './outbox/dispatcher.ts'
 import { listenForDueMessages } from './outbox/due-notifications.ts'
 import { startHousekeeping, type Housekeeping } from './outbox/housekeeping.ts'
+import { ReceiptPoller } from './outbox/receipt-poller.ts'
 import { createProvider } from './providers/create-provider.ts'
 
 // Long enough for in-flight provider calls (PROVIDER_TIMEOUT_MS) to finish and be recorded.
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
   let dispatcher: Dispatcher | undefined
   let notifications: { close(): Promise<void> } | undefined
   let housekeeping: Housekeeping | undefined
+  let receiptPoller: ReceiptPoller | undefined
   const alerts = createAlerter({
     url: config.ALERT_WEBHOOK_URL,
     windowMs: config.ALERT_WINDOW_MS,
@@ -75,6 +77,8 @@ async function main(): Promise<void> {
   const metrics = createOutboxMetrics({ prisma: database.prisma, log: log.child({ component: 'metrics' }) })
   const app = await buildApp({ config: { ...config, ADMIN_TOKEN: adminToken }, database, logger: log, alerts, metrics })
   const provider = config.ROLE === 'api' ? undefined : createProvider(config, log)
+  // Receipts that must be asked for (SOLAPI); Twilio pushes its own to the API (PUBLIC_URL).
+  const pollsReceipts = provider?.checkDeliveries !== undefined && config.RECEIPT_POLL_INTERVAL_MS > 0
   if (provider) {
     dispatcher = new Dispatcher({
       prisma: database.prisma,
@@ -96,6 +100,7 @@ async function main(): Promise<void> {
       rateLimit: providerRateLimit(config),
       retryBudget: { ratio: config.RETRY_BUDGET_RATIO, minPerMinute: config.RETRY_BUDGET_MIN_PER_MINUTE },
       metrics,
+      ...(pollsReceipts ? { deliveryCheckAfterMs: config.RECEIPT_POLL_INTERVAL_MS } : {}),
     })
     const wake = dispatcher.wake.bind(dispatcher)
     notifications = listenForDueMessages(databaseUrl, {
@@ -109,6 +114,20 @@ async function main(): Promise<void> {
       intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
       log: log.child({ component: 'housekeeping' }),
     })
+    if (pollsReceipts) {
+      receiptPoller = new ReceiptPoller({
+        pool: database.pool,
+        provider,
+        log: log.child({ component: 'receipts' }),
+        intervalMs: config.RECEIPT_POLL_INTERVAL_MS,
+        ttlSeconds: config.MESSAGE_TTL_SECONDS,
+        batchSize: config.DISPATCH_BATCH_SIZE,
+        timeoutMs: config.PROVIDER_TIMEOUT_MS,
+        metrics,
+        alerts,
+      })
+      receiptPoller.start()
+    }
   }
 
   const address = await app.listen({ host: config.HOST, port: config.PORT })
@@ -120,6 +139,7 @@ async function main(): Promise<void> {
     await app.close()
     await notifications?.close()
     await housekeeping?.stop()
+    await receiptPoller?.stop()
     await dispatcher?.stop()
     await provider?.close?.()
     await alerts.close()

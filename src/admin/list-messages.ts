@@ -1,12 +1,12 @@
 import type { PrismaClient } from '../db/database.ts'
 import { Prisma } from '../generated/prisma/client.ts'
-import type { MessageStatus } from '../outbox/message.ts'
+import type { DeliveryFields, MessageStatus } from '../outbox/message.ts'
 import type { MessageType } from '../sms/message-encoding.ts'
 import { filterCondition, type MessageFilter } from './message-filter.ts'
 import { decodeCursor, pageOf } from './page-cursor.ts'
 
 /** One line of the admin list (the full number; the HTTP layer masks it). */
-export interface MessageSummary {
+export interface MessageSummary extends DeliveryFields {
   id: string
   status: MessageStatus
   to: string | null
@@ -30,7 +30,8 @@ export const SUMMARY_COLUMNS = Prisma.raw(`
   id, status, recipient AS "to", type, bytes, attempts, max_retries AS "maxRetries",
   last_error_code AS "lastErrorCode", last_error AS "lastError", provider,
   created_at AS "createdAt", updated_at AS "updatedAt", next_attempt_at AS "nextAttemptAt",
-  expires_at AS "expiresAt", sent_at AS "sentAt", erased_at AS "erasedAt"`)
+  expires_at AS "expiresAt", sent_at AS "sentAt", erased_at AS "erasedAt",
+  delivery_status AS "deliveryStatus", delivery_at AS "deliveryAt", delivery_error_code AS "deliveryErrorCode"`)
 
 /**
  * Messages matching `filter`, newest first, `limit` at a time. The cursor is the last

@@ -1,5 +1,5 @@
 import { Prisma } from '../generated/prisma/client.ts'
-import type { MessageStatus } from '../outbox/message.ts'
+import type { DeliveryStatus, MessageStatus } from '../outbox/message.ts'
 
 /** Which messages an admin means: for lists, bulk redrives and the CLI alike. */
 export interface MessageFilter {
@@ -12,6 +12,8 @@ export interface MessageFilter {
   since?: Date
   /** Accepted before. */
   until?: Date
+  /** What the delivery receipt said, e.g. `undelivered`. */
+  delivery?: DeliveryStatus
 }
 
 /** The filter as SQL conditions on `messages`, ANDed; `TRUE` when it is empty. */
@@ -22,6 +24,7 @@ export function filterCondition(filter: MessageFilter): Prisma.Sql {
   if (filter.errorCode !== undefined) conditions.push(Prisma.sql`last_error_code = ${filter.errorCode}`)
   if (filter.since !== undefined) conditions.push(Prisma.sql`created_at >= ${filter.since}`)
   if (filter.until !== undefined) conditions.push(Prisma.sql`created_at < ${filter.until}`)
+  if (filter.delivery !== undefined) conditions.push(Prisma.sql`delivery_status = ${filter.delivery}`)
   return conditions.length > 0 ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`
 }
 

@@ -11,12 +11,14 @@ const EXAMPLES_KEPT = 5
 export class AlertDigest {
   dead = 0
   expired = 0
+  undelivered = 0
   readonly deadByErrorCode = new Map<string, number>()
-  readonly examples: { messageId: string; to: string; errorCode: string | null; error: string | null }[] = []
+  readonly undeliveredByErrorCode = new Map<string, number>()
+  readonly examples: { messageId: string; to: string | null; errorCode: string | null; error: string | null }[] = []
   readonly providerChanges: Extract<AlertEvent, { kind: 'paused' | 'resumed' }>[] = []
 
   get empty(): boolean {
-    return this.dead === 0 && this.expired === 0 && this.providerChanges.length === 0
+    return this.dead === 0 && this.expired === 0 && this.undelivered === 0 && this.providerChanges.length === 0
   }
 
   add(event: AlertEvent): void {
@@ -27,6 +29,13 @@ export class AlertDigest {
         const code = event.errorCode ?? 'unknown'
         this.deadByErrorCode.set(code, (this.deadByErrorCode.get(code) ?? 0) + 1)
         this.#keepExample(event)
+        break
+      }
+      case 'undelivered': {
+        this.undelivered += 1
+        const code = event.errorCode ?? 'unknown'
+        this.undeliveredByErrorCode.set(code, (this.undeliveredByErrorCode.get(code) ?? 0) + 1)
+        this.#keepExample({ ...event, error: `sent through ${event.provider}, not delivered (receipt)` })
         break
       }
       case 'expired':
@@ -53,6 +62,13 @@ export class AlertDigest {
       const codes = [...this.deadByErrorCode].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} × ${n}`)
       lines.push(`:x: ${this.dead} message${this.dead === 1 ? '' : 's'} dead: ${codes.join(', ')}.`)
     }
+    if (this.undelivered > 0) {
+      const codes = [...this.undeliveredByErrorCode].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} × ${n}`)
+      lines.push(
+        `:mailbox_with_no_mail: ${this.undelivered} sent message${this.undelivered === 1 ? '' : 's'} not delivered ` +
+          `(delivery receipts; not resent): ${codes.join(', ')}.`,
+      )
+    }
     if (this.expired > 0) {
       lines.push(`:hourglass: ${this.expired} message${this.expired === 1 ? '' : 's'} expired unsent.`)
     }
@@ -64,18 +80,21 @@ export class AlertDigest {
       details: {
         dead: this.dead,
         expired: this.expired,
+        undelivered: this.undelivered,
         deadByErrorCode: Object.fromEntries(this.deadByErrorCode),
+        undeliveredByErrorCode: Object.fromEntries(this.undeliveredByErrorCode),
         providerChanges: this.providerChanges,
         examples: this.examples,
       },
     }
   }
 
-  #keepExample(event: { messageId: string; to: string; errorCode: string | null; error: string | null }): void {
+  #keepExample(event: { messageId: string; to: string | null; errorCode: string | null; error: string | null }): void {
     if (this.examples.length >= EXAMPLES_KEPT) return
     this.examples.push({
       messageId: event.messageId,
-      to: maskPhoneNumber(event.to),
+      // null: the retention job erased the number before the receipt came.
+      to: event.to === null ? null : maskPhoneNumber(event.to),
       errorCode: event.errorCode,
       // Redacted before trimming, so that the cut cannot leave part of a number unmatched.
       error: event.error === null ? null : redactPhoneNumbers(event.error).slice(0, 200),

@@ -1,5 +1,5 @@
 import pg from 'pg'
-import type { Queryable } from '../outbox/enqueue.ts'
+import type { Queryable } from './queryable.ts'
 
 // Process-wide, as pg's own type parsers are: main.ts sets it from
 // DATABASE_PREPARED_STATEMENTS before the first query.

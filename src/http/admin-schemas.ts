@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { AttemptSchema, DateTime, MessageDetailSchema, Nullable, Status } from './message-schemas.ts'
+import { AttemptSchema, DateTime, DeliverySchema, DeliveryStatus, MessageDetailSchema, Nullable, Status } from './message-schemas.ts'
 
 const STATUSES = 'pending|sending|sent|dead|expired|canceled'
 
@@ -19,6 +19,7 @@ export const AdminListQuerySchema = Type.Object(
     ),
     since: Type.Optional(DateTime('accepted at or after')),
     until: Type.Optional(DateTime('accepted before')),
+    delivery: Type.Optional({ ...DeliveryStatus, description: 'what the delivery receipt said: undelivered' }),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'nextCursor of the previous page' })),
     limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
   },
@@ -60,6 +61,7 @@ export const MessageSummarySchema = Type.Object({
   expiresAt: DateTime('never sent after this'),
   sentAt: Nullable(DateTime('provider accepted it')),
   erasedAt: Nullable(DateTime('number and text erased')),
+  delivery: DeliverySchema,
 })
 
 export const MessagePageSchema = Type.Object({

@@ -17,6 +17,8 @@ import { adminRoutes } from './routes/admin-routes.ts'
 import { healthRoutes } from './routes/health-routes.ts'
 import { messageRoutes } from './routes/message-routes.ts'
 import { notificationRoutes } from './routes/notification-routes.ts'
+import { receiptRoutes } from './routes/receipt-routes.ts'
+import { twilioReceiptUrl } from '../providers/twilio-status-callback.ts'
 import { validatorCompiler } from './schema-validation.ts'
 import { tokenGuard } from './token-guard.ts'
 
@@ -57,8 +59,9 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
   installErrorHandling(app)
   // Before any route: the API document learns the routes as they are added, and the
   // request-id and load-shedding hooks must run ahead of every route's own hooks.
+  const outboxMetrics = metrics ?? createOutboxMetrics({ prisma: database.prisma, log: app.log })
   await registerOperability(app, {
-    metrics: metrics ?? createOutboxMetrics({ prisma: database.prisma, log: app.log }),
+    metrics: outboxMetrics,
     apiTokenRequired: settings.API_TOKEN !== undefined,
   })
   await app.register(healthRoutes, { pool: database.pool })
@@ -73,6 +76,17 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
     await callerApi.register(messageRoutes, { config: settings, prisma: database.prisma, pool: database.pool })
     await callerApi.register(notificationRoutes, { config: settings, pool: database.pool, resultReady })
   })
+  // Outside the API_TOKEN guard: the provider signs its callbacks instead.
+  const twilioCallbackUrl = twilioReceiptUrl(settings.PUBLIC_URL)
+  if (twilioCallbackUrl && settings.TWILIO_AUTH_TOKEN) {
+    await app.register(receiptRoutes, {
+      pool: database.pool,
+      twilioAuthToken: settings.TWILIO_AUTH_TOKEN,
+      twilioCallbackUrl,
+      metrics: outboxMetrics,
+      alerts,
+    })
+  }
   // Without ADMIN_TOKEN (tests, or a caller that forgot main.ts's generated one), an
   // unguessable token locks the admin routes rather than leaving them open.
   const adminToken = settings.ADMIN_TOKEN ?? randomBytes(32).toString('base64url')

@@ -110,8 +110,23 @@ export const AttemptSchema = Type.Object({
   latencyMs: Type.Union([Type.Integer(), Type.Null()]),
 })
 
+export const DeliveryStatus = Type.Enum(['unknown', 'delivered', 'undelivered'])
+
+export const DeliverySchema = Type.Object(
+  {
+    status: DeliveryStatus,
+    at: Nullable(DateTime('when the receipt said so; null while unknown')),
+    errorCode: Nullable(Type.String({ description: "the provider's code for an undelivered message" })),
+  },
+  {
+    description:
+      "the provider's delivery receipt: unknown until one arrives (always, without PUBLIC_URL for Twilio); the status stays sent",
+  },
+)
+
 export const MessageDetailSchema = Type.Object({
   ...AcceptedMessageSchema.properties,
+  delivery: DeliverySchema,
   text: Nullable(Type.String({ description: 'null once erased (RETENTION_HOURS)' })),
   maxRetries: Type.Integer(),
   attemptCount: Type.Integer({ description: 'provider calls started so far' }),

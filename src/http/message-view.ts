@@ -1,9 +1,14 @@
 import type { MessageSummary } from '../admin/list-messages.ts'
 import type { SuppressionEntry } from '../admin/suppressions.ts'
-import type { AttemptRecord, MessageRecord } from '../outbox/message.ts'
+import type { AttemptRecord, DeliveryFields, MessageRecord } from '../outbox/message.ts'
 import { maskPhoneNumber } from '../sms/phone-number.ts'
 import type { MessageSummaryView, SuppressionView } from './admin-schemas.ts'
 import type { AcceptedMessage, MessageDetail } from './message-schemas.ts'
+
+/** The delivery receipt, as every view of a message shows it. */
+function deliveryView({ deliveryStatus, deliveryAt, deliveryErrorCode }: DeliveryFields): MessageDetail['delivery'] {
+  return { status: deliveryStatus, at: deliveryAt?.toISOString() ?? null, errorCode: deliveryErrorCode }
+}
 
 /** What a caller sees of a message it just submitted. The number is always masked. */
 export function acceptedView(message: MessageRecord): AcceptedMessage {
@@ -39,13 +44,15 @@ export function detailView(message: MessageRecord, attempts: AttemptRecord[]): M
     sentAt: message.sentAt?.toISOString() ?? null,
     expiresAt: message.expiresAt.toISOString(),
     erasedAt: message.erasedAt?.toISOString() ?? null,
+    delivery: deliveryView(message),
   }
 }
 
 /** A line of the admin list. The number is masked here too. */
-export function summaryView(message: MessageSummary): MessageSummaryView {
+export function summaryView({ deliveryStatus, deliveryAt, deliveryErrorCode, ...message }: MessageSummary): MessageSummaryView {
   return {
     ...message,
+    delivery: deliveryView({ deliveryStatus, deliveryAt, deliveryErrorCode }),
     to: message.to === null ? null : maskPhoneNumber(message.to),
     createdAt: message.createdAt.toISOString(),
     updatedAt: message.updatedAt.toISOString(),

@@ -1,4 +1,4 @@
-import type { Queryable } from '../outbox/enqueue.ts'
+import type { Queryable } from '../db/queryable.ts'
 
 /**
  * The transaction client Prisma hands to `prisma.$transaction(async (tx) => ...)`. Typed by

@@ -1,6 +1,7 @@
 import type { BaseLogger } from 'pino'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { PrismaClient } from '../db/database.ts'
+import type { AttemptMetrics, ReceiptMetrics } from '../outbox/outcome-metrics.ts'
 import type { MessageStatus } from '../outbox/message.ts'
 import { listProviderPauses } from '../outbox/provider-pauses.ts'
 import type { OutcomeKind } from '../providers/provider.ts'
@@ -12,13 +13,7 @@ import { sharedReading } from './shared-reading.ts'
 const STATUSES = ['pending', 'sending', 'sent', 'dead', 'expired', 'canceled'] as const satisfies readonly MessageStatus[]
 const OUTCOMES = ['ok', 'retryable', 'ambiguous', 'rate_limited', 'account', 'permanent'] as const satisfies readonly OutcomeKind[]
 
-/** What the dispatcher reports: one call per provider call. */
-export interface AttemptMetrics {
-  /** One provider call, its outcome, and how long the provider took (seconds). */
-  recordAttempt(provider: string, outcome: OutcomeKind, seconds: number): void
-}
-
-export interface OutboxMetrics extends AttemptMetrics {
+export interface OutboxMetrics extends AttemptMetrics, ReceiptMetrics {
   /** This process's metrics, for GET /metrics. */
   readonly registry: Registry
 }
@@ -133,9 +128,24 @@ export function createOutboxMetrics({ prisma, log, statusCountMaxAgeMs = 5_000 }
     registers: [registry],
   })
 
+  const receipts = new Counter({
+    name: 'sms_outbox_receipts_total',
+    help: 'Delivery receipts that changed a message, taken in by this process (Twilio callbacks, SOLAPI polls), by status',
+    labelNames: ['provider', 'status'],
+    registers: [registry],
+  })
+
   const seenProviders = new Set<string>()
+  const seenReceiptProviders = new Set<string>()
   return {
     registry,
+    recordReceipt(provider, status) {
+      if (!seenReceiptProviders.has(provider)) {
+        seenReceiptProviders.add(provider)
+        for (const each of ['delivered', 'undelivered']) receipts.inc({ provider, status: each }, 0)
+      }
+      receipts.inc({ provider, status })
+    },
     recordAttempt(provider, outcome, seconds) {
       if (!seenProviders.has(provider)) {
         seenProviders.add(provider)

@@ -2,7 +2,7 @@ import type pg from 'pg'
 import type { Logger } from 'pino'
 import type { Alerter } from '../alerts/alerter.ts'
 import type { PrismaClient } from '../db/database.ts'
-import type { AttemptMetrics } from '../metrics/outbox-metrics.ts'
+import type { AttemptMetrics } from './outcome-metrics.ts'
 import type { SendOutcome, SmsProvider } from '../providers/provider.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import { claimDue, type ClaimedMessage, type ClaimOptions } from './claim-due.ts'
@@ -36,6 +36,11 @@ export interface DispatcherOptions {
   retryBudget?: ClaimOptions['retryBudget']
   /** Told of every provider call: its outcome and latency. */
   metrics?: AttemptMetrics
+  /**
+   * For a provider whose receipts are polled (see ReceiptPoller): a sent message is first
+   * asked about this long after it was sent. Unset: sent messages are never polled.
+   */
+  deliveryCheckAfterMs?: number
 }
 
 /** What one pass did. */
@@ -279,7 +284,9 @@ export class Dispatcher {
   async #record(message: ClaimedMessage, outcome: SendOutcome, latencyMs: number): Promise<void> {
     const { provider, backoff, log } = this.#options
     this.#options.metrics?.recordAttempt(provider.name, outcome.kind, latencyMs / 1000)
-    const result = settle(message, outcome, latencyMs, backoff)
+    const settled = settle(message, outcome, latencyMs, backoff)
+    const { deliveryCheckAfterMs } = this.#options
+    const result = settled.status === 'sent' && deliveryCheckAfterMs !== undefined ? { ...settled, deliveryCheckAfterMs } : settled
     const context = { messageId: message.id, attempt: message.attempts, outcome: result.outcome }
     try {
       const recorded = await this.#recorder.add(result)

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
 import { queryPrepared } from '../db/prepared-statements.ts'
+import type { Queryable } from '../db/queryable.ts'
 import type { MessageType } from '../sms/message-encoding.ts'
 import { storedIdempotencyKey } from './idempotency-key.ts'
 import type { MessageRecord } from './message.ts'
@@ -42,14 +43,6 @@ export class IdempotencyConflict extends Error {
 // than through Prisma's raw queries. Measured here (bench/, 1,000-row inserts): Prisma's
 // query engine took 2.4 times the CPU of pg itself and left the heap three times as large
 // (152 MB against 55 MB after 100 batches); for one-row inserts, 0.67 ms of CPU against 0.28.
-
-/**
- * All the enqueue SQL needs: a pg pool, the one client of a transaction, or a library
- * caller's own transaction adapted to this shape (src/library/transaction.ts).
- */
-export interface Queryable {
-  query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<{ rows: R[] }>
-}
 
 /** The columns of a message, named as MessageRecord names them (pg parses timestamps and JSON). */
 const MESSAGE_COLUMNS = `

@@ -4,8 +4,22 @@ import type { OutcomeKind } from '../providers/provider.ts'
 /** `sent`, `dead`, `expired` and `canceled` are terminal: nothing but an admin moves them. */
 export type MessageStatus = 'pending' | 'sending' | 'sent' | 'dead' | 'expired' | 'canceled'
 
+/**
+ * What the provider's delivery receipt said: `unknown` until one arrives (or when the
+ * provider sends none). A receipt never changes the outbox status, which stays `sent`.
+ */
+export type DeliveryStatus = 'unknown' | 'delivered' | 'undelivered'
+
+/** A message's receipt, as every view of a message shows it. */
+export interface DeliveryFields {
+  deliveryStatus: DeliveryStatus
+  deliveryAt: Date | null
+  /** The provider's code for an undelivered message. */
+  deliveryErrorCode: string | null
+}
+
 /** A message row as the API returns it (full number; the HTTP layer masks it). */
-export interface MessageRecord {
+export interface MessageRecord extends DeliveryFields {
   id: string
   status: MessageStatus
   /** null once the retention job erased it */

@@ -18,6 +18,11 @@ export interface AttemptResult {
   providerMessageId: string | null
   /** With status `dead` only: put the recipient on the suppression list, for this reason. */
   suppress?: RecipientRefusal
+  /**
+   * With status `sent`, for a provider whose receipts are asked for (SOLAPI): the receipt
+   * poller first asks about the message this long after now(). Unset: it never asks.
+   */
+  deliveryCheckAfterMs?: number
 }
 
 /**
@@ -46,6 +51,7 @@ export async function recordOutcomes(db: pg.Pool | pg.PoolClient, results: Attem
     results.map((r) => r.latencyMs),
     results.map((r) => r.providerMessageId),
     results.map((r) => (r.status === 'dead' ? (r.suppress ?? null) : null)),
+    results.map((r) => (r.status === 'sent' ? (r.deliveryCheckAfterMs ?? null) : null)),
   ])
   return rows.map((row) => row.id)
 }
@@ -54,9 +60,9 @@ export async function recordOutcomes(db: pg.Pool | pg.PoolClient, results: Attem
 const RECORD_OUTCOMES = `
   WITH result AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::boolean[], $6::text[],
-                         $7::text[], $8::text[], $9::int[], $10::int[], $11::text[], $12::text[])
+                         $7::text[], $8::text[], $9::int[], $10::int[], $11::text[], $12::text[], $13::int[])
       AS t(id, lease_token, status, delay_ms, counted, outcome, error_code, error_message, http_status,
-           latency_ms, provider_message_id, suppress)
+           latency_ms, provider_message_id, suppress, delivery_check_after_ms)
   ), settled AS (
     UPDATE messages m
     SET status = r.status,
@@ -67,7 +73,12 @@ const RECORD_OUTCOMES = `
         counted_attempts = m.counted_attempts - CASE WHEN r.counted THEN 0 ELSE 1 END,
         lease_token = NULL, locked_until = NULL, updated_at = now(),
         last_error_code = r.error_code, last_error = r.error_message,
-        provider_message_id = coalesce(r.provider_message_id, m.provider_message_id)
+        provider_message_id = coalesce(r.provider_message_id, m.provider_message_id),
+        -- Only a message with the provider's id can be asked about.
+        delivery_check_at = CASE
+          WHEN r.delivery_check_after_ms IS NOT NULL AND coalesce(r.provider_message_id, m.provider_message_id) IS NOT NULL
+          THEN now() + r.delivery_check_after_ms * interval '1 millisecond'
+          ELSE m.delivery_check_at END
     FROM result r
     WHERE m.id = r.id AND m.lease_token = r.lease_token AND m.status = 'sending'
     RETURNING m.id, m.attempts, m.recipient, m.provider

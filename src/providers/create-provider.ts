@@ -4,6 +4,7 @@ import { createConsoleProvider } from './console-provider.ts'
 import type { SmsProvider } from './provider.ts'
 import { createSolapiProvider } from './solapi-provider.ts'
 import { createTwilioProvider } from './twilio-provider.ts'
+import { twilioReceiptUrl } from './twilio-status-callback.ts'
 import { createWebhookProvider } from './webhook-provider.ts'
 
 /** The provider SMS_PROVIDER names, configured from the environment. */
@@ -13,7 +14,7 @@ export function createProvider(config: Config, log: Logger): SmsProvider {
     case 'console':
       return createConsoleProvider(log)
     case 'webhook':
-      return createWebhookProvider(config.SMS_WEBHOOK_URL!)
+      return createWebhookProvider(config.SMS_WEBHOOK_URL!, { batchLimit: config.SMS_WEBHOOK_BATCH_SIZE })
     case 'solapi':
       return createSolapiProvider({
         apiKey: config.SOLAPI_API_KEY!,
@@ -21,6 +22,7 @@ export function createProvider(config: Config, log: Logger): SmsProvider {
         baseUrl: config.SOLAPI_BASE_URL,
         from: config.SMS_FROM!,
         batchLimit: config.SOLAPI_BATCH_SIZE,
+        log,
       })
     case 'twilio':
       return createTwilioProvider({
@@ -28,6 +30,7 @@ export function createProvider(config: Config, log: Logger): SmsProvider {
         authToken: config.TWILIO_AUTH_TOKEN!,
         baseUrl: config.TWILIO_BASE_URL,
         from: config.SMS_FROM!,
+        statusCallback: twilioReceiptUrl(config.PUBLIC_URL),
       })
   }
 }

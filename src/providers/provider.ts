@@ -39,6 +39,20 @@ export interface OutgoingSms {
   type: MessageType
 }
 
+/**
+ * A provider's final word on a message it took: the carrier delivered it, or gave up.
+ * Receipts that are not final (queued, sent to the carrier) are never passed on.
+ */
+export interface DeliveryReceipt {
+  /** The provider's id of the message, as its send answered (messages.provider_message_id). */
+  providerMessageId: string
+  status: 'delivered' | 'undelivered'
+  /** The provider's code for an undelivered message, when it gives one. */
+  errorCode: string | null
+  /** When the provider says it happened; unset = when we learn it. */
+  at?: Date
+}
+
 export interface SmsProvider {
   /** Recorded on each message; `console`, `webhook`, ... */
   readonly name: string
@@ -51,5 +65,12 @@ export interface SmsProvider {
    * per message: one outcome per message, in the order given. Never rejects.
    */
   sendMany?(batch: OutgoingSms[], signal: AbortSignal): Promise<SendOutcome[]>
+  /**
+   * Where receipts must be asked for rather than pushed (SOLAPI): the final receipts among
+   * these messages, at most `receiptBatchLimit` ids per call. Messages still on their way,
+   * or unknown to the provider, are left out. Rejects when the provider cannot answer.
+   */
+  checkDeliveries?(providerMessageIds: string[], signal: AbortSignal): Promise<DeliveryReceipt[]>
+  readonly receiptBatchLimit?: number
   close?(): Promise<void>
 }

@@ -9,7 +9,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 /**
  * The `statusCode` of a message SOLAPI answered with HTTP 200 but did not accept (it accepts
- * with "2000"), from docs/providers.md. Later rows override the 1010-1034 range.
+ * with "2000"), from docs/providers.md (sources there). Later rows override the 1010-1034 range.
  */
 export const SOLAPI_STATUS_CODE_KINDS: ReadonlyMap<string, FailureKind> = new Map<string, FailureKind>([
   // Missing fields, bad format or encoding (1029: not EUC-KR), too long (1031).
@@ -53,6 +53,9 @@ export const SOLAPI_ERROR_CODE_KINDS: ReadonlyMap<string, OutcomeKind> = new Map
 /** The HTTP status, when the body names no errorCode we know. */
 export const SOLAPI_HTTP_STATUS_KINDS: ReadonlyMap<number, FailureKind> = new Map<number, FailureKind>([
   [400, 'permanent'],
+  // SOLAPI documents its auth failures as 403, but a 401 (from SOLAPI or a gateway before
+  // it) says the same: the credentials, which stop every message.
+  [401, 'account'],
   [402, 'account'],
   // Every 403 SOLAPI documents is about the credentials, which stop every message; a
   // permanent verdict would fail the whole queue one message at a time instead of pausing.
@@ -80,43 +83,80 @@ export function outcomeOfSolapiResponse(
 /** The `customFields` key that carries the outbox's message id through a send-many call. */
 export const OUTBOX_ID_FIELD = 'outboxId'
 
+/** One message of a send-many request: the outbox id and the `to` SOLAPI was sent. */
+export interface SentMessage {
+  id: string
+  to: string
+}
+
+/**
+ * How a send-many answer's verdicts were tied to the request's messages:
+ * - `customFields`: each item carried back the outbox id we sent (the SDK's schema makes
+ *   customFields optional, so the live API may leave it out);
+ * - `position`: no item had it, but one list holds exactly the request's messages, each with
+ *   the `to` of the message at its place;
+ * - `group_count`: no item can be placed, but the group says nothing was refused;
+ * - `none`: no verdict can be tied to a message, so each is ambiguous.
+ */
+export type SolapiBatchMatching = 'customFields' | 'position' | 'group_count' | 'none'
+
 /**
  * What SOLAPI's answer to `POST /messages/v4/send-many/detail` means for each message of
- * the request, in the order of `ids`. A refused request (non-2xx) is the same outcome for
- * every message. A 2xx judges each message in `messageList` or `failedMessageList`; they
- * are matched by the id sent in `customFields`, since neither list promises the request's
- * order. A message the answer does not mention may or may not have been taken: ambiguous.
+ * the request, in the order of `sent`. A refused request (non-2xx) is the same outcome for
+ * every message. A 2xx judges each message in `messageList` or `failedMessageList`, matched
+ * by the id sent in `customFields` first, since neither list promises the request's order.
+ * A message nothing places may or may not have been taken: ambiguous.
  */
 export function outcomesOfSolapiBatchResponse(
   httpStatus: number,
   headers: Record<string, string | string[] | undefined>,
   bodyText: string,
-  ids: readonly string[],
-): SendOutcome[] {
+  sent: readonly SentMessage[],
+): { outcomes: SendOutcome[]; matchedBy?: SolapiBatchMatching } {
   const body = parseJsonObject(bodyText)
   if (httpStatus < 200 || httpStatus >= 300) {
     const outcome = outcomeOfSolapiRefusal(httpStatus, headers, body, bodyText)
-    return ids.map(() => outcome)
+    return { outcomes: sent.map(() => outcome) }
   }
-  const verdicts = new Map<string, Record<string, unknown>>()
-  for (const list of [body?.messageList, body?.failedMessageList]) {
-    if (!Array.isArray(list)) continue
-    for (const item of list as unknown[]) {
-      if (typeof item !== 'object' || item === null) continue
-      const id = textField((item as { customFields?: Record<string, unknown> }).customFields, OUTBOX_ID_FIELD)
-      if (id !== undefined) verdicts.set(id, item as Record<string, unknown>)
-    }
-  }
+  const judge = (verdict: Record<string, unknown> | undefined) =>
+    verdict ? outcomeOfJudgedMessage(httpStatus, verdict, '') : unmentioned
   const unmentioned: SendOutcome = {
     kind: 'ambiguous',
     errorCode: `http_${httpStatus}`,
     errorMessage: describeAnswer(`SOLAPI answered HTTP ${httpStatus} without a verdict on this message`, body ? '' : bodyText),
     httpStatus,
   }
-  return ids.map((id) => {
-    const verdict = verdicts.get(id)
-    return verdict ? outcomeOfJudgedMessage(httpStatus, verdict, '') : unmentioned
-  })
+  const lists = [body?.messageList, body?.failedMessageList].map(objectItems)
+  const byOutboxId = new Map<string, Record<string, unknown>>()
+  for (const item of lists.flat()) {
+    const id = textField(item.customFields as Record<string, unknown> | undefined, OUTBOX_ID_FIELD)
+    if (id !== undefined) byOutboxId.set(id, item)
+  }
+  if (byOutboxId.size > 0) return { outcomes: sent.map((m) => judge(byOutboxId.get(m.id))), matchedBy: 'customFields' }
+  const inOrder = lists.find(
+    (list) => list.length === sent.length && list.every((item, i) => textField(item, 'to') === sent[i].to),
+  )
+  if (inOrder) return { outcomes: inOrder.map(judge), matchedBy: 'position' }
+  if (nothingRefused(body, sent.length)) return { outcomes: sent.map(() => ({ kind: 'ok', httpStatus })), matchedBy: 'group_count' }
+  return { outcomes: sent.map(() => unmentioned), matchedBy: 'none' }
+}
+
+/**
+ * The group took every message: its count says none failed registration and no
+ * failedMessageList names one. Each message is then sent, though without its messageId.
+ */
+function nothingRefused(body: Record<string, unknown> | undefined, sentCount: number): boolean {
+  const count = (body?.groupInfo as { count?: Record<string, unknown> } | undefined)?.count
+  if (count?.registeredFailed !== 0) return false
+  if (typeof count.total === 'number' && count.total !== sentCount) return false
+  const failed = body?.failedMessageList
+  return failed === undefined || (Array.isArray(failed) && failed.length === 0)
+}
+
+function objectItems(list: unknown): Record<string, unknown>[] {
+  return Array.isArray(list)
+    ? list.filter((item): item is Record<string, unknown> => typeof item === 'object' && item !== null)
+    : []
 }
 
 /** A non-2xx: SOLAPI refused the request before judging any message in it. */

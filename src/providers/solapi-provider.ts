@@ -9,11 +9,18 @@
  * retried, which may deliver a duplicate SMS, for every message of a send-many call at
  * once. The README says the same.
  */
+import type { Logger } from 'pino'
 import { Agent, request } from 'undici'
 import { outcomeOfRequestError } from './http-failure.ts'
-import type { OutgoingSms, SendOutcome, SmsProvider } from './provider.ts'
-import { OUTBOX_ID_FIELD, outcomeOfSolapiResponse, outcomesOfSolapiBatchResponse } from './solapi-outcomes.ts'
+import type { DeliveryReceipt, OutgoingSms, SendOutcome, SmsProvider } from './provider.ts'
+import {
+  OUTBOX_ID_FIELD,
+  outcomeOfSolapiResponse,
+  outcomesOfSolapiBatchResponse,
+  type SolapiBatchMatching,
+} from './solapi-outcomes.ts'
 import { solapiRecipient, solapiSender, type SolapiRecipient } from './solapi-numbers.ts'
+import { receiptsOfSolapiList, SOLAPI_LIST_BATCH, solapiListPath } from './solapi-receipts.ts'
 import { solapiAuthorization } from './solapi-signature.ts'
 
 export interface SolapiSettings {
@@ -25,6 +32,8 @@ export interface SolapiSettings {
   from: string
   /** Most messages per send-many call (SOLAPI takes up to 10,000); 1 sends each on its own. */
   batchLimit?: number
+  /** Where to say how send-many answers are matched to messages (once per way). */
+  log?: Logger
 }
 
 // Enqueue validates numbers, so this is a bug; the number itself stays out of the message.
@@ -34,8 +43,16 @@ const INVALID_RECIPIENT: SendOutcome = {
   errorMessage: 'the recipient is not an E.164 number',
 }
 
-export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from, batchLimit = 1 }: SolapiSettings): SmsProvider {
+export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from, batchLimit = 1, log }: SolapiSettings): SmsProvider {
   const base = baseUrl.replace(/\/+$/, '')
+  // The live answer's shape is unverified (customFields is optional in the SDK's schema):
+  // an operator learns from the log which matching the API's answers allow.
+  const reportedMatchings = new Set<SolapiBatchMatching>()
+  const reportMatching = (matchedBy: SolapiBatchMatching | undefined) => {
+    if (!matchedBy || reportedMatchings.has(matchedBy)) return
+    reportedMatchings.add(matchedBy)
+    log?.warn({ matchedBy }, `SOLAPI send-many answer matched by ${matchedBy} (logged once per process)`)
+  }
   const sender = solapiSender(from)
   // Keep-alive: one TCP connection serves many messages instead of a TLS handshake each.
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 })
@@ -89,8 +106,10 @@ export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from, batchLi
         signal,
       )
       const body = await response.body.text()
-      const ids = sending.map((s) => s.sms.id)
-      answered = outcomesOfSolapiBatchResponse(response.statusCode, response.headers, body, ids)
+      const sent = sending.map((s) => ({ id: s.sms.id, to: s.message.to }))
+      const judged = outcomesOfSolapiBatchResponse(response.statusCode, response.headers, body, sent)
+      reportMatching(judged.matchedBy)
+      answered = judged.outcomes
       // A refused request (a 400) does not say which message it objects to, and refusal
       // means nothing was taken: each goes again on its own, so only the bad one dies.
       if (response.statusCode >= 300 && answered[0].kind === 'permanent' && sending.length > 1) {
@@ -104,10 +123,25 @@ export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from, batchLi
     return outcomes
   }
 
+  // Delivery results are asked for: SOLAPI's webhooks carry no signature to check.
+  async function checkDeliveries(messageIds: string[], signal: AbortSignal): Promise<DeliveryReceipt[]> {
+    const response = await request(`${base}${solapiListPath(messageIds)}`, {
+      method: 'GET',
+      dispatcher: agent,
+      signal,
+      headers: { authorization: solapiAuthorization(apiKey, apiSecret) },
+    })
+    const body = await response.body.text()
+    if (response.statusCode !== 200) throw new Error(`SOLAPI answered the message list with HTTP ${response.statusCode}`)
+    return receiptsOfSolapiList(body)
+  }
+
   return {
     name: 'solapi',
     send,
     ...(batchLimit > 1 ? { batchLimit, sendMany } : {}),
+    checkDeliveries,
+    receiptBatchLimit: SOLAPI_LIST_BATCH,
     close: () => agent.close(),
   }
 }

@@ -5,9 +5,9 @@ import type { OutcomeKind, RecipientRefusal, SendOutcome } from './provider.ts'
 type FailureKind = Exclude<OutcomeKind, 'ok'>
 
 /**
- * Twilio error codes and what each means for a message, from docs/providers.md. The code
- * decides before the HTTP status: Twilio answers 400 for faults of the account (21606,
- * 21608) as well as of the message.
+ * Twilio error codes and what each means for a message, from docs/providers.md (sources
+ * there). The code decides before the HTTP status: Twilio answers 400 for faults of the
+ * account (21606, 21608, 21212) as well as of the message.
  */
 export const TWILIO_CODE_KINDS: ReadonlyMap<number, FailureKind> = new Map<number, FailureKind>([
   [20429, 'rate_limited'], // never processed
@@ -17,6 +17,11 @@ export const TWILIO_CODE_KINDS: ReadonlyMap<number, FailureKind> = new Map<numbe
   [21606, 'account'], // From is not capable of sending to this destination
   [21408, 'account'], // sending to this region is disabled
   [21608, 'account'], // trial account, unverified To
+  // The sender or the account is set up wrong: every message would fail the same way.
+  [20404, 'account'], // not found: the Account SID in the URL is not an account
+  [21212, 'account'], // invalid From number
+  [21603, 'account'], // From (or MessagingServiceSid) missing
+  [21660, 'account'], // From does not belong to this account
   [21211, 'permanent'], // invalid To
   [21614, 'permanent'], // To is not a mobile number
   [21635, 'permanent'], // To is a landline
@@ -52,23 +57,54 @@ export function outcomeOfTwilioResponse(
 ): SendOutcome {
   const body = parseJsonObject(bodyText)
   if (httpStatus >= 200 && httpStatus < 300) {
+    if (body?.status === 'failed') return outcomeOfFailedMessage(httpStatus, body)
     const sid = body?.sid
     return typeof sid === 'string' ? { kind: 'ok', providerMessageId: sid, httpStatus } : { kind: 'ok', httpStatus }
   }
-  const code = typeof body?.code === 'number' || typeof body?.code === 'string' ? String(body.code) : undefined
+  const code = codeOf(body?.code)
   const kind = (code === undefined ? undefined : TWILIO_CODE_KINDS.get(Number(code))) ?? kindOfStatus(httpStatus)
   const detail = typeof body?.message === 'string' ? body.message : bodyText
-  const failure = {
+  return withCodeDetails(headers, code, {
     kind,
     errorCode: code ?? `http_${httpStatus}`,
     errorMessage: describe(httpStatus, code, detail),
     httpStatus,
-  }
+  })
+}
+
+/**
+ * A 201 whose message resource already says `failed`: Twilio took the request but will
+ * never send it. Its `error_code` decides as it would in an error answer; with no code
+ * (or one we do not know) nothing suggests that trying again would help.
+ */
+function outcomeOfFailedMessage(httpStatus: number, body: Record<string, unknown>): SendOutcome {
+  const code = codeOf(body.error_code)
+  const detail = typeof body.error_message === 'string' ? body.error_message : ''
+  const source = code ? `Twilio error ${code} (HTTP ${httpStatus}, status failed)` : `Twilio answered HTTP ${httpStatus} with status failed`
+  return withCodeDetails({}, code, {
+    kind: (code === undefined ? undefined : TWILIO_CODE_KINDS.get(Number(code))) ?? 'permanent',
+    errorCode: code ?? 'status_failed',
+    errorMessage: describeAnswer(source, detail),
+    httpStatus,
+  })
+}
+
+/** Adds what a code implies beyond its kind: a long wait, a suppression, a Retry-After. */
+function withCodeDetails(
+  headers: Record<string, string | string[] | undefined>,
+  code: string | undefined,
+  failure: Extract<SendOutcome, { errorCode: string }>,
+): SendOutcome {
+  const { kind } = failure
   if (code === '21611') return { ...failure, retryAfterMs: SENDER_QUEUE_FULL_DELAY_MS }
   const suppress = kind === 'permanent' && code !== undefined ? TWILIO_SUPPRESSING_CODES.get(Number(code)) : undefined
   if (suppress) return { ...failure, suppress }
   const retryAfterMs = kind === 'rate_limited' ? parseRetryAfter(headers['retry-after']) : undefined
   return retryAfterMs === undefined ? failure : { ...failure, retryAfterMs }
+}
+
+function codeOf(value: unknown): string | undefined {
+  return typeof value === 'number' || typeof value === 'string' ? String(value) : undefined
 }
 
 function kindOfStatus(status: number): FailureKind {

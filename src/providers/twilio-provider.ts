@@ -10,14 +10,17 @@ export interface TwilioSettings {
   baseUrl: string
   /** An E.164 number, or a Messaging Service SID (`MG...`) that picks the number itself. */
   from: string
+  /** Where Twilio POSTs each status change (PUBLIC_URL + /v1/receipts/twilio); unset = no receipts. */
+  statusCallback?: string
 }
 
 /** Sends each SMS with one Twilio Programmable Messaging `POST .../Messages.json`. */
-export function createTwilioProvider({ accountSid, authToken, baseUrl, from }: TwilioSettings): SmsProvider {
+export function createTwilioProvider({ accountSid, authToken, baseUrl, from, statusCallback }: TwilioSettings): SmsProvider {
   const url = `${baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`
   const authorization = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`
   // A Messaging Service SID (MG...) lets Twilio pick the sending number from its pool.
   const senderField = from.startsWith('MG') ? 'MessagingServiceSid' : 'From'
+  const callbackField: Record<string, string> = statusCallback ? { StatusCallback: statusCallback } : {}
   // Keep-alive: one TCP connection serves many messages instead of a TLS handshake each.
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 })
   return {
@@ -29,7 +32,7 @@ export function createTwilioProvider({ accountSid, authToken, baseUrl, from }: T
           dispatcher: agent,
           signal,
           headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ To: sms.to, Body: sms.text, [senderField]: from }).toString(),
+          body: new URLSearchParams({ To: sms.to, Body: sms.text, [senderField]: from, ...callbackField }).toString(),
         })
         const body = await response.body.text()
         return outcomeOfTwilioResponse(response.statusCode, response.headers, body)

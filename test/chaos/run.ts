@@ -1,7 +1,7 @@
-// `npm run chaos [-- --quick] [-- --only 1,2]`: the reliability scenarios of
-// /work/shared/docs/reliability-scenarios.md against real processes and a PostgreSQL the
-// harness owns. Prints one JSON line per scenario, then a summary line, and exits 1 when
-// any invariant broke (or the run overran its bound), 0 otherwise.
+// `npm run chaos [-- --quick] [-- --only 1,2]`: the reliability scenarios listed in
+// docs/reliability.md, against real processes and a PostgreSQL the harness owns. Prints
+// one JSON line per scenario, then a summary line, and exits 1 when any invariant broke
+// (or the run overran its bound), 0 otherwise.
 import { rmSync } from 'node:fs'
 import { ChaosDriver } from './chaos-driver.ts'
 import { FakeProvider } from './fake-provider.ts'

@@ -12,6 +12,8 @@ export interface SolapiReceipt {
   country: string | undefined
   /** `customFields.outboxId`: the outbox's message id, when the sender gave it. */
   outboxId: string | undefined
+  /** The messageId SOLAPI answered, when it accepted the message (statusCode 2000). */
+  messageId?: string
   at: number
 }
 
@@ -37,6 +39,21 @@ export interface FakeSolapi {
   rejections: string[]
   /** Decides each answer; `n` counts requests with this `to` and `text`, from 1. */
   reply: ReplyTo
+  /**
+   * How a send-many answer is shaped, within what the SDK's own response schema allows:
+   * `customFields` is optional on every item there, and a `messageList` item has no `to`.
+   * By default the answer echoes customFields and leaves `to` out of messageList.
+   */
+  manyAnswer: { customFields: boolean; messageListTo: boolean }
+  /**
+   * `GET /messages/v4/list`: each accepted message's statusCode, by messageId. A message
+   * starts at 3000 (handed to the carrier); a test sets 4000 (received) or a failure code.
+   */
+  deliveries: Map<string, string>
+  /** The messageIds each valid list request asked about, in order. */
+  listRequests: string[][]
+  /** Answers the next list requests instead of the list (an outage), while set. */
+  listFailure: FakeReply | undefined
   close(): Promise<void>
 }
 
@@ -66,6 +83,7 @@ export const fakeSolapiReplies = {
 
 const SEND_PATH = '/messages/v4/send'
 const SEND_MANY_PATH = '/messages/v4/send-many/detail'
+const LIST_PATH = '/messages/v4/list'
 const ALLOWED_SKEW_MS = 15 * 60_000
 
 /** Why the fake refused a request before its ledger. */
@@ -87,6 +105,10 @@ export async function startFakeSolapi(
     requests: [],
     rejections: [],
     reply: fakeSolapiReplies.accepted(),
+    manyAnswer: { customFields: true, messageListTo: false },
+    deliveries: new Map(),
+    listRequests: [],
+    listFailure: undefined,
     close: () => new Promise<void>((done) => {
       for (const response of hanging) response.destroy()
       server.closeAllConnections()
@@ -125,10 +147,46 @@ export async function startFakeSolapi(
   function take(receipt: SolapiReceipt): FakeReply {
     fake.ledger.push(receipt)
     const n = fake.ledger.filter((r) => r.to === receipt.to && r.text === receipt.text).length
-    return fake.reply(receipt, n)
+    const reply = fake.reply(receipt, n)
+    const verdict = 'status' in reply && reply.status === 200 ? parseJson(reply.body ?? '') : undefined
+    if (verdict?.statusCode === '2000' && typeof verdict.messageId === 'string') {
+      receipt.messageId = verdict.messageId
+      fake.deliveries.set(verdict.messageId, '3000')
+    }
+    return reply
+  }
+
+  /** `GET /messages/v4/list?messageIds=...`: the messages as SOLAPI stored them, keyed by id. */
+  function list(url: URL): FakeReply {
+    if (fake.listFailure) return fake.listFailure
+    const ids = url.searchParams.getAll('messageIds')
+    fake.listRequests.push(ids)
+    const messageList: Record<string, object> = {}
+    for (const id of ids) {
+      const statusCode = fake.deliveries.get(id)
+      const receipt = fake.ledger.find((r) => r.messageId === id)
+      if (statusCode === undefined || !receipt) continue
+      const final = statusCode !== '2000' && statusCode !== '3000'
+      messageList[id] = {
+        messageId: id,
+        to: receipt.to,
+        from: receipt.from,
+        type: receipt.type ?? 'SMS',
+        statusCode,
+        status: final ? 'COMPLETE' : 'SENDING',
+        dateCreated: new Date(receipt.at).toISOString(),
+        dateReceived: statusCode === '4000' ? new Date().toISOString() : null,
+      }
+    }
+    return { status: 200, body: JSON.stringify({ startKey: null, nextKey: null, limit: ids.length, messageList }) }
   }
 
   function handle(request: IncomingMessage, raw: string): FakeReply {
+    const url = new URL(request.url ?? '/', 'http://fake')
+    if (request.method === 'GET' && url.pathname === LIST_PATH) {
+      const refusal = authRefusal(request.headers.authorization)
+      return refusal ? refuse(refusal) : list(url)
+    }
     const path = request.method === 'POST' ? request.url : undefined
     const refusal =
       path !== SEND_PATH && path !== SEND_MANY_PATH
@@ -153,9 +211,9 @@ export async function startFakeSolapi(
     if (whole) return whole
     const results = replies.map((reply, i) => ({
       ...(JSON.parse((reply as { body?: string }).body ?? '{}') as object),
-      customFields: { outboxId: receipts[i]!.outboxId },
+      ...(fake.manyAnswer.customFields ? { customFields: { outboxId: receipts[i]!.outboxId } } : {}),
     }))
-    return manyResult(results, body?.showMessageList === true)
+    return manyResult(results, body?.showMessageList === true, fake.manyAnswer.messageListTo)
   }
 
   function refuse([status, errorCode, errorMessage]: Refusal): FakeReply {
@@ -222,18 +280,19 @@ function messageResult(receipt: SolapiReceipt, statusCode: string, statusMessage
 }
 
 /** SOLAPI's 200 to a send-many/detail: the group's counts and each message's verdict. */
-function manyResult(results: Record<string, unknown>[], showMessageList: boolean): FakeReply {
+function manyResult(results: Record<string, unknown>[], showMessageList: boolean, withTo: boolean): FakeReply {
   const accepted = results.filter((result) => result.statusCode === '2000')
   const failedMessageList = results.filter((result) => result.statusCode !== '2000')
   const groupInfo = {
     groupId: `G4V${randomBytes(8).toString('hex').toUpperCase()}`,
     count: { total: results.length, registeredSuccess: accepted.length, registeredFailed: failedMessageList.length },
   }
-  const messageList = accepted.map(({ messageId, statusCode, statusMessage, customFields }) => ({
+  const messageList = accepted.map(({ messageId, statusCode, statusMessage, customFields, to }) => ({
     messageId,
     statusCode,
     statusMessage,
-    customFields,
+    ...(customFields ? { customFields } : {}),
+    ...(withTo ? { to } : {}),
   }))
   const body = showMessageList ? { failedMessageList, groupInfo, messageList } : { failedMessageList, groupInfo }
   return { status: 200, body: JSON.stringify(body) }

@@ -1,16 +1,24 @@
 import { randomBytes } from 'node:crypto'
+import twilio from 'twilio'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { answer, type FakeReply } from './fake-webhook.ts'
 
 /** One message Twilio accepted for sending (its form fields). */
 export interface TwilioReceipt {
+  /** The SID its 201 names (SM + 32 hex digits). */
+  sid: string
   to: string
   from: string | undefined
   messagingServiceSid: string | undefined
   body: string
+  /** Where Twilio would POST each status change, when the sender asked. */
+  statusCallback: string | undefined
   at: number
 }
+
+/** A status change, as Twilio's callback names it. */
+export type TwilioMessageStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'accepted'
 
 /**
  * Twilio's Messages API on 127.0.0.1: a real HTTP server that checks the path, the Basic
@@ -26,6 +34,17 @@ export interface FakeTwilio {
   reply: (receipt: TwilioReceipt, n: number) => FakeReply
   /** The 201 Twilio gives when it queues the message. */
   accept: (receipt: TwilioReceipt) => FakeReply
+  /**
+   * POSTs a status callback for `receipt` as Twilio does: a form signed with the auth token
+   * over its StatusCallback URL, by the official `twilio` package's own signing function.
+   * `via` is the URL the request really goes to, where a proxy in front of the service
+   * would forward it; `signature` replaces the real one (null: none). Answers the HTTP status.
+   */
+  sendStatus(
+    receipt: TwilioReceipt,
+    status: TwilioMessageStatus,
+    options?: { errorCode?: string; via?: string; signature?: string | null },
+  ): Promise<number>
   close(): Promise<void>
 }
 
@@ -51,6 +70,28 @@ export async function startFakeTwilio(
     rejections: [],
     reply: (receipt) => fake.accept(receipt),
     accept: (receipt) => ({ status: 201, body: JSON.stringify(queuedMessage(accountSid, receipt)) }),
+    async sendStatus(receipt, status, { errorCode, via, signature } = {}) {
+      if (!receipt.statusCallback) throw new Error('this message asked for no status callbacks')
+      // The fields of a real SMS status callback.
+      const params: Record<string, string> = {
+        AccountSid: accountSid,
+        ApiVersion: '2010-04-01',
+        From: receipt.from ?? '+15005550006',
+        MessageSid: receipt.sid,
+        MessageStatus: status,
+        SmsSid: receipt.sid,
+        SmsStatus: status,
+        To: receipt.to,
+        ...(errorCode ? { ErrorCode: errorCode } : {}),
+      }
+      const signed = twilio.getExpectedTwilioSignature(authToken, receipt.statusCallback, params)
+      const url = via ?? receipt.statusCallback
+      const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' }
+      if (signature !== null) headers['x-twilio-signature'] = signature ?? signed
+      const response = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(params).toString() })
+      await response.arrayBuffer()
+      return response.status
+    },
     close: () => new Promise<void>((done) => {
       for (const response of hanging) response.destroy()
       server.closeAllConnections()
@@ -75,10 +116,12 @@ export async function startFakeTwilio(
 
   function record(form: URLSearchParams): FakeReply {
     const receipt: TwilioReceipt = {
+      sid: `SM${randomBytes(16).toString('hex')}`,
       to: form.get('To')!,
       from: form.get('From') ?? undefined,
       messagingServiceSid: form.get('MessagingServiceSid') ?? undefined,
       body: form.get('Body')!,
+      statusCallback: form.get('StatusCallback') ?? undefined,
       at: Date.now(),
     }
     fake.ledger.push(receipt)
@@ -107,7 +150,7 @@ function isForm(request: IncomingMessage): boolean {
 
 /** The body of Twilio's 201: a message resource just queued. */
 function queuedMessage(accountSid: string, receipt: TwilioReceipt) {
-  const sid = `SM${randomBytes(16).toString('hex')}`
+  const { sid } = receipt
   const now = new Date().toUTCString().replace('GMT', '+0000')
   return {
     account_sid: accountSid,

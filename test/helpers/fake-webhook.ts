@@ -9,6 +9,8 @@ export type FakeReply =
   /** Read the request, record it, then destroy the socket: the message may have been sent. */
   | { reset: true }
 
+type WireMessage = Omit<Receipt, 'at' | 'idempotencyKey'>
+
 export interface Receipt {
   id: string
   to: string
@@ -25,8 +27,16 @@ export interface Receipt {
 export interface FakeWebhook {
   url: string
   ledger: Receipt[]
-  /** Decides each answer; `n` counts requests for this message id, from 1. */
+  /**
+   * Decides each answer; `n` counts requests for this message id, from 1. In a batch
+   * request it decides each message's result: its `status` (and `body` as `error`), or,
+   * for `hang`/`reset`, no result at all for that message.
+   */
   reply: (receipt: Receipt, n: number) => FakeReply
+  /** Batch requests only: answers the whole request instead of one result per message. */
+  batchReply?: (receipts: Receipt[]) => FakeReply
+  /** Requests received; a batch request counts once. */
+  requests: number
   close(): Promise<void>
 }
 
@@ -35,6 +45,7 @@ export async function startFakeWebhook(t: { teardown(fn: () => unknown): void })
   const fake: FakeWebhook = {
     url: '',
     ledger: [],
+    requests: 0,
     reply: () => ({ status: 200 }),
     close: () => new Promise<void>((done) => {
       for (const response of hanging) response.destroy()
@@ -45,15 +56,29 @@ export async function startFakeWebhook(t: { teardown(fn: () => unknown): void })
   const server: Server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
     let raw = ''
     for await (const chunk of request) raw += chunk
-    const body = JSON.parse(raw) as Omit<Receipt, 'at' | 'idempotencyKey'>
-    const receipt: Receipt = {
-      ...body,
-      idempotencyKey: request.headers['idempotency-key'] as string | undefined,
-      at: Date.now(),
+    fake.requests += 1
+    const body = JSON.parse(raw) as WireMessage | { messages: WireMessage[] }
+    const idempotencyKey = request.headers['idempotency-key'] as string | undefined
+    const record = (message: WireMessage) => {
+      const receipt: Receipt = { ...message, idempotencyKey, at: Date.now() }
+      fake.ledger.push(receipt)
+      return { receipt, n: fake.ledger.filter((r) => r.id === receipt.id).length }
     }
-    fake.ledger.push(receipt)
-    const n = fake.ledger.filter((r) => r.id === receipt.id).length
-    await answer(fake.reply(receipt, n), request, response, hanging, JSON.stringify({ received: receipt.id }))
+    if (!('messages' in body)) {
+      const { receipt, n } = record(body)
+      await answer(fake.reply(receipt, n), request, response, hanging, JSON.stringify({ received: receipt.id }))
+      return
+    }
+    const recorded = body.messages.map(record)
+    if (fake.batchReply) {
+      await answer(fake.batchReply(recorded.map(({ receipt }) => receipt)), request, response, hanging)
+      return
+    }
+    const results = recorded.flatMap(({ receipt, n }) => {
+      const reply = fake.reply(receipt, n)
+      return 'status' in reply ? [{ id: receipt.id, status: reply.status, ...(reply.body && { error: reply.body }) }] : []
+    })
+    await answer({ status: 200 }, request, response, hanging, JSON.stringify({ results }))
   })
   await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`

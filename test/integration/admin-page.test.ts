@@ -220,6 +220,7 @@ t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, r
   await waitForText(page.getByTestId('detail-to'), FAILED.e164)
   t.equal(await page.getByTestId('detail-status').textContent(), 'dead')
   t.equal(await page.getByTestId('detail-text').textContent(), 'Your result is ready')
+  t.equal(await page.getByTestId('detail-delivery').textContent(), 'unknown', 'no delivery receipt for a dead message')
   const attemptRows = await page.getByTestId('attempt-row').all()
   const attemptCells = await Promise.all(attemptRows.map((row) => row.locator('td').allTextContents()))
   t.same(

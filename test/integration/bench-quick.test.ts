@@ -22,7 +22,7 @@ t.test('npm run bench -- --quick completes and prints its JSON document', { time
   const rate = { cpu: Object }
   t.match(result, {
     quick: true,
-    phases: ['pgbench', 'pg-boss', 'graphile-worker', 'rest', 'batch', 'dispatch', 'dispatch-many', 'lag', 'claim'],
+    phases: ['pgbench', 'pg-boss', 'graphile-worker', 'rest', 'batch', 'dispatch', 'dispatch-batch', 'dispatch-many', 'lag', 'claim'],
     machine: { cpus: Number, node: String, postgres: String },
     pgBoss: { version: String, enqueue: { jobsPerSecond: Number }, drain: { jobsPerSecond: Number } },
     graphileWorker: {
@@ -35,12 +35,14 @@ t.test('npm run bench -- --quick completes and prints its JSON document', { time
       restEnqueue: { messagesPerSecond: Number, p50Ms: Number, p99Ms: Number, non2xx: 0, rowsPerInsert: Number, ...rate },
       batchEnqueue: { messagesPerSecond: Number, batchSize: 1000, non2xx: 0, ...rate },
       dispatch: { messages: Number, messagesPerSecond: Number, rowsPerStatement: { claim: Number, record: Number }, messagesPerCall: 1, ...rate },
+      dispatchBatch: { messages: Number, messagesPerSecond: Number, messagesPerCall: Number, ...rate },
       dispatchMany: { messages: Number, messagesPerSecond: Number, messagesPerCall: Number, ...rate },
       lag: { p50Ms: Number, p99Ms: Number, messages: Number, ...rate },
       claim: { emptyTable: { p99Ms: Number }, withSentRows: { sentRows: Number, p99Ms: Number } },
       peakRssMB: { api: Number, worker: Number, all: Number, max: Number },
     },
   })
+  t.ok(result.outbox.dispatchBatch.messagesPerCall > 1, 'the batch phase put several messages in a call')
   t.ok(result.pgbench.insertsPerSecond === null ? result.pgbench.skipped : result.pgbench.insertsPerSecond > 0, 'pgbench ran, or says why not')
 
   const names = result.ratios.map((ratio: { name: string }) => ratio.name)
@@ -49,6 +51,7 @@ t.test('npm run bench -- --quick completes and prints its JSON document', { time
     /^batch enqueue \/ pg-boss enqueue$/,
     /^dispatch over HTTP, SOLAPI send-many \/ graphile-worker no-op drain$/,
     /^dispatch over HTTP, webhook one per call \/ graphile-worker no-op drain$/,
+    /^dispatch over HTTP, webhook batches of 500 \/ graphile-worker no-op drain$/,
     /^lag p50/,
     /^lag p99/,
     /^claim p99/,

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net'
+import { pino } from 'pino'
 import t from 'tap'
 import { request } from 'undici'
 import { solapiAuthorization } from '../../src/providers/solapi-signature.ts'
@@ -258,10 +259,12 @@ const batchOf = (count: number) =>
   }))
 
 async function setUpBatching(t: { teardown(fn: () => unknown): void }) {
+  const logs: { level: number; msg: string; matchedBy?: string }[] = []
+  const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) })
   const fake = await startFakeSolapi(t, credentials)
-  const provider = createSolapiProvider({ ...credentials, baseUrl: fake.baseUrl, from: sender, batchLimit: 100 })
+  const provider = createSolapiProvider({ ...credentials, baseUrl: fake.baseUrl, from: sender, batchLimit: 100, log })
   t.teardown(() => provider.close?.())
-  return { fake, provider, sendMany: provider.sendMany! }
+  return { fake, provider, sendMany: provider.sendMany!, logs }
 }
 
 t.test('without a batchLimit above 1 the provider has no sendMany: one send call per message', async (t) => {
@@ -363,21 +366,90 @@ t.test('send-many: an invalid recipient is permanent and left out; the others go
 })
 
 t.test('send-many answers: a message the answer does not mention is ambiguous', async (t) => {
-  const ids = ['a', 'b', 'c']
+  const ids = ['a', 'b', 'c'].map((id, i) => ({ id, to: `0100000000${i + 1}` }))
   const answer = JSON.stringify({
     groupInfo: { count: { total: 3 } },
     messageList: [{ messageId: 'M4VA', statusCode: '2000', customFields: { outboxId: 'a' } }],
     failedMessageList: [{ statusCode: '1062', statusMessage: 'no sender', customFields: { outboxId: 'c' } }],
   })
-  t.match(outcomesOfSolapiBatchResponse(200, {}, answer, ids), [
+  t.match(outcomesOfSolapiBatchResponse(200, {}, answer, ids).outcomes, [
     { kind: 'ok', providerMessageId: 'M4VA' },
     { kind: 'ambiguous', errorCode: 'http_200', errorMessage: 'SOLAPI answered HTTP 200 without a verdict on this message' },
     { kind: 'account', errorCode: '1062' },
   ])
   // Without showMessageList, accepted messages are not listed: ambiguous, never assumed sent.
-  t.match(outcomesOfSolapiBatchResponse(200, {}, '{"failedMessageList":[]}', ['a']), [{ kind: 'ambiguous' }])
-  t.match(outcomesOfSolapiBatchResponse(200, {}, '<html>proxy</html>', ['a', 'b']), [
+  t.match(outcomesOfSolapiBatchResponse(200, {}, '{"failedMessageList":[]}', ids.slice(0, 1)).outcomes, [{ kind: 'ambiguous' }])
+  t.match(outcomesOfSolapiBatchResponse(200, {}, '<html>proxy</html>', ids.slice(0, 2)).outcomes, [
     { kind: 'ambiguous', errorMessage: /proxy/ },
     { kind: 'ambiguous', errorMessage: /proxy/ },
   ])
+})
+
+t.test('a 401 is an account problem (the provider pauses), with no body or an errorCode not in the table', async (t) => {
+  const { fake, provider, sendMany } = await setUpBatching(t)
+  fake.reply = () => ({ status: 401, body: '' })
+  t.match(await provider.send(sms, timeout()), { kind: 'account', errorCode: 'http_401', httpStatus: 401 })
+  fake.reply = fakeSolapiReplies.error(401, 'Unauthorized', 'no such key')
+  t.match(await provider.send(sms, timeout()), { kind: 'account', errorCode: 'Unauthorized', httpStatus: 401 })
+  fake.requests.length = 0
+  const outcomes = await sendMany(batchOf(3), timeout())
+  t.same(outcomes.map((o) => o.kind), ['account', 'account', 'account'])
+  t.same(fake.requests, [3], 'a batch refused with 401 is not sent again message by message')
+})
+
+t.test('send-many without customFields: a sender refused for every message (1062) is matched by position, and pauses', async (t) => {
+  const { fake, sendMany, logs } = await setUpBatching(t)
+  fake.manyAnswer = { customFields: false, messageListTo: false }
+  fake.reply = fakeSolapiReplies.statusCode('1062', 'sender number not registered')
+  const outcomes = await sendMany(batchOf(3), timeout())
+  t.same(outcomes.map((o) => o.kind !== 'ok' && o.errorCode), ['1062', '1062', '1062'])
+  t.same(outcomes.map((o) => o.kind), ['account', 'account', 'account'])
+  await sendMany(batchOf(2), timeout())
+  t.match(logs.filter((line) => line.level === 40), [{ matchedBy: 'position', msg: /SOLAPI send-many answer matched by position/ }], 'one warning per process')
+})
+
+t.test('send-many without customFields: each verdict goes to the message at its position when the `to`s agree', async (t) => {
+  const { fake, sendMany } = await setUpBatching(t)
+  fake.manyAnswer = { customFields: false, messageListTo: true }
+  const messageIds = new Map<string, string>()
+  fake.reply = (receipt, n) => {
+    const reply = fakeSolapiReplies.accepted()(receipt, n) as { status: number; body: string }
+    messageIds.set(receipt.to, (JSON.parse(reply.body) as { messageId: string }).messageId)
+    return reply
+  }
+  const outcomes = await sendMany(batchOf(3), timeout())
+  t.same(
+    outcomes.map((o) => o.kind === 'ok' && o.providerMessageId),
+    ['01000000001', '01000000002', '01000000003'].map((to) => messageIds.get(to)),
+  )
+})
+
+t.test('send-many without customFields or `to`: an accepted group with registeredFailed 0 is ok, not ambiguous', async (t) => {
+  const { fake, sendMany, logs } = await setUpBatching(t)
+  fake.manyAnswer = { customFields: false, messageListTo: false }
+  const outcomes = await sendMany(batchOf(3), timeout())
+  t.same(outcomes, [1, 2, 3].map(() => ({ kind: 'ok', httpStatus: 200 })))
+  t.same(fake.requests, [3])
+  t.match(logs.filter((line) => line.level === 40), [{ matchedBy: 'group_count' }])
+})
+
+t.test('send-many without customFields: a mixed answer whose lists cannot be placed stays ambiguous', async (t) => {
+  const { fake, sendMany } = await setUpBatching(t)
+  fake.manyAnswer = { customFields: false, messageListTo: true }
+  fake.reply = (receipt, n) =>
+    receipt.to === '01000000002' ? fakeSolapiReplies.statusCode('1062')(receipt, n) : fakeSolapiReplies.accepted()(receipt, n)
+  t.same((await sendMany(batchOf(3), timeout())).map((o) => o.kind), ['ambiguous', 'ambiguous', 'ambiguous'])
+})
+
+t.test('send-many answers in the SDK schema: position needs equal counts and the same `to` at each place', async (t) => {
+  const sent = [{ id: 'a', to: '01000000001' }, { id: 'b', to: '01000000002' }]
+  const failed = (to: string) => ({ to, from: '0212345678', type: 'SMS', statusMessage: 'no sender', country: '82', messageId: 'M4V1', statusCode: '1062', accountId: '1' })
+  const counts = (registeredFailed: number) => ({ groupInfo: { count: { total: 2, registeredSuccess: 2 - registeredFailed, registeredFailed } } })
+  const judge = (answer: object) => outcomesOfSolapiBatchResponse(200, {}, JSON.stringify(answer), sent).outcomes.map((o) => o.kind)
+  t.same(judge({ ...counts(2), failedMessageList: [failed('01000000001'), failed('01000000002')] }), ['account', 'account'])
+  t.same(judge({ ...counts(2), failedMessageList: [failed('01000000002'), failed('01000000001')] }), ['ambiguous', 'ambiguous'], 'to differs')
+  t.same(judge({ ...counts(1), failedMessageList: [failed('01000000001')] }), ['ambiguous', 'ambiguous'], 'count differs')
+  t.same(judge({ ...counts(0), failedMessageList: [] }), ['ok', 'ok'])
+  t.same(judge({ ...counts(0) }), ['ok', 'ok'], 'no failedMessageList at all')
+  t.same(judge({ failedMessageList: [] }), ['ambiguous', 'ambiguous'], 'no group counts: nothing says it was taken')
 })

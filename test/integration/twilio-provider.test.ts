@@ -67,9 +67,14 @@ t.test('maps every row of the Twilio code table to its outcome kind', async (t) 
     [400, 21612, 'permanent'],
     [400, 21617, 'permanent'],
     [400, 21611, 'retryable'],
+    // The sender or the account is set up wrong: no message can go until an operator fixes it.
+    [404, 20404, 'account'],
+    [400, 21212, 'account'],
+    [400, 21603, 'account'],
+    [400, 21660, 'account'],
     // Codes outside the table fall back to the HTTP status.
     [400, 21999, 'permanent'],
-    [404, 20404, 'permanent'],
+    [404, 20499, 'permanent'],
     [500, 29999, 'ambiguous'],
   ] as const
   for (const [status, code, kind] of cases) {
@@ -198,4 +203,35 @@ t.test('the fake refuses what Twilio refuses, so "no rejections" above means som
   }
   t.equal(fake.rejections.length, refusals.length)
   t.equal(fake.ledger.length, 0)
+})
+
+t.test('a wrong Account SID (404 20404 from the fake, as Twilio answers) is an account problem', async (t) => {
+  const fake = await startFakeTwilio(t, account)
+  const provider = createTwilioProvider({ ...account, accountSid: 'AC00000000000000000000000000000009', baseUrl: fake.baseUrl, from: sender })
+  t.teardown(() => provider.close?.())
+  t.match(await provider.send(sms, timeout()), { kind: 'account', errorCode: '20404', httpStatus: 404 })
+  t.equal(fake.ledger.length, 0)
+})
+
+t.test('a 201 whose message already says status failed is not ok: its error_code decides, else permanent', async (t) => {
+  const { fake, provider } = await setup(t)
+  // MessageInstance in twilio 6.3.1: status "failed", error_code a number, error_message a string or null.
+  const failedWith = (errorCode: number | null, errorMessage: string | null) => (receipt: Parameters<typeof fake.accept>[0]) => {
+    const accepted = fake.accept(receipt) as { status: number; body: string }
+    const body = { ...JSON.parse(accepted.body), status: 'failed', error_code: errorCode, error_message: errorMessage }
+    return { status: 201, body: JSON.stringify(body) }
+  }
+  fake.reply = failedWith(30008, 'Unknown error')
+  t.match(await provider.send(sms, timeout()), {
+    kind: 'permanent',
+    errorCode: '30008',
+    httpStatus: 201,
+    errorMessage: /^Twilio error 30008 \(HTTP 201, status failed\): Unknown error$/,
+  })
+  fake.reply = failedWith(21610, 'Attempt to send to unsubscribed recipient')
+  t.match(await provider.send(sms, timeout()), { kind: 'permanent', errorCode: '21610', suppress: 'opted_out' })
+  fake.reply = failedWith(21212, 'Invalid From Number')
+  t.match(await provider.send(sms, timeout()), { kind: 'account', errorCode: '21212' })
+  fake.reply = failedWith(null, null)
+  t.match(await provider.send(sms, timeout()), { kind: 'permanent', errorCode: 'status_failed', httpStatus: 201 })
 })

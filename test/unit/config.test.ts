@@ -20,6 +20,7 @@ t.test('defaults match the documented contract', async (t) => {
     RETRY_BUDGET_MIN_PER_MINUTE: 60,
     DISPATCH_BATCH_SIZE: 500,
     SOLAPI_BATCH_SIZE: 500,
+    SMS_WEBHOOK_BATCH_SIZE: 1,
     DATABASE_PREPARED_STATEMENTS: true,
     LOG_LEVEL: 'info',
   })
@@ -42,6 +43,7 @@ t.test('numbers and booleans come from strings', async (t) => {
   t.equal(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'false' }).DATABASE_PREPARED_STATEMENTS, false)
   t.throws(() => loadConfig({ DATABASE_PREPARED_STATEMENTS: 'maybe' }), { message: /DATABASE_PREPARED_STATEMENTS/ })
   t.throws(() => loadConfig({ SOLAPI_BATCH_SIZE: '10001' }), { message: /SOLAPI_BATCH_SIZE must be <= 10000/ })
+  t.throws(() => loadConfig({ SMS_WEBHOOK_BATCH_SIZE: '0' }), { message: /SMS_WEBHOOK_BATCH_SIZE must be >= 1/ })
 })
 
 t.test('a bad value names the setting, what it must be, and what it got', async (t) => {
@@ -187,4 +189,36 @@ t.test('housekeeping: RETENTION_HOURS and PRUNE_AFTER_HOURS take fractions, PRUN
   t.equal(loadConfig({ HOUSEKEEPING_INTERVAL_MS: '500' }).HOUSEKEEPING_INTERVAL_MS, 500)
   t.throws(() => loadConfig({ HOUSEKEEPING_INTERVAL_MS: '0' }), { message: /HOUSEKEEPING_INTERVAL_MS must be >= 1/ })
   t.throws(() => loadConfig({ HOUSEKEEPING_INTERVAL_MS: '1.5' }), { message: /HOUSEKEEPING_INTERVAL_MS must be integer/ })
+})
+
+t.test('SMS_FROM is checked against the provider: SOLAPI digits (dashes allowed), Twilio E.164 or a Messaging Service SID', async (t) => {
+  const solapi = { SMS_PROVIDER: 'solapi', SOLAPI_API_KEY: 'key', SOLAPI_API_SECRET: 'secret' }
+  const twilio = { SMS_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000', TWILIO_AUTH_TOKEN: 'token' }
+  t.equal(loadConfig({ ...solapi, SMS_FROM: '02-1234-5678' }).SMS_FROM, '02-1234-5678')
+  t.equal(loadConfig({ ...solapi, SMS_FROM: '15881234' }).SMS_FROM, '15881234')
+  for (const bad of ['+8221234567', '02 1234 5678', 'MYSHOP', '---']) {
+    t.throws(() => loadConfig({ ...solapi, SMS_FROM: bad }), {
+      name: 'ConfigError',
+      message: /SMS_FROM must be the sender number registered with SOLAPI, digits and dashes/,
+    }, bad)
+  }
+  t.equal(loadConfig({ ...twilio, SMS_FROM: '+15005550006' }).SMS_FROM, '+15005550006')
+  t.equal(loadConfig({ ...twilio, SMS_FROM: 'MG0123456789abcdef0123456789abcdef' }).SMS_FROM, 'MG0123456789abcdef0123456789abcdef')
+  for (const bad of ['01012345678', '+0123456', '+1 500 555 0006', 'MG123', 'PN0123456789abcdef0123456789abcdef']) {
+    t.throws(() => loadConfig({ ...twilio, SMS_FROM: bad }), {
+      name: 'ConfigError',
+      message: /SMS_FROM must be an E\.164 number \(\+15005550006\) or a Messaging Service SID \(MG\.\.\.\) for Twilio/,
+    }, bad)
+  }
+})
+
+t.test('PUBLIC_URL is an http(s) base URL without query or fragment; unset by default; receipts polled every minute', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.PUBLIC_URL, undefined)
+  t.equal(config.RECEIPT_POLL_INTERVAL_MS, 60_000)
+  t.equal(loadConfig({ PUBLIC_URL: 'https://sms.example.com/outbox' }).PUBLIC_URL, 'https://sms.example.com/outbox')
+  for (const bad of ['sms.example.com', 'ftp://sms.example.com', 'https://sms.example.com/?a=1', 'https://']) {
+    t.throws(() => loadConfig({ PUBLIC_URL: bad }), { name: 'ConfigError', message: /PUBLIC_URL must match pattern/ }, bad)
+  }
+  t.equal(loadConfig({ RECEIPT_POLL_INTERVAL_MS: '0' }).RECEIPT_POLL_INTERVAL_MS, 0, '0 turns polling off')
 })

@@ -236,6 +236,11 @@ function renderDetail(message) {
     ['Attempts', `${message.attemptCount} (up to ${message.maxRetries} retries)`],
     ['Provider', message.provider ?? ''],
     ['Provider message id', message.providerMessageId ?? ''],
+    [
+      'Delivery',
+      [message.delivery.status, message.delivery.errorCode, formatTime(message.delivery.at)].filter(Boolean).join(', '),
+      'detail-delivery',
+    ],
     ['Last error', [message.lastErrorCode, message.lastError].filter(Boolean).join(': ')],
     ['Erased', formatTime(message.erasedAt)],
     ['Metadata', message.metadata === null ? '' : JSON.stringify(message.metadata)],

@@ -280,7 +280,14 @@ function numberIn(field: string, input: string, As: new (message: string) => Err
 }
 
 /** The query's filter, with the number normalised as enqueue stores it. */
-function parseFilter(query: { status?: string; to?: string; errorCode?: string; since?: string; until?: string }): MessageFilter {
+function parseFilter(query: {
+  status?: string
+  to?: string
+  errorCode?: string
+  since?: string
+  until?: string
+  delivery?: MessageFilter['delivery']
+}): MessageFilter {
   let to: string | undefined
   if (query.to !== undefined) {
     try {
@@ -296,5 +303,6 @@ function parseFilter(query: { status?: string; to?: string; errorCode?: string; 
     errorCode: query.errorCode,
     since: query.since === undefined ? undefined : new Date(query.since),
     until: query.until === undefined ? undefined : new Date(query.until),
+    delivery: query.delivery,
   }
 }

@@ -20,7 +20,7 @@ import { solapiSendMany } from './solapi-send-many.ts'
 import { stateMachineModel } from './state-machine-model.ts'
 import { acceptThenReset, hungProvider, permanentRefusals, rateLimited, serverErrorStorm } from './provider-storms.ts'
 
-/** Every scenario, in the order of reliability-scenarios.md. */
+/** Every scenario, numbered as in docs/reliability.md's table. */
 export const SCENARIOS: Scenario[] = [
   baselineDrain,
   killDispatchers,
