@@ -111,7 +111,7 @@ export async function history(databaseUrl: string, provider: FakeProvider, optio
   const historySizes = await tableSizes(databaseUrl)
 
   const pruner = connectDatabase(databaseUrl, { poolSize: 2 })
-  const prune = async (settings: { pauseFactor: number }, stopped: () => boolean) => {
+  const prune = async (settings: { pauseFactor?: number }, stopped: () => boolean) => {
     const started = performance.now()
     const run = await runHousekeeping(pruner.prisma, { retentionHours: 168, pruneAfterHours: 720, ...settings }, stopped)
     const seconds = (performance.now() - started) / 1000
@@ -121,7 +121,7 @@ export async function history(databaseUrl: string, provider: FakeProvider, optio
   try {
     pruning = await withRole('worker', 'worker-pruning', async (worker) => {
       let drainEnded = false
-      const besideDrain = prune({ pauseFactor: 1 }, () => drainEnded)
+      const besideDrain = prune({}, () => drainEnded)
       const drained = await dispatch(databaseUrl, provider, { messages: drain }, options.meter(worker.pid))
       drainEnded = true
       const beside = await besideDrain
