@@ -14,14 +14,27 @@ import { sql } from './postgres.ts'
 const MESSAGE = { to: '010-1234-5678', text: '[sms-outbox] 인증번호 [482913]를 입력해 주세요.' }
 
 
+// What a phase made: the rows of the last day. Older rows are the `history` phase's, which
+// every count below leaves out.
+const RECENT = `now() - interval '1 day'`
+
+const FRESH_LIMITS = `UPDATE sms_outbox.provider_limits SET tokens = 0, refilled_at = now() - interval '1 hour', window_started_at = now(),
+  first_attempts = 0, retries = 0, previous_first_attempts = 0, previous_retries = 0`
+
 /** No messages, and every provider's rate limit and retry budget as fresh as a new install's. */
 export const emptyOutbox = (url: string) =>
-  sql(
-    url,
-    `TRUNCATE sms_outbox.messages, sms_outbox.message_attempts, sms_outbox.admin_actions CASCADE;
-     UPDATE sms_outbox.provider_limits SET tokens = 0, refilled_at = now() - interval '1 hour', window_started_at = now(),
-       first_attempts = 0, retries = 0, previous_first_attempts = 0, previous_retries = 0`,
-  )
+  sql(url, `TRUNCATE sms_outbox.messages, sms_outbox.message_attempts, sms_outbox.admin_actions CASCADE; ${FRESH_LIMITS}`)
+
+/**
+ * What `emptyOutbox` does, but to the rows of the last day only: the `history` phase's
+ * old rows stay. VACUUM ANALYZE then, so that a measurement neither walks the dead rows of
+ * the one before nor is planned on a table never analyzed (the history's are).
+ */
+export async function clearRecent(url: string): Promise<void> {
+  await sql(url, `DELETE FROM sms_outbox.messages WHERE created_at > ${RECENT}; ${FRESH_LIMITS}`)
+  await sql(url, 'VACUUM ANALYZE sms_outbox.messages')
+  await sql(url, 'VACUUM ANALYZE sms_outbox.message_attempts')
+}
 
 async function load(options: autocannon.Options): Promise<autocannon.Result> {
   const result = await autocannon(options)
@@ -33,7 +46,7 @@ async function load(options: autocannon.Options): Promise<autocannon.Result> {
 
 /** Every 202 must stand for committed rows; a request still in flight when the run ended may add more. */
 async function checkCommitted(databaseUrl: string, accepted: number): Promise<void> {
-  const [{ n }] = await sql<{ n: number }>(databaseUrl, 'SELECT count(*)::int AS n FROM sms_outbox.messages')
+  const [{ n }] = await sql<{ n: number }>(databaseUrl, `SELECT count(*)::int AS n FROM sms_outbox.messages WHERE created_at > ${RECENT}`)
   if (n < accepted) throw new Error(`${accepted} messages were accepted but only ${n} rows are committed`)
 }
 
@@ -61,6 +74,7 @@ export async function restEnqueue(
   { connections, seconds, warmupSeconds }: { connections: number; seconds: number; warmupSeconds: number },
   meter: () => CpuMeter,
   databaseUrl: string,
+  clear: (url: string) => Promise<unknown> = emptyOutbox,
 ): Promise<EnqueueFigures> {
   const options = {
     url: `${serviceUrl}/v1/messages`,
@@ -70,7 +84,7 @@ export async function restEnqueue(
     body: JSON.stringify(MESSAGE),
   }
   await load({ ...options, duration: warmupSeconds })
-  await emptyOutbox(databaseUrl)
+  await clear(databaseUrl)
   const cpu = meter()
   const result = await load({ ...options, duration: seconds })
   const cpuShare = cpu.stop()
@@ -151,15 +165,15 @@ export async function commitCount(url: string): Promise<number> {
 export async function rowsPerStatement(url: string): Promise<{ insert: number; claim: number; record: number }> {
   const [row] = await sql<{ insert: number; claim: number; record: number }>(
     url,
-    `SELECT (SELECT count(*)::float8 / nullif(count(DISTINCT created_at), 0) FROM sms_outbox.messages) AS insert,
-            (SELECT count(*)::float8 / nullif(count(DISTINCT started_at), 0) FROM sms_outbox.message_attempts) AS claim,
-            (SELECT count(finished_at)::float8 / nullif(count(DISTINCT finished_at), 0) FROM sms_outbox.message_attempts) AS record`,
+    `SELECT (SELECT count(*)::float8 / nullif(count(DISTINCT created_at), 0) FROM sms_outbox.messages WHERE created_at > ${RECENT}) AS insert,
+            (SELECT count(*)::float8 / nullif(count(DISTINCT started_at), 0) FROM sms_outbox.message_attempts WHERE started_at > ${RECENT}) AS claim,
+            (SELECT count(finished_at)::float8 / nullif(count(DISTINCT finished_at), 0) FROM sms_outbox.message_attempts WHERE started_at > ${RECENT}) AS record`,
   )
   return row
 }
 
 const sentCount = async (url: string) =>
-  (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM sms_outbox.messages WHERE status = 'sent'`))[0].n
+  (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM sms_outbox.messages WHERE status = 'sent' AND created_at > ${RECENT}`))[0].n
 
 export interface DispatchFigures {
   messages: number
@@ -332,6 +346,29 @@ export async function claimCost(
   databaseUrl: string,
   { batch, iterations, sentRows }: { batch: number; iterations: number; sentRows: number },
 ): Promise<ClaimFigures> {
+  const claims = claimTimer(databaseUrl, batch)
+  try {
+    await emptyOutbox(databaseUrl)
+    // Warm the plan cache and the connections.
+    await claims.measure(20, async () => {})
+    await emptyOutbox(databaseUrl)
+    const emptyTable = await claims.measure(iterations, () => sql(databaseUrl, 'DELETE FROM sms_outbox.messages'))
+
+    await emptyOutbox(databaseUrl)
+    await loadSentRows(databaseUrl, sentRows)
+    const withSentRows = await claims.measure(iterations, async () => {})
+    return { batch, iterations, emptyTable, withSentRows: { sentRows, ...withSentRows } }
+  } finally {
+    await claims.close()
+  }
+}
+
+/**
+ * Times the dispatcher's claim statement alone: `measure` inserts `batch` due rows, claims
+ * them (`claimDue`, as the dispatcher runs it) and records them sent with `recordOutcomes`,
+ * `iterations` times, calling `afterEach` after each, and returns the claims' quantiles.
+ */
+export function claimTimer(databaseUrl: string, batch: number) {
   const database = connectDatabase(databaseUrl, { poolSize: 2 })
   const claimOnce = async (): Promise<number> => {
     await insertDue(databaseUrl, batch, 'bench claim')
@@ -346,27 +383,16 @@ export async function claimCost(
     )
     return elapsed
   }
-  const measure = async (afterEach: () => Promise<unknown>) => {
-    const times: number[] = []
-    for (let i = 0; i < iterations; i++) {
-      times.push(await claimOnce())
-      await afterEach()
-    }
-    return { p50Ms: quantile(times, 0.5), p99Ms: quantile(times, 0.99) }
-  }
-  try {
-    await emptyOutbox(databaseUrl)
-    // Warm the plan cache and the connections.
-    for (let i = 0; i < 20; i++) await claimOnce()
-    await emptyOutbox(databaseUrl)
-    const emptyTable = await measure(() => sql(databaseUrl, 'DELETE FROM sms_outbox.messages'))
-
-    await emptyOutbox(databaseUrl)
-    await loadSentRows(databaseUrl, sentRows)
-    const withSentRows = await measure(async () => {})
-    return { batch, iterations, emptyTable, withSentRows: { sentRows, ...withSentRows } }
-  } finally {
-    await database.close()
+  return {
+    async measure(iterations: number, afterEach: () => Promise<unknown>): Promise<{ p50Ms: number; p99Ms: number }> {
+      const times: number[] = []
+      for (let i = 0; i < iterations; i++) {
+        times.push(await claimOnce())
+        await afterEach()
+      }
+      return { p50Ms: quantile(times, 0.5), p99Ms: quantile(times, 0.99) }
+    },
+    close: () => database.close(),
   }
 }
 

@@ -42,6 +42,22 @@ export function ratiosOf({ outbox, pgBoss, graphileWorker, pgbench }: Omit<Bench
     atMost('claim p99, with sent rows / empty table', outbox.claim.withSentRows.p99Ms / outbox.claim.emptyTable.p99Ms, 1.5, 'x')
   }
   if (outbox.peakRssMB) atMost('service peak RSS', outbox.peakRssMB.max, 200, ' MB')
+  if (outbox.history) {
+    const { historyRows: rows, emptyTable, withHistory, pruning, sizes } = outbox.history
+    atMost(`claim p99, with ${rows} old terminal rows / empty table`, withHistory.claimP99Ms / emptyTable.claimP99Ms, 1.5, 'x')
+    atLeast(`REST enqueue, with ${rows} old terminal rows / empty table`, withHistory.restMessagesPerSecond / emptyTable.restMessagesPerSecond, 1 / 1.5)
+    atLeast(`drain, with ${rows} old terminal rows / empty table`, withHistory.drainMessagesPerSecond / emptyTable.drainMessagesPerSecond, 1 / 1.5)
+    atLeast(`drain while the pruner deletes old rows / drain without`, pruning.drainMessagesPerSecond / withHistory.drainMessagesPerSecond, 0.8)
+    for (const table of ['messages', 'message_attempts'] as const) {
+      const { totalMB, indexesMB } = sizes.afterPruneAndVacuum[table]
+      const empty = sizes.emptyTable[table]
+      atMost(`${table} size after pruning + VACUUM / empty table`, totalMB / empty.totalMB, 1.2, 'x')
+      context(`${table} size without indexes after pruning + VACUUM / empty table`, (totalMB - indexesMB) / Math.max(empty.totalMB - empty.indexesMB, 0.008))
+      atMost(`${table} size after as many rows again / with the first ${rows}`, sizes.afterRefill[table].totalMB / sizes.withHistory[table].totalMB, 1.2, 'x')
+    }
+    context('pruner beside a drain (pausing between batches): rows deleted per second, with their attempts', pruning.besideDrain.rowsPerSecond)
+    context('pruner alone, no pauses: rows deleted per second, with their attempts', pruning.alone.rowsPerSecond)
+  }
 
   if (dispatched && graphileWorker) {
     context('dispatch over HTTP, webhook one per call / graphile-worker no-op drain', dispatched / graphileWorker.drain.jobsPerSecond)

@@ -21,6 +21,7 @@ import { applyMigrations } from '../src/db/migrations.ts'
 import { startCpuMeter, waitForQuietMachine, type CpuShare } from './cpu.ts'
 import { benchGraphileWorker, benchPgBoss, type QueueFigures } from './competitors.ts'
 import { startFakeProvider } from './fake-provider.ts'
+import { history, type HistoryFigures } from './history.ts'
 import { round } from './measure.ts'
 import {
   batchEnqueue,
@@ -39,7 +40,7 @@ import { ratiosOf, ratioTable, type Ratio } from './report.ts'
 import { scaleOut, type ScaleOutFigures } from './scale-out.ts'
 import { startService, type BenchService } from './service.ts'
 
-const PHASES = ['pgbench', 'pg-boss', 'graphile-worker', 'rest', 'batch', 'dispatch', 'dispatch-batch', 'dispatch-many', 'lag', 'claim', 'scale'] as const
+const PHASES = ['pgbench', 'pg-boss', 'graphile-worker', 'rest', 'batch', 'dispatch', 'dispatch-batch', 'dispatch-many', 'lag', 'claim', 'scale', 'history'] as const
 type Phase = (typeof PHASES)[number]
 
 const { values: args } = parseArgs({
@@ -60,8 +61,8 @@ const runs = (phase: Phase) => only.includes(phase)
 
 /** Sizes of one run; `--quick` checks that the bench works, in well under a minute. */
 const SIZES = args.quick
-  ? { seconds: 1, warmupSeconds: 1, jobs: 1_000, dispatch: 2_000, lagSeconds: 2, lagWarmupSeconds: 1, lagRate: 200, claimIterations: 40, sentRows: 20_000, pgbenchSeconds: 1, scaleOut: [1, 2], rateLimit: { perSecond: 200, messages: 400, dispatchers: 2 } }
-  : { seconds: 10, warmupSeconds: 2, jobs: 20_000, dispatch: 20_000, lagSeconds: 10, lagWarmupSeconds: 3, lagRate: 1_000, claimIterations: 500, sentRows: 1_000_000, pgbenchSeconds: 10, scaleOut: [1, 2, 4], rateLimit: { perSecond: 1_000, messages: 10_000, dispatchers: 4 } }
+  ? { seconds: 1, warmupSeconds: 1, jobs: 1_000, dispatch: 2_000, lagSeconds: 2, lagWarmupSeconds: 1, lagRate: 200, claimIterations: 40, sentRows: 20_000, historyRows: 100_000, pgbenchSeconds: 1, scaleOut: [1, 2], rateLimit: { perSecond: 200, messages: 400, dispatchers: 2 } }
+  : { seconds: 10, warmupSeconds: 2, jobs: 20_000, dispatch: 20_000, lagSeconds: 10, lagWarmupSeconds: 3, lagRate: 1_000, claimIterations: 500, sentRows: 1_000_000, historyRows: 10_000_000, pgbenchSeconds: 10, scaleOut: [1, 2, 4], rateLimit: { perSecond: 1_000, messages: 10_000, dispatchers: 4 } }
 const CONNECTIONS = 32
 const CALLERS = 16
 const BATCH_SIZE = 1_000
@@ -98,6 +99,8 @@ export interface BenchResult {
     lag?: LagFigures
     claim?: ClaimFigures
     scaleOut?: ScaleOutFigures
+    /** Hot path with old terminal rows in the table, and the pruner deleting them. */
+    history?: HistoryFigures
     /** VmHWM of the service process of each role that ran, and the largest. */
     peakRssMB?: { api?: number; worker?: number; all?: number; max: number }
   }
@@ -262,6 +265,20 @@ try {
       env: { DATABASE_URL: databaseUrl, ...webhookEnv, ...serviceEnv },
       workDir,
       meter: (servicePids) => startCpuMeter({ servicePid: servicePids, postgresPid: server.pid }),
+      settle: quiet,
+    })
+  }
+
+  if (runs('history')) {
+    log(`history: claim, REST enqueue and a drain of ${SIZES.dispatch} on an empty table, then with ${SIZES.historyRows} old terminal rows; then a drain while the pruner deletes them`)
+    result.outbox.history = await history(databaseUrl, provider, {
+      historyRows: SIZES.historyRows,
+      drain: SIZES.dispatch,
+      claim: { batch: CLAIM_BATCH, iterations: SIZES.claimIterations },
+      rest: { connections: CONNECTIONS, seconds: SIZES.seconds, warmupSeconds: SIZES.warmupSeconds },
+      env: { ...webhookEnv, ...serviceEnv },
+      workDir,
+      meter: (servicePid) => () => startCpuMeter({ servicePid, postgresPid: server.pid }),
       settle: quiet,
     })
   }

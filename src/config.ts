@@ -5,6 +5,10 @@ import { Type, type Static } from 'typebox'
 const PositiveInteger = (defaultValue: number, description: string) =>
   Type.Integer({ minimum: 1, default: defaultValue, description })
 
+// A hundred years: hours beyond it overflow PostgreSQL's intervals. (`Infinity` gets past
+// the schema's maximum; checkConfig refuses it.)
+const MAX_HOURS = 876_000
+
 /**
  * Every setting, read from the environment and validated at boot by the API (through
  * @fastify/env) and the dispatcher alike. Names and defaults are a contract: README's
@@ -116,7 +120,19 @@ export const configSchema = Type.Object({
   ADMIN_TOKEN: Type.Optional(
     Type.String({ minLength: 16, description: 'the admin API and page; unset = generated at boot and printed' }),
   ),
-  RETENTION_HOURS: PositiveInteger(168, 'terminal rows older than this lose number and text'),
+  RETENTION_HOURS: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: MAX_HOURS,
+    default: 168,
+    description: 'terminal messages whose last change is older than this lose every personal field (fractions allowed: 0.5 = 30 minutes)',
+  }),
+  PRUNE_AFTER_HOURS: Type.Number({
+    minimum: 0,
+    maximum: MAX_HOURS,
+    default: 720,
+    description: 'terminal messages whose last change is older than this are deleted with their attempts (fractions allowed; 0 = never)',
+  }),
+  HOUSEKEEPING_INTERVAL_MS: PositiveInteger(60_000, 'how often retention and pruning run (and once at boot)'),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),
@@ -180,6 +196,9 @@ export function checkConfig(config: Config): Config {
     problems.push(
       `RETRY_MAX_DELAY_MS (${config.RETRY_MAX_DELAY_MS}) must be at least RETRY_BASE_DELAY_MS (${config.RETRY_BASE_DELAY_MS})`,
     )
+  }
+  for (const name of ['RETENTION_HOURS', 'PRUNE_AFTER_HOURS'] as const) {
+    if (!Number.isFinite(config[name])) problems.push(`${name} must be a finite number of hours (got ${config[name]})`)
   }
   const missing = REQUIRED_BY_PROVIDER[config.SMS_PROVIDER].filter((name) => !config[name])
   if (missing.length > 0) problems.push(`SMS_PROVIDER=${config.SMS_PROVIDER} needs ${missing.join(', ')}`)

@@ -6,12 +6,9 @@ import { Dispatcher } from './outbox/dispatcher.ts'
 import { listenForDueMessages } from './outbox/due-notifications.ts'
 import type { AttemptMetrics, ReceiptMetrics } from './outbox/outcome-metrics.ts'
 import { ReceiptPoller } from './outbox/receipt-poller.ts'
-import { startRetention } from './outbox/retention.ts'
+import { startHousekeeping } from './outbox/housekeeping.ts'
 import { createProvider } from './providers/create-provider.ts'
 import type { SmsProvider } from './providers/provider.ts'
-
-// Erasure is due hours after the fact; every ten minutes is prompt enough.
-const RETENTION_INTERVAL_MS = 10 * 60_000
 
 export interface RunningDispatcher {
   provider: SmsProvider
@@ -31,8 +28,10 @@ export interface RunDispatcherOptions {
 
 /**
  * What a worker does, on a database that has every migration: a dispatcher sending through
- * SMS_PROVIDER, woken by the insert trigger's NOTIFY (polling as a fallback), the
- * retention job, and where the provider's receipts must be asked for, the receipt poller. The service's entry (main.ts) and the library's startDispatcher both run it.
+ * SMS_PROVIDER, woken by the insert trigger's NOTIFY (polling as a fallback); the
+ * housekeeping loop (retention and pruning); and, where the provider's receipts must be
+ * asked for, the receipt poller. The service's entry (main.ts) and the library's
+ * startDispatcher both run it.
  */
 export function runDispatcher({ config, databaseUrl, database, log, alerts, metrics }: RunDispatcherOptions): RunningDispatcher {
   const provider = createProvider(config, log)
@@ -65,10 +64,11 @@ export function runDispatcher({ config, databaseUrl, database, log, alerts, metr
     onError: (error) => log.warn({ err: error }, 'LISTEN connection lost; polling until it is back'),
   })
   dispatcher.start()
-  const retention = startRetention(database.prisma, {
+  const housekeeping = startHousekeeping(database.prisma, {
     retentionHours: config.RETENTION_HOURS,
-    intervalMs: RETENTION_INTERVAL_MS,
-    log: log.child({ component: 'retention' }),
+    pruneAfterHours: config.PRUNE_AFTER_HOURS,
+    intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
+    log: log.child({ component: 'housekeeping' }),
   })
   const receiptPoller = pollsReceipts
     ? new ReceiptPoller({
@@ -88,7 +88,7 @@ export function runDispatcher({ config, databaseUrl, database, log, alerts, metr
     provider,
     async stop() {
       await notifications.close()
-      await retention.stop()
+      await housekeeping.stop()
       await receiptPoller?.stop()
       await dispatcher.stop()
       await provider.close?.()

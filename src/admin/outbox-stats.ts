@@ -1,6 +1,12 @@
 import type { PrismaClient } from '../db/database.ts'
 
 export interface OutboxStats {
+  /**
+   * Every count below comes from the rows still in the table: a terminal message whose
+   * last change is before this was pruned (PRUNE_AFTER_HOURS) and is counted nowhere.
+   * Null when nothing is pruned.
+   */
+  prunedBefore: Date | null
   byStatus: Record<string, number>
   /** Dead in the last 24 hours, by last error code, most frequent first. */
   deadByErrorCode: { errorCode: string; count: number }[]
@@ -12,7 +18,11 @@ export interface OutboxStats {
  * What the admin page's header and `sms-outbox stats` show. Counting by status reads the
  * whole table, which is fine for an admin asking now and then, not for every request.
  */
-export async function outboxStats(prisma: PrismaClient): Promise<OutboxStats> {
+export async function outboxStats(prisma: PrismaClient, { pruneAfterHours }: { pruneAfterHours: number }): Promise<OutboxStats> {
+  // From the database's clock, as the pruner computes it.
+  const [{ prunedBefore }] = await prisma.$queryRaw<{ prunedBefore: Date | null }[]>`
+    SELECT CASE WHEN ${pruneAfterHours}::float8 > 0
+                THEN now() - make_interval(secs => ${pruneAfterHours}::float8 * 3600) END AS "prunedBefore"`
   const byStatus = await prisma.$queryRaw<{ status: string; count: number }[]>`
     SELECT status, count(*)::int AS count FROM sms_outbox.messages GROUP BY status ORDER BY status`
   const deadByErrorCode = await prisma.$queryRaw<{ errorCode: string; count: number }[]>`
@@ -38,6 +48,7 @@ export async function outboxStats(prisma: PrismaClient): Promise<OutboxStats> {
     LEFT JOIN created USING (hour) LEFT JOIN sent USING (hour) LEFT JOIN dead USING (hour)
     ORDER BY hours.hour`
   return {
+    prunedBefore,
     byStatus: Object.fromEntries(byStatus.map((row) => [row.status, row.count])),
     deadByErrorCode,
     perHour,

@@ -110,6 +110,10 @@ export const ProviderParamsSchema = Type.Object({
 export const ProviderResumeResultSchema = Type.Object({ provider: Type.String(), resumed: Type.Boolean() })
 
 export const StatsSchema = Type.Object({
+  prunedBefore: Type.Union([DateTime(''), Type.Null()], {
+    description:
+      'every count comes from the messages still stored: sent, dead, expired and canceled messages whose last change is before this were deleted (PRUNE_AFTER_HOURS) and count nowhere, so hours before it are partial; null when nothing is pruned (PRUNE_AFTER_HOURS=0)',
+  }),
   byStatus: Type.Record(Type.String(), Type.Integer()),
   deadByErrorCode: Type.Array(Type.Object({ errorCode: Type.String(), count: Type.Integer() })),
   perHour: Type.Array(

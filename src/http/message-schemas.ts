@@ -107,7 +107,7 @@ export const AttemptSchema = Type.Object({
     Type.Null(),
   ]),
   errorCode: Nullable(Type.String()),
-  errorMessage: Nullable(Type.String()),
+  errorMessage: Nullable(Type.String({ description: "the provider's words; null once erased (RETENTION_HOURS)" })),
   httpStatus: Type.Union([Type.Integer(), Type.Null()]),
   latencyMs: Type.Union([Type.Integer(), Type.Null()]),
 })
@@ -134,14 +134,14 @@ export const MessageDetailSchema = Type.Object({
   attemptCount: Type.Integer({ description: 'provider calls started so far' }),
   attempts: Type.Array(AttemptSchema),
   lastErrorCode: Nullable(Type.String()),
-  lastError: Nullable(Type.String()),
+  lastError: Nullable(Type.String({ description: 'null once erased (RETENTION_HOURS); lastErrorCode stays' })),
   provider: Nullable(Type.String()),
   providerMessageId: Nullable(Type.String()),
-  metadata: Type.Unknown(),
+  metadata: Type.Unknown({ description: 'null once erased (RETENTION_HOURS)' }),
   updatedAt: DateTime('last change'),
   sentAt: Nullable(DateTime('provider accepted it')),
   expiresAt: DateTime('never sent after this'),
-  erasedAt: Nullable(DateTime('number and text erased by the retention job')),
+  erasedAt: Nullable(DateTime('number, text, metadata and error texts erased by the retention job')),
 })
 
 export const ErrorSchema = Type.Object({

@@ -3,6 +3,7 @@ import type pg from 'pg'
 import { queryPrepared } from '../db/prepared-statements.ts'
 import type { Queryable } from '../db/queryable.ts'
 import type { MessageType } from '../sms/message-encoding.ts'
+import { storedIdempotencyKey } from './idempotency-key.ts'
 import type { MessageRecord } from './message.ts'
 import { RecipientSuppressed, type Suppression } from './recipient-suppressed.ts'
 
@@ -109,7 +110,7 @@ async function insertRows(
     messages.map((m) => m.sendAt ?? null),
     messages.map((m) => m.expiresAt ?? null),
     messages.map((m) => (m.metadata === undefined ? null : JSON.stringify(m.metadata))),
-    messages.map((m) => m.idempotencyKey ?? null),
+    messages.map((m) => (m.idempotencyKey === undefined ? null : storedIdempotencyKey(m.idempotencyKey))),
     messages.map((m) => m.requestHash ?? null),
     ttlSeconds,
     allOrNone,
@@ -117,14 +118,15 @@ async function insertRows(
   return rows
 }
 
-/** The stored messages of `keys`, with the fingerprints of the requests that made them. */
+/** The stored messages of the callers' `keys`, by key, with the fingerprints of the requests that made them. */
 async function findByKeys(
   db: Queryable,
   keys: string[],
 ): Promise<Map<string, { row: MessageRecord; requestHash: string | null }>> {
   if (keys.length === 0) return new Map()
-  const { rows } = await db.query<MessageRecord & { idempotencyKey: string; requestHash: string | null }>(FIND_BY_KEYS, [keys])
-  return new Map(rows.map(({ idempotencyKey, requestHash, ...row }) => [idempotencyKey, { row, requestHash }]))
+  const keyOf = new Map(keys.map((key) => [storedIdempotencyKey(key), key]))
+  const { rows } = await db.query<MessageRecord & { idempotencyKey: string; requestHash: string | null }>(FIND_BY_KEYS, [[...keyOf.keys()]])
+  return new Map(rows.map(({ idempotencyKey, requestHash, ...row }) => [keyOf.get(idempotencyKey)!, { row, requestHash }]))
 }
 
 /** The suppression list's entries for `recipients`, by number. */

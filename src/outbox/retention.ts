@@ -1,27 +1,51 @@
-import type { Logger } from 'pino'
 import type { PrismaClient } from '../db/database.ts'
 
-const TERMINAL = ['sent', 'dead', 'expired', 'canceled']
+/** One batch of a housekeeping statement: how many rows, and the last change it reached. */
+export interface HousekeepingBatch {
+  count: number
+  /** The `updated_at` of the newest row in the batch; null when it took none. */
+  through: Date | null
+}
 
 /**
- * Erases the number, the text and the request fingerprint (a hash of the number) of up
- * to `limit` terminal messages that ended more than `retentionHours` ago. Status,
- * timestamps, error codes and attempts stay, so statistics survive. A row that is not
- * terminal is never touched, whatever its age. Returns how many rows it erased.
+ * Erases, in up to `limit` terminal messages whose last change is more than
+ * `retentionHours` ago (fractions allowed), everything a person could be found by: the
+ * number, the text, the metadata, the request fingerprint, the last error's text, and the
+ * error text of each attempt. Status, error codes, provider ids, counts and timestamps
+ * stay, so statistics survive; the idempotency key is stored only as a hash
+ * (src/outbox/idempotency-key.ts) and stays, so replays still deduplicate. A row that is
+ * not terminal is never touched, whatever its age.
+ *
+ * Rows are taken oldest change first from `after` on (null: from the first): a run
+ * passes the previous batch's `through`, so that no batch walks again over the index
+ * entries of the rows the batches before it erased (they stay in the index until vacuum).
  */
 export async function eraseOldPersonalData(
   prisma: PrismaClient,
-  { retentionHours, limit }: { retentionHours: number; limit: number },
-): Promise<number> {
-  return prisma.$executeRaw`
-    UPDATE sms_outbox.messages SET recipient = NULL, body = NULL, request_hash = NULL, erased_at = now()
-    WHERE id IN (
+  { retentionHours, limit, after = null }: { retentionHours: number; limit: number; after?: Date | null },
+): Promise<HousekeepingBatch> {
+  // The literal status list matches the partial index messages_retention_due_idx. Ids go
+  // on as arrays, so that each UPDATE probes its primary key (see pruneTerminalMessages).
+  const [batch] = await prisma.$queryRaw<HousekeepingBatch[]>`
+    WITH due AS (
       SELECT id FROM sms_outbox.messages
-      WHERE status = ANY(${TERMINAL}::text[]) AND erased_at IS NULL
-        AND updated_at < now() - make_interval(hours => ${retentionHours})
+      WHERE status IN ('sent', 'dead', 'expired', 'canceled') AND erased_at IS NULL
+        AND updated_at >= coalesce(${after}::timestamptz, '-infinity')
+        AND updated_at < now() - make_interval(secs => ${retentionHours}::float8 * 3600)
+      ORDER BY updated_at
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED
-    )`
+    ), erased AS (
+      UPDATE sms_outbox.messages
+      SET recipient = NULL, body = NULL, metadata = NULL, request_hash = NULL, last_error = NULL, erased_at = now()
+      WHERE id = ANY(ARRAY(SELECT id FROM due))
+      RETURNING id, updated_at
+    ), attempts AS (
+      UPDATE sms_outbox.message_attempts SET error_message = NULL
+      WHERE message_id = ANY(ARRAY(SELECT id FROM erased)) AND error_message IS NOT NULL
+    )
+    SELECT count(*)::int AS count, max(updated_at) AS through FROM erased`
+  return batch
 }
 
 /**
@@ -37,55 +61,5 @@ export async function eraseOldAdminActionNumbers(
   // Admin actions are few (people clicking), so one statement takes them all.
   return prisma.$executeRaw`
     UPDATE sms_outbox.admin_actions SET recipient = NULL
-    WHERE recipient IS NOT NULL AND at < now() - make_interval(hours => ${retentionHours})`
-}
-
-export interface RetentionJob {
-  /** Waits for a run in progress, then stops. */
-  stop(): Promise<void>
-}
-
-/**
- * Runs the erasure now and every `intervalMs`, in batches so that no statement holds
- * many row locks for long. Every worker may run it: SKIP LOCKED keeps them apart.
- */
-export function startRetention(
-  prisma: PrismaClient,
-  { retentionHours, intervalMs, log, batchSize = 1_000 }: {
-    retentionHours: number
-    intervalMs: number
-    log: Logger
-    batchSize?: number
-  },
-): RetentionJob {
-  let running: Promise<void> | undefined
-  let stopped = false
-  const run = async () => {
-    let erased = 0
-    try {
-      let batch: number
-      do {
-        batch = await eraseOldPersonalData(prisma, { retentionHours, limit: batchSize })
-        erased += batch
-      } while (batch === batchSize && !stopped)
-      const actions = await eraseOldAdminActionNumbers(prisma, { retentionHours })
-      if (actions > 0) log.info({ actions }, `erased the numbers of ${actions} suppression admin actions older than ${retentionHours} h`)
-    } catch (error) {
-      log.warn({ err: error }, 'retention run failed; trying again at the next interval')
-    }
-    if (erased > 0) log.info({ erased }, `erased number and text of ${erased} messages older than ${retentionHours} h`)
-  }
-  const tick = () => {
-    running ??= run().finally(() => (running = undefined))
-  }
-  tick()
-  const timer = setInterval(tick, intervalMs)
-  timer.unref()
-  return {
-    async stop() {
-      stopped = true
-      clearInterval(timer)
-      await running
-    },
-  }
+    WHERE recipient IS NOT NULL AND at < now() - make_interval(secs => ${retentionHours}::float8 * 3600)`
 }

@@ -31,7 +31,8 @@ export async function replayUnresolved(
   const keys = unresolved.map((log) => log.key)
   const before = new Map(
     (await pool.query<{ key: string; id: string }>(
-      `SELECT idempotency_key AS key, id FROM sms_outbox.messages WHERE idempotency_key = ANY($1::text[])`,
+      `SELECT k.key, m.id FROM unnest($1::text[]) AS k(key)
+       JOIN sms_outbox.messages m ON m.idempotency_key = encode(sha256(convert_to(k.key, 'UTF8')), 'hex')`,
       [keys],
     )).rows.map((row) => [row.key, row.id]),
   )

@@ -23,6 +23,7 @@ import {
   StatsSchema,
 } from '../../src/http/admin-schemas.ts'
 import { buildApp } from '../../src/http/app.ts'
+import { storedIdempotencyKey } from '../../src/outbox/idempotency-key.ts'
 import {
   AcceptedMessageSchema,
   BatchAcceptedSchema,
@@ -141,7 +142,7 @@ async function closedPort(): Promise<number> {
 }
 
 const rowsWithKey = (key: string) =>
-  db.sql('SELECT id FROM sms_outbox.messages WHERE idempotency_key = $1', [key]).then((rows) => rows.map((row) => row.id as string))
+  db.sql('SELECT id FROM sms_outbox.messages WHERE idempotency_key = $1', [storedIdempotencyKey(key)]).then((rows) => rows.map((row) => row.id as string))
 
 async function deadMessage(db: TestDatabase, client: SmsOutboxClient, to: string): Promise<string> {
   const { id } = await client.send({ to, text: 'will die' })
@@ -166,8 +167,9 @@ t.test('send: 202, created, committed; the default Idempotency-Key is a UUID; ge
   t.equal(calls.length, 1)
   const [row] = await db.sql('SELECT recipient, idempotency_key FROM sms_outbox.messages WHERE id = $1', [sent.id])
   t.equal(row.recipient, '+821055500101')
-  t.match(row.idempotency_key, UUID, 'a generated key')
-  t.equal(calls[0].headers.get('idempotency-key'), row.idempotency_key)
+  const generated = calls[0].headers.get('idempotency-key')
+  t.match(generated, UUID, 'a generated key')
+  t.equal(row.idempotency_key, storedIdempotencyKey(generated!), 'stored as its hash')
   t.equal(calls[0].headers.get('authorization'), `Bearer ${API_TOKEN}`)
 
   const detail = await client.get(sent.id)
@@ -357,8 +359,8 @@ t.test('sendBatch: a key per item unless given, one result per item in order', a
   const rows = await db.sql('SELECT id, body, idempotency_key FROM sms_outbox.messages WHERE id = ANY($1::uuid[])', [results.map((r) => r.id)])
   const byId = new Map(rows.map((row) => [row.id, row]))
   t.same(results.map((result) => byId.get(result.id)?.body), ['batch 0', 'batch 1', 'batch 2'])
-  t.match(byId.get(results[0].id)?.idempotency_key, UUID)
-  t.equal(byId.get(results[1].id)?.idempotency_key, 'batch-7-item-1')
+  t.match(byId.get(results[0].id)?.idempotency_key, /^[0-9a-f]{64}$/, 'a generated key, stored as its hash')
+  t.equal(byId.get(results[1].id)?.idempotency_key, storedIdempotencyKey('batch-7-item-1'))
 
   const replay = await client.sendBatch([{ to: '+821055500121', text: 'batch 1', idempotencyKey: 'batch-7-item-1' }])
   t.match(replay, [{ id: results[1].id, created: false }])

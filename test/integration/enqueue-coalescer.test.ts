@@ -11,7 +11,7 @@ const coalescer = createEnqueueCoalescer(db.pool)
 const message = (text: string, idempotencyKey?: string) =>
   prepareMessage({ to: '010-1234-5678', text }, { defaultMaxRetries: 3, idempotencyKey })
 const rowsWithKey = async (key: string) =>
-  (await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages WHERE idempotency_key = $1', [key]))[0].n as number
+  (await db.sql(`SELECT count(*)::int AS n FROM sms_outbox.messages WHERE idempotency_key = encode(sha256(convert_to($1, 'UTF8')), 'hex')`, [key]))[0].n as number
 
 t.test('concurrent messages share one INSERT, and each caller hears only after its row is committed', async (t) => {
   const statementsBefore = (await db.sql(`SELECT count(DISTINCT created_at)::int AS n FROM sms_outbox.messages`))[0].n

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { buildApp } from '../../src/http/app.ts'
+import { storedIdempotencyKey } from '../../src/outbox/idempotency-key.ts'
 import { silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
 
@@ -59,7 +60,7 @@ t.test('202 with the committed message: templated body, LMS, 24-hour expiry, job
     status: 'pending',
     max_retries: 5,
     metadata: { notification: 'result-ready', jobId },
-    idempotency_key: `result-ready:${jobId}`,
+    idempotency_key: storedIdempotencyKey(`result-ready:${jobId}`),
     expires_in_24h: true,
     ttl_seconds: 86_400,
   })

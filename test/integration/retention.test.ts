@@ -37,9 +37,9 @@ t.test('erases number, text and fingerprint of old terminal rows only; keeps the
     [old.dead],
   )
 
-  t.equal(await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 2 }), 2, 'a batch at most')
-  t.equal(await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 100 }), 2)
-  t.equal(await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 100 }), 0, 'nothing twice')
+  t.equal((await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 2 })).count, 2, 'a batch at most')
+  t.equal((await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 100 })).count, 2)
+  t.equal((await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 100 })).count, 0, 'nothing twice')
 
   const rows = await db.sql(
     `SELECT id, status, recipient, body, request_hash, erased_at IS NOT NULL AS erased FROM sms_outbox.messages`,
@@ -57,6 +57,68 @@ t.test('erases number, text and fingerprint of old terminal rows only; keeps the
     db.sql(`UPDATE sms_outbox.messages SET recipient = NULL, body = NULL, erased_at = now() WHERE id = $1`, [oldPending]),
     { message: /messages_erased_only_when_terminal/ },
   )
+})
+
+t.test('after RETENTION_HOURS (0.5 = 30 minutes) nothing personal is left: metadata, key, error texts go; codes, statuses and times stay', async (t) => {
+  const db = await createTestDatabase(t)
+  const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
+  t.teardown(() => app.close())
+  const request = { to: '010-1234-5678', text: 'your code is 4821', metadata: { customer: 'kim-ji-woo', orderId: 'A-77' } }
+  const ended = async (key: string, minutesAgo: number) => {
+    const post = await app.inject({ method: 'POST', url: '/v1/messages', payload: request, headers: { 'idempotency-key': key } })
+    const { id } = post.json()
+    await db.sql(
+      `UPDATE sms_outbox.messages SET status = 'dead', attempts = 2, counted_attempts = 2, last_error_code = '21614',
+         last_error = 'number +821012345678 is not a mobile', updated_at = now() - make_interval(mins => $2)
+       WHERE id = $1`,
+      [id, minutesAgo],
+    )
+    await db.sql(
+      `INSERT INTO sms_outbox.message_attempts (message_id, attempt, started_at, finished_at, outcome, error_code, error_message, http_status, latency_ms)
+       VALUES ($1, 1, now(), now(), 'retryable', 'http_503', 'retry later, +821012345678', 503, 12),
+              ($1, 2, now(), now(), 'permanent', '21614', 'To number +821012345678 is not a mobile number', 400, 15)`,
+      [id],
+    )
+    return id
+  }
+  const old = await ended('order-9-kim-ji-woo', 40)
+  const recent = await ended('order-10-kim-ji-woo', 20)
+  const before = (await db.sql('SELECT created_at, updated_at, idempotency_key FROM sms_outbox.messages WHERE id = $1', [old]))[0]
+
+  t.equal((await eraseOldPersonalData(db.prisma, { retentionHours: 0.5, limit: 10 })).count, 1, 'only the row that ended 40 minutes ago')
+
+  const [row] = await db.sql('SELECT * FROM sms_outbox.messages WHERE id = $1', [old])
+  t.match(row, {
+    status: 'dead', recipient: null, body: null, metadata: null, request_hash: null, last_error: null,
+    last_error_code: '21614', attempts: 2, type: 'SMS', bytes: 17, erased_at: Date,
+  })
+  t.same([row.created_at, row.updated_at], [before.created_at, before.updated_at], 'timestamps stay as they were')
+  t.same(
+    await db.sql('SELECT attempt, outcome, error_code, error_message, http_status, latency_ms FROM sms_outbox.message_attempts WHERE message_id = $1 ORDER BY attempt', [old]),
+    [
+      { attempt: 1, outcome: 'retryable', error_code: 'http_503', error_message: null, http_status: 503, latency_ms: 12 },
+      { attempt: 2, outcome: 'permanent', error_code: '21614', error_message: null, http_status: 400, latency_ms: 15 },
+    ],
+  )
+  // Nothing in the row or its attempts names the person: not the number, the text, the
+  // metadata, nor the idempotency key (which callers fill with order and user ids).
+  const [{ stored }] = await db.sql(
+    `SELECT row_to_json(m)::text || coalesce((SELECT json_agg(a)::text FROM sms_outbox.message_attempts a WHERE a.message_id = m.id), '') AS stored
+     FROM sms_outbox.messages m WHERE id = $1`,
+    [old],
+  )
+  t.notMatch(stored, /1012345678|4821|kim-ji-woo|A-77|order-9/)
+  t.equal(row.idempotency_key, before.idempotency_key, 'the key was stored as a hash from the start, and the hash stays')
+
+  const [kept] = await db.sql('SELECT recipient, metadata, last_error FROM sms_outbox.messages WHERE id = $1', [recent])
+  t.match(kept, { recipient: '+821012345678', metadata: request.metadata, last_error: /not a mobile/ }, '20 minutes old: kept')
+
+  // The hash keeps deduplicating: a replay of the key after erasure gets the erased message.
+  const replay = await app.inject({ method: 'POST', url: '/v1/messages', payload: request, headers: { 'idempotency-key': 'order-9-kim-ji-woo' } })
+  t.equal(replay.statusCode, 200)
+  t.match(replay.json(), { id: old, to: null })
+  t.equal((await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages'))[0].n, 2, 'nothing new was written')
+  await t.rejects(db.sql(`UPDATE sms_outbox.messages SET metadata = '{"a": 1}' WHERE id = $1`, [old]), { message: /messages_erased_keeps_nothing_personal/ })
 })
 
 t.test('an erased message reads as erased everywhere and cannot be retried', async (t) => {

@@ -174,6 +174,23 @@ t.test('an empty value is unset, as docker compose passes `${NAME:-}`', async (t
   })
 })
 
+t.test('housekeeping: RETENTION_HOURS and PRUNE_AFTER_HOURS take fractions, PRUNE_AFTER_HOURS=0 is never; one interval for both', async (t) => {
+  t.match(loadConfig({}), { RETENTION_HOURS: 168, PRUNE_AFTER_HOURS: 720, HOUSEKEEPING_INTERVAL_MS: 60_000 })
+  t.match(loadConfig({ RETENTION_HOURS: '0.5', PRUNE_AFTER_HOURS: '1.25' }), { RETENTION_HOURS: 0.5, PRUNE_AFTER_HOURS: 1.25 })
+  t.equal(loadConfig({ PRUNE_AFTER_HOURS: '0' }).PRUNE_AFTER_HOURS, 0)
+  // Pruning before retention is allowed: deleting a row erases all of it.
+  t.match(loadConfig({ RETENTION_HOURS: '48', PRUNE_AFTER_HOURS: '24' }), { RETENTION_HOURS: 48, PRUNE_AFTER_HOURS: 24 })
+  t.throws(() => loadConfig({ RETENTION_HOURS: '0' }), { name: 'ConfigError', message: /RETENTION_HOURS must be > 0 \(got "0"\)/ })
+  t.throws(() => loadConfig({ PRUNE_AFTER_HOURS: '-1' }), { message: /PRUNE_AFTER_HOURS must be >= 0 \(got "-1"\)/ })
+  t.throws(() => loadConfig({ PRUNE_AFTER_HOURS: '876001' }), { message: /PRUNE_AFTER_HOURS must be <= 876000/ })
+  t.throws(() => loadConfig({ PRUNE_AFTER_HOURS: 'Infinity' }), { message: /PRUNE_AFTER_HOURS must be a finite number of hours \(got Infinity\)/ })
+  t.throws(() => loadConfig({ RETENTION_HOURS: '1e400' }), { message: /RETENTION_HOURS must be a finite number/ })
+  t.throws(() => loadConfig({ RETENTION_HOURS: 'NaN' }), { message: /RETENTION_HOURS must be number/ })
+  t.equal(loadConfig({ HOUSEKEEPING_INTERVAL_MS: '500' }).HOUSEKEEPING_INTERVAL_MS, 500)
+  t.throws(() => loadConfig({ HOUSEKEEPING_INTERVAL_MS: '0' }), { message: /HOUSEKEEPING_INTERVAL_MS must be >= 1/ })
+  t.throws(() => loadConfig({ HOUSEKEEPING_INTERVAL_MS: '1.5' }), { message: /HOUSEKEEPING_INTERVAL_MS must be integer/ })
+})
+
 t.test('SMS_FROM is checked against the provider: SOLAPI digits (dashes allowed), Twilio E.164 or a Messaging Service SID', async (t) => {
   const solapi = { SMS_PROVIDER: 'solapi', SOLAPI_API_KEY: 'key', SOLAPI_API_SECRET: 'secret' }
   const twilio = { SMS_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000', TWILIO_AUTH_TOKEN: 'token' }

@@ -8,12 +8,14 @@ export const statsCommand: Command = {
   usage: `Usage: sms-outbox stats [--json]
 
 Messages by status; those that died in the last 24 hours by error code; and per hour of
-the last 24 hours (UTC), how many were accepted, sent and died.
+the last 24 hours (UTC), how many were accepted, sent and died. Counts cover the
+messages still stored: terminal ones are deleted PRUNE_AFTER_HOURS after their last change.
 
   --json            the same as one JSON object`,
   async run(args) {
     const { values } = parseCommandArgs(args, { json: { type: 'boolean', default: false } })
-    const stats = await withAdminDatabase(await loadServiceConfig(), outboxStats)
+    const config = await loadServiceConfig()
+    const stats = await withAdminDatabase(config, (prisma) => outboxStats(prisma, { pruneAfterHours: config.PRUNE_AFTER_HOURS }))
     console.log(values.json ? JSON.stringify(stats) : statsReport(stats))
     return 0
   },
@@ -22,6 +24,10 @@ the last 24 hours (UTC), how many were accepted, sent and died.
 function statsReport(stats: OutboxStats): string {
   const statuses = Object.entries(stats.byStatus)
   const sections = [
+    stats.prunedBefore === null
+      ? 'Nothing is pruned (PRUNE_AFTER_HOURS=0)'
+      : `Counting messages still stored: terminal ones last changed before ${shortTime(stats.prunedBefore)} were pruned`,
+    '',
     'By status',
     statuses.length === 0 ? '  no messages' : indent(textTable(['STATUS', 'COUNT'], statuses.map(([status, n]) => [status, String(n)]))),
     '',

@@ -84,6 +84,9 @@ async function refreshHeader() {
         el('li', { class: status, 'data-testid': `count-${status}` }, `${status} ${stats.byStatus[status] ?? 0}`),
       ),
     )
+    $('status-counts').title = stats.prunedBefore
+      ? `Sent, dead, expired and canceled count the messages changed since ${formatTime(stats.prunedBefore)}; older ones were pruned.`
+      : ''
     $('active-provider').textContent = providers.active ?? 'none in this process (ROLE=api)'
     $('providers-ok').hidden = providers.paused.length > 0
     $('paused-providers').replaceChildren(...providers.paused.map(pausedProvider))

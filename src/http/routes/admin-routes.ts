@@ -249,10 +249,19 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
 
   app.get(
     '/v1/admin/stats',
-    { schema: { summary: 'Counts per status, dead per error code, and the last 24 hours by hour', response: { 200: StatsSchema, ...Errors } } },
+    {
+      schema: {
+        summary: 'Counts per status, dead per error code, and the last 24 hours by hour, of the messages not yet pruned',
+        response: { 200: StatsSchema, ...Errors },
+      },
+    },
     async () => {
-      const stats = await outboxStats(prisma)
-      return { ...stats, perHour: stats.perHour.map((hour) => ({ ...hour, hour: hour.hour.toISOString() })) }
+      const stats = await outboxStats(prisma, { pruneAfterHours: config.PRUNE_AFTER_HOURS })
+      return {
+        ...stats,
+        prunedBefore: stats.prunedBefore?.toISOString() ?? null,
+        perHour: stats.perHour.map((hour) => ({ ...hour, hour: hour.hour.toISOString() })),
+      }
     },
   )
 }

@@ -35,7 +35,7 @@ export const idempotencyRace: Scenario = {
       return { status: response.statusCode, id: json.id, body }
     }
     const rowsOf = async (key: string) =>
-      (await ctx.pool.query<{ id: string; body: string }>(`SELECT id, body FROM sms_outbox.messages WHERE idempotency_key = $1`, [key])).rows
+      (await ctx.pool.query<{ id: string; body: string }>(`SELECT id, body FROM sms_outbox.messages WHERE idempotency_key = encode(sha256(convert_to($1, 'UTF8')), 'hex')`, [key])).rows
     const statuses: Record<number, number> = {}
     const count = (answers: Answer[]) => answers.forEach((a) => (statuses[a.status] = (statuses[a.status] ?? 0) + 1))
 
