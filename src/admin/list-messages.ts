@@ -23,14 +23,20 @@ export interface MessageSummary {
   expiresAt: Date
   sentAt: Date | null
   erasedAt: Date | null
+  /** The text's first characters, to tell messages apart in a list; null once erased. */
+  textPreview: string | null
 }
+
+/** How much of the text a list line shows. */
+export const TEXT_PREVIEW_CHARACTERS = 40
 
 
 export const SUMMARY_COLUMNS = Prisma.raw(`
   id, status, recipient AS "to", type, bytes, attempts, max_retries AS "maxRetries",
   last_error_code AS "lastErrorCode", last_error AS "lastError", provider,
   created_at AS "createdAt", updated_at AS "updatedAt", next_attempt_at AS "nextAttemptAt",
-  expires_at AS "expiresAt", sent_at AS "sentAt", erased_at AS "erasedAt"`)
+  expires_at AS "expiresAt", sent_at AS "sentAt", erased_at AS "erasedAt",
+  left(body, ${TEXT_PREVIEW_CHARACTERS}) AS "textPreview"`)
 
 /**
  * Messages matching `filter`, newest first, `limit` at a time. The cursor is the last

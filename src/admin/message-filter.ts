@@ -1,5 +1,6 @@
 import { Prisma } from '../generated/prisma/client.ts'
 import type { MessageStatus } from '../outbox/message.ts'
+import { searchCondition, type MessageSearch } from './message-search.ts'
 
 /** Which messages an admin means: for lists, bulk redrives and the CLI alike. */
 export interface MessageFilter {
@@ -12,6 +13,10 @@ export interface MessageFilter {
   since?: Date
   /** Accepted before. */
   until?: Date
+  /** Only these messages (the rows an admin ticked). */
+  ids?: string[]
+  /** What an admin typed into the search box: see message-search.ts. */
+  search?: MessageSearch
 }
 
 /** The filter as SQL conditions on `messages`, ANDed; `TRUE` when it is empty. */
@@ -22,6 +27,8 @@ export function filterCondition(filter: MessageFilter): Prisma.Sql {
   if (filter.errorCode !== undefined) conditions.push(Prisma.sql`last_error_code = ${filter.errorCode}`)
   if (filter.since !== undefined) conditions.push(Prisma.sql`created_at >= ${filter.since}`)
   if (filter.until !== undefined) conditions.push(Prisma.sql`created_at < ${filter.until}`)
+  if (filter.ids !== undefined) conditions.push(Prisma.sql`id = ANY(${filter.ids}::uuid[])`)
+  if (filter.search !== undefined) conditions.push(searchCondition(filter.search))
   return conditions.length > 0 ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`
 }
 

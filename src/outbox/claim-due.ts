@@ -52,7 +52,8 @@ export interface Claim {
  * `leaseMs` after the database's now(), counts the attempt and opens its history row.
  *
  * Rows past `expires_at` are left for `expireOverdue`. While `provider` is paused, the
- * statement claims nothing, except one probe row when the pause's probe time has come;
+ * statement claims nothing, except one probe row when the pause's probe time has come
+ * (never for a pause an admin made by hand);
  * taking the probe moves that time on, so among many dispatchers only one probes.
  *
  * The provider's row in `provider_limits` is locked for the statement, so that every
@@ -97,7 +98,8 @@ const CLAIM_DUE = `
   ), probe AS (
     UPDATE provider_pauses
     SET next_probe_at = now() + $2::int * interval '1 millisecond', probes = probes + 1
-    WHERE provider = $1::text AND next_probe_at <= now()
+    -- A pause an admin made by hand is never probed: it lasts until an admin resumes.
+    WHERE provider = $1::text AND next_probe_at <= now() AND paused_by IS NULL
     RETURNING 1
   ), locked AS (
     SELECT * FROM provider_limits WHERE provider = $1 FOR UPDATE

@@ -1,29 +1,40 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Alerter } from '../../alerts/alerter.ts'
 import { adminActionsOf } from '../../admin/admin-actions.ts'
-import { cancelMessage } from '../../admin/cancel-message.ts'
+import { cancelMatching, cancelMessage } from '../../admin/cancel-message.ts'
+import { countQueued, latencyChart, throughputChart } from '../../admin/charts.ts'
 import { listMessages } from '../../admin/list-messages.ts'
 import { InvalidFilter, type MessageFilter } from '../../admin/message-filter.ts'
+import { parseSearch } from '../../admin/message-search.ts'
 import { outboxStats } from '../../admin/outbox-stats.ts'
+import { providerStates } from '../../admin/provider-states.ts'
 import { retryMatching, retryMessage } from '../../admin/retry-messages.ts'
 import { addSuppression, listedNumber, listSuppressions, removeSuppression } from '../../admin/suppressions.ts'
-import type { Config } from '../../config.ts'
+import { providerRateLimit, type Config } from '../../config.ts'
 import type { PrismaClient } from '../../db/database.ts'
 import { findMessage } from '../../outbox/find-message.ts'
 import type { MessageStatus } from '../../outbox/message.ts'
-import { listProviderPauses, resumeProvider } from '../../outbox/provider-pauses.ts'
+import { readDueBacklog } from '../../metrics/outbox-readings.ts'
+import { pauseProviderByHand, resumeProvider } from '../../outbox/provider-pauses.ts'
 import { InvalidPhoneNumber, normalizePhoneNumber } from '../../sms/phone-number.ts'
 import {
   ActorHeadersSchema,
   AdminListQuerySchema,
   AdminMessageDetailSchema,
+  BulkCancelRequestSchema,
+  BulkCancelResultSchema,
   BulkRetryRequestSchema,
   BulkRetryResultSchema,
+  ChartQuerySchema,
+  LatencyChartSchema,
   MessageActionResultSchema,
   MessagePageSchema,
   ProviderParamsSchema,
+  ProviderPauseRequestSchema,
+  ProviderPauseResultSchema,
   ProviderResumeResultSchema,
   ProvidersSchema,
+  QueueReadingSchema,
   StatsSchema,
   SuppressionAddRequestSchema,
   SuppressionAddResultSchema,
@@ -31,6 +42,7 @@ import {
   SuppressionPageSchema,
   SuppressionRemoveRequestSchema,
   SuppressionRemoveResultSchema,
+  ThroughputChartSchema,
 } from '../admin-schemas.ts'
 import { ErrorSchema, MessageIdParamsSchema } from '../message-schemas.ts'
 import { detailView, summaryView, suppressionView } from '../message-view.ts'
@@ -143,24 +155,85 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
       const { dryRun, status, ...rest } = request.body
       const filter = parseFilter({ ...rest, status: status?.join(',') })
       const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
-      const counts = await retryMatching(prisma, filter, { actor, ttlSeconds: config.MESSAGE_TTL_SECONDS, dryRun })
-      return { ...counts, dryRun }
+      const outcome = await retryMatching(prisma, filter, { actor, ttlSeconds: config.MESSAGE_TTL_SECONDS, dryRun })
+      if (!dryRun && outcome.matched > 0) request.log.info({ actor, retried: outcome.matched }, `${actor} retried ${outcome.matched} messages`)
+      return { ...outcome, retried: dryRun ? 0 : outcome.matched, dryRun }
+    },
+  )
+
+  app.post(
+    '/v1/admin/messages/cancel',
+    {
+      schema: {
+        summary: 'Bulk cancel: every pending message matching the filter or among the ids; dryRun counts first',
+        headers: ActorHeadersSchema,
+        body: BulkCancelRequestSchema,
+        response: { 200: BulkCancelResultSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { dryRun, ...scope } = request.body
+      const filter = parseFilter(scope)
+      const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
+      const outcome = await cancelMatching(prisma, filter, { actor, dryRun })
+      if (!dryRun && outcome.matched > 0) request.log.info({ actor, canceled: outcome.matched }, `${actor} canceled ${outcome.matched} messages`)
+      return { ...outcome, canceled: dryRun ? 0 : outcome.matched, dryRun }
     },
   )
 
   app.get(
     '/v1/admin/providers',
-    { schema: { summary: 'Which providers are paused, and why', response: { 200: ProvidersSchema, ...Errors } } },
+    {
+      schema: {
+        summary: 'Every provider: paused (since when, why, by whom, next probe) or sending, its rate limit and retry budget in use',
+        response: { 200: ProvidersSchema, ...Errors },
+      },
+    },
     async () => {
-      const paused = await listProviderPauses(prisma)
+      const states = await providerStates(prisma)
+      const budget = { ratio: config.RETRY_BUDGET_RATIO, minPerMinute: config.RETRY_BUDGET_MIN_PER_MINUTE }
       return {
         active: config.ROLE === 'api' ? null : config.SMS_PROVIDER,
-        paused: paused.map((pause) => ({
-          ...pause,
-          pausedAt: pause.pausedAt.toISOString(),
-          nextProbeAt: pause.nextProbeAt.toISOString(),
+        paused: states.flatMap(({ provider, pause }) =>
+          pause === null
+            ? []
+            : [{ provider, ...pause, pausedAt: pause.pausedAt.toISOString(), nextProbeAt: pause.nextProbeAt?.toISOString() ?? null }],
+        ),
+        providers: states.map(({ provider, pause, lastMinute }) => ({
+          provider,
+          state: pause === null ? ('sending' as const) : ('paused' as const),
+          rateLimitPerSecond: providerRateLimit(config)?.perSecond ?? null,
+          retryBudget: {
+            ...budget,
+            firstAttemptsLastMinute: lastMinute.firstAttempts,
+            retriesLastMinute: lastMinute.retries,
+            retriesAllowedLastMinute: Math.floor(budget.ratio * lastMinute.firstAttempts + budget.minPerMinute),
+          },
         })),
       }
+    },
+  )
+
+  app.post(
+    '/v1/admin/providers/:provider/pause',
+    {
+      schema: {
+        summary: 'Stop every dispatcher sending through a provider until an admin resumes it (no probes); recorded',
+        params: ProviderParamsSchema,
+        headers: ActorHeadersSchema,
+        body: ProviderPauseRequestSchema,
+        response: { 200: ProviderPauseResultSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { provider } = request.params
+      const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
+      const paused = await pauseProviderByHand(prisma, provider, { actor, reason: request.body.reason })
+      if (paused) {
+        request.log.warn({ provider, actor }, `provider ${provider} paused by ${actor}`)
+        alerts?.notify({ kind: 'paused', provider, errorCode: 'manual', reason: `paused by ${actor}: ${request.body.reason}` })
+      }
+      return { provider, paused }
     },
   )
 
@@ -245,6 +318,52 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
   )
 
   app.get(
+    '/v1/admin/charts/throughput',
+    {
+      schema: {
+        summary: 'Accepted, sent, dead and expired per minute (last hour) or per hour (last 7 days)',
+        querystring: ChartQuerySchema,
+        response: { 200: ThroughputChartSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { range } = request.query
+      const chart = await throughputChart(prisma, range)
+      return { range, at: chart.at.map((at) => at.toISOString()), ...(chart.series as Record<keyof typeof chart.series, number[]>) }
+    },
+  )
+
+  app.get(
+    '/v1/admin/charts/latency',
+    {
+      schema: {
+        summary: 'Provider latency p50 and p99 per minute (last hour) or per hour (last 7 days)',
+        querystring: ChartQuerySchema,
+        response: { 200: LatencyChartSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { range } = request.query
+      const chart = await latencyChart(prisma, range)
+      return { range, at: chart.at.map((at) => at.toISOString()), ...chart.series }
+    },
+  )
+
+  app.get(
+    '/v1/admin/charts/queue',
+    {
+      schema: {
+        summary: 'Queue depth now and the age of the oldest due message (the page charts successive readings)',
+        response: { 200: QueueReadingSchema, ...Errors },
+      },
+    },
+    async () => {
+      const [queued, backlog] = await Promise.all([countQueued(prisma), readDueBacklog(prisma)])
+      return { at: new Date().toISOString(), queued, ...backlog }
+    },
+  )
+
+  app.get(
     '/v1/admin/stats',
     { schema: { summary: 'Counts per status, dead per error code, and the last 24 hours by hour', response: { 200: StatsSchema, ...Errors } } },
     async () => {
@@ -271,7 +390,15 @@ function numberIn(field: string, input: string, As: new (message: string) => Err
 }
 
 /** The query's filter, with the number normalised as enqueue stores it. */
-function parseFilter(query: { status?: string; to?: string; errorCode?: string; since?: string; until?: string }): MessageFilter {
+function parseFilter(query: {
+  status?: string
+  to?: string
+  errorCode?: string
+  since?: string
+  until?: string
+  q?: string
+  ids?: string[]
+}): MessageFilter {
   let to: string | undefined
   if (query.to !== undefined) {
     try {
@@ -287,5 +414,7 @@ function parseFilter(query: { status?: string; to?: string; errorCode?: string; 
     errorCode: query.errorCode,
     since: query.since === undefined ? undefined : new Date(query.since),
     until: query.until === undefined ? undefined : new Date(query.until),
+    ids: query.ids,
+    search: query.q === undefined || query.q.trim() === '' ? undefined : parseSearch(query.q),
   }
 }
