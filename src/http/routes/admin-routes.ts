@@ -15,6 +15,7 @@ import type { PrismaClient } from '../../db/database.ts'
 import { findMessage } from '../../outbox/find-message.ts'
 import type { MessageStatus } from '../../outbox/message.ts'
 import { readDueBacklog } from '../../metrics/outbox-readings.ts'
+import { sharedReading } from '../../metrics/shared-reading.ts'
 import { pauseProviderByHand, resumeProvider } from '../../outbox/provider-pauses.ts'
 import { InvalidPhoneNumber, normalizePhoneNumber } from '../../sms/phone-number.ts'
 import {
@@ -317,6 +318,20 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     },
   )
 
+  // The week's charts read every message and attempt of 7 days (index-only, 1.8 s per
+  // million messages here): every admin's poll shares one reading a minute. The hour's
+  // read a minute's worth of index (10 ms per million a week), shared only while in flight.
+  const charts = {
+    throughput: {
+      hour: sharedReading(() => throughputChart(prisma, 'hour'), { maxAgeMs: 0 }),
+      week: sharedReading(() => throughputChart(prisma, 'week'), { maxAgeMs: 60_000 }),
+    },
+    latency: {
+      hour: sharedReading(() => latencyChart(prisma, 'hour'), { maxAgeMs: 0 }),
+      week: sharedReading(() => latencyChart(prisma, 'week'), { maxAgeMs: 60_000 }),
+    },
+  }
+
   app.get(
     '/v1/admin/charts/throughput',
     {
@@ -328,7 +343,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const { range } = request.query
-      const chart = await throughputChart(prisma, range)
+      const chart = await charts.throughput[range]()
       return { range, at: chart.at.map((at) => at.toISOString()), ...(chart.series as Record<keyof typeof chart.series, number[]>) }
     },
   )
@@ -344,7 +359,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const { range } = request.query
-      const chart = await latencyChart(prisma, range)
+      const chart = await charts.latency[range]()
       return { range, at: chart.at.map((at) => at.toISOString()), ...chart.series }
     },
   )
