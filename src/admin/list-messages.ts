@@ -58,6 +58,13 @@ export async function listMessages(
   return { messages: page, nextCursor }
 }
 
+/** How many messages match `filter`: a range of an index for a status filter, the table otherwise. */
+export async function countMessages(prisma: PrismaClient, filter: MessageFilter): Promise<number> {
+  const [{ count }] = await prisma.$queryRaw<{ count: number }[]>`
+    SELECT count(*)::int AS count FROM messages WHERE ${filterCondition(filter)}`
+  return count
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 function afterCursor(cursor: string): Prisma.Sql {

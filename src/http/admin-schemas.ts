@@ -63,6 +63,9 @@ export const BulkRetryRequestSchema = Type.Object(
 
 export const BulkCancelRequestSchema = Type.Object(
   {
+    status: Type.Optional(
+      Type.Array(Status, { minItems: 1, description: 'the list filter; only its pending messages are canceled' }),
+    ),
     ...bulkScope,
     dryRun: Type.Boolean({ default: false, description: 'only count what would be canceled' }),
   },
@@ -73,6 +76,8 @@ const Breakdown = {
   byStatus: Type.Record(Type.String(), Type.Integer(), { description: 'by the status before the action' }),
   byErrorCode: Type.Array(Type.Object({ errorCode: Type.String({ description: 'none: no error code' }), count: Type.Integer() })),
 }
+
+export const MessageCountSchema = Type.Object({ count: Type.Integer({ description: 'messages matching the filter' }) })
 
 export const MessageSummarySchema = Type.Object({
   id: Type.String({ format: 'uuid' }),

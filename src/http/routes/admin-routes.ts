@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { Alerter } from '../../alerts/alerter.ts'
 import { adminActionsOf } from '../../admin/admin-actions.ts'
 import { cancelMatching, cancelMessage } from '../../admin/cancel-message.ts'
 import { countQueued, latencyChart, throughputChart } from '../../admin/charts.ts'
-import { listMessages } from '../../admin/list-messages.ts'
+import { countMessages, listMessages } from '../../admin/list-messages.ts'
 import { InvalidFilter, type MessageFilter } from '../../admin/message-filter.ts'
 import { parseSearch } from '../../admin/message-search.ts'
 import { outboxStats } from '../../admin/outbox-stats.ts'
@@ -29,6 +30,7 @@ import {
   ChartQuerySchema,
   LatencyChartSchema,
   MessageActionResultSchema,
+  MessageCountSchema,
   MessagePageSchema,
   ProviderParamsSchema,
   ProviderPauseRequestSchema,
@@ -77,6 +79,18 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
       const page = await listMessages(prisma, parseFilter(filter), { cursor, limit })
       return { messages: page.messages.map(summaryView), nextCursor: page.nextCursor }
     },
+  )
+
+  app.get(
+    '/v1/admin/messages/count',
+    {
+      schema: {
+        summary: 'How many messages match the filter (for "select all that match")',
+        querystring: Type.Omit(AdminListQuerySchema, ['cursor', 'limit']),
+        response: { 200: MessageCountSchema, ...Errors },
+      },
+    },
+    async (request) => ({ count: await countMessages(prisma, parseFilter(request.query)) }),
   )
 
   app.get(
@@ -173,8 +187,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const { dryRun, ...scope } = request.body
-      const filter = parseFilter(scope)
+      const { dryRun, status, ...scope } = request.body
+      const filter = parseFilter({ ...scope, status: status?.join(',') })
       const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
       const outcome = await cancelMatching(prisma, filter, { actor, dryRun })
       if (!dryRun && outcome.matched > 0) request.log.info({ actor, canceled: outcome.matched }, `${actor} canceled ${outcome.matched} messages`)
