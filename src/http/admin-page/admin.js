@@ -81,6 +81,29 @@ function el(tag, attributes = {}, ...children) {
   return node
 }
 
+/**
+ * Shows `fresh` (rows with data-key and data-signature) in `container`, in order, keeping
+ * every row whose signature did not change: a refresh must not take a button away from
+ * under the pointer, nor focus from a row.
+ */
+function reconcile(container, fresh) {
+  const current = new Map([...container.children].map((node) => [node.dataset.key, node]))
+  const wanted = new Set(fresh.map((node) => node.dataset.key))
+  for (const [key, node] of current) if (!wanted.has(key)) node.remove()
+  let position = container.firstElementChild
+  for (const node of fresh) {
+    const old = current.get(node.dataset.key)
+    let placed = node
+    if (old && old.dataset.signature === node.dataset.signature) placed = old
+    else if (old) {
+      if (position === old) position = old.nextElementSibling
+      old.remove()
+    }
+    if (placed !== position) container.insertBefore(placed, position)
+    position = placed.nextElementSibling
+  }
+}
+
 function showError(id, error) {
   const line = $(id)
   line.textContent = error instanceof Error ? error.message : String(error)
@@ -130,7 +153,7 @@ async function refreshProviders() {
   const providers = await api('/v1/admin/providers')
   $('active-provider').textContent = providers.active ?? 'none (ROLE=api)'
   const pauses = new Map(providers.paused.map((pause) => [pause.provider, pause]))
-  $('provider-rows').replaceChildren(...providers.providers.map((provider) => providerRow(provider, pauses.get(provider.provider))))
+  reconcile($('provider-rows'), providers.providers.map((provider) => providerRow(provider, pauses.get(provider.provider))))
 }
 
 function providerRow(provider, pause) {
@@ -147,7 +170,12 @@ function providerRow(provider, pause) {
   button.addEventListener('click', () => (pause ? resumeProvider(provider.provider) : askToPause(provider.provider)))
   return el(
     'tr',
-    { 'data-provider': provider.provider, 'data-testid': `provider-${provider.provider}`, class: pause ? 'paused' : '' },
+    {
+      'data-key': provider.provider,
+      'data-signature': JSON.stringify([provider, pause]),
+      'data-testid': `provider-${provider.provider}`,
+      class: pause ? 'paused' : '',
+    },
     el('th', { scope: 'row' }, provider.provider),
     el('td', { 'data-testid': 'provider-state', class: pause ? 'state-paused' : 'state-ok' }, stateText),
     el('td', {}, provider.rateLimitPerSecond === null ? 'none' : `${provider.rateLimitPerSecond}/s, shared`),
@@ -169,7 +197,7 @@ async function resumeProvider(provider) {
     showError('page-error', error)
   }
   await refreshProviders().catch((error) => showError('page-error', error))
-  $(`provider-${provider}`)?.querySelector('button')?.focus()
+  $('provider-rows').querySelector(`tr[data-key="${CSS.escape(provider)}"] button`)?.focus()
 }
 
 function askToPause(provider) {
@@ -238,13 +266,14 @@ function makeCharts() {
   const { uPlot } = window
   const color = (name) => cssColor(name)
   const axis = { stroke: color('--text'), grid: { stroke: color('--grid'), width: 1 }, ticks: { stroke: color('--grid'), width: 1 } }
-  const make = (name, series, axes = [axis, axis]) => {
+  const make = (name, series, axes = [axis, axis], scales = {}) => {
     const element = $(`${name}-chart`)
     const options = {
       width: Math.max(element.clientWidth, 260),
       height: 200,
       series: [{}, ...series.map((entry) => ({ spanGaps: false, width: 2, ...entry }))],
       axes,
+      scales,
       cursor: { drag: { x: false, y: false } },
     }
     const chart = new uPlot(options, [[], ...series.map(() => [])], element)
@@ -265,10 +294,13 @@ function makeCharts() {
       { label: 'oldest due (s)', stroke: color('--series-dead'), scale: 's' },
     ],
     [axis, { ...axis, scale: 'count' }, { ...axis, scale: 's', side: 1, grid: { show: false } }],
+    // A few readings span seconds: show at least the last minute, not a stretched instant.
+    { x: { time: true, range: (_chart, min, max) => [Math.min(min ?? 0, (max ?? 0) - 60), max ?? 0] } },
   )
+  // Minutes without a finished attempt are gaps: points keep a lone minute visible.
   make('latency', [
-    { label: 'p50 ms', stroke: color('--series-sent') },
-    { label: 'p99 ms', stroke: color('--series-dead') },
+    { label: 'p50 ms', stroke: color('--series-sent'), points: { show: true } },
+    { label: 'p99 ms', stroke: color('--series-dead'), points: { show: true } },
   ])
   const resize = new ResizeObserver(() => {
     for (const [name, chart] of Object.entries(state.charts)) {
@@ -409,9 +441,10 @@ async function refreshMessages() {
     $('load-more').hidden = page.nextCursor === null
   }
   for (const id of [...state.selected]) if (!state.rows.has(id) && !state.allMatching) state.selected.delete(id)
-  $('message-rows').replaceChildren(...[...state.rows.values()].map(messageRow))
+  reconcile($('message-rows'), [...state.rows.values()].map(messageRow))
   $('list-empty').hidden = state.rows.size > 0
-  if (focusedId) {
+  // A changed row is a new element: focus moves to it.
+  if (focusedId && !$('message-rows').contains(document.activeElement)) {
     const row = rowOf(focusedId)
     ;(focusedCheckbox ? row?.querySelector('input[type=checkbox]') : row)?.focus({ preventScroll: true })
   }
@@ -433,7 +466,14 @@ function messageRow(message) {
   })
   const row = el(
     'tr',
-    { tabindex: '0', 'data-id': message.id, 'data-testid': 'message-row', 'aria-selected': String(checked) },
+    {
+      tabindex: '0',
+      'data-id': message.id,
+      'data-key': message.id,
+      'data-signature': JSON.stringify(message),
+      'data-testid': 'message-row',
+      'aria-selected': String(checked),
+    },
     el('td', { class: 'select' }, checkbox),
     el('td', { class: 'nowrap' }, formatTime(message.createdAt)),
     el('td', { class: `status status-${message.status}`, 'data-testid': 'row-status' }, message.status),
