@@ -101,7 +101,11 @@ t.test('in a browser: charts, search, bulk retry and cancel, live refresh, manua
   page.on('console', (message) => {
     if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) pageErrors.push(message.text())
   })
-  const shoot = (name: string) => page.screenshot({ path: new URL(`admin-${name}.png`, SCREENSHOTS).pathname, fullPage: false })
+  /** A screenshot of the view, scrolled to `heading` first (the docs show the part that matters). */
+  const shoot = async (name: string, heading?: string) => {
+    if (heading) await page.locator(heading).evaluate((node) => (node as unknown as { scrollIntoView(): void }).scrollIntoView())
+    await page.screenshot({ path: new URL(`admin-${name}.png`, SCREENSHOTS).pathname })
+  }
   // Read through the page, with its session: what the page itself could read now.
   const apiJson = (path: string) =>
     page.evaluate(
@@ -189,12 +193,12 @@ t.test('in a browser: charts, search, bulk retry and cancel, live refresh, manua
     await waitForText(page.getByTestId('selection-count'), '50 selected')
     await page.getByTestId('select-all-matching').click()
     await waitForText(page.getByTestId('selection-count'), 'All 60 messages that match this filter are selected')
-    await shoot('selection')
+    await shoot('selection', '#messages-title')
     await page.getByTestId('bulk-retry').click()
     const summary = page.getByTestId('dry-run-summary')
     await waitForText(summary, /Retry 60 messages\?By status: dead 60\.By error code: NIGHT_503 × 60\./)
     t.equal((await db.sql(`SELECT count(*)::int AS n FROM messages WHERE status = 'dead'`))[0].n, 61, 'a dry run changes nothing')
-    await shoot('dry-run')
+    await shoot('dry-run', '#messages-title')
     await page.getByTestId('confirm').click()
     await waitForText(page.getByTestId('bulk-result'), /^Retried 60 messages\.By status: dead 60\.By error code: NIGHT_503 × 60\.$/)
     t.same(await db.sql(`SELECT status, count(*)::int AS n FROM messages WHERE id = ANY($1::uuid[]) GROUP BY 1`, [bulkIds]), [{ status: 'pending', n: 60 }])
@@ -271,7 +275,7 @@ t.test('in a browser: charts, search, bulk retry and cancel, live refresh, manua
     t.ok(await page.getByTestId('detail').isVisible(), 'the detail stays open')
     t.equal(await page.locator('#detail-id').textContent(), otherId)
     await waitForText(page.getByTestId('count-dead'), 'dead 2')
-    await shoot('live-detail')
+    await shoot('live-detail', '#messages-title')
 
     await page.getByTestId('live-toggle').click()
     await waitForText(page.getByTestId('last-updated'), /, live updates paused$/)
@@ -296,7 +300,7 @@ t.test('in a browser: charts, search, bulk retry and cancel, live refresh, manua
     t.match(await db.sql(`SELECT actor, action, provider, detail FROM admin_actions WHERE action = 'pause'`), [
       { actor: 'admin-page', action: 'pause', provider: 'webhook', detail: { reason: 'carrier incident <b>tonight</b>' } },
     ])
-    await shoot('providers')
+    await shoot('providers', '#providers-title')
 
     const due = await enqueue(db, { to: '010-9999-0001', text: 'during the incident' })
     // However long the pause lasts, no probe: its probe time long past changes nothing.
