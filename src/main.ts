@@ -11,11 +11,16 @@ import { createLogger } from './logger.ts'
 import { createOutboxMetrics } from './metrics/outbox-metrics.ts'
 import { Dispatcher } from './outbox/dispatcher.ts'
 import { listenForDueMessages } from './outbox/due-notifications.ts'
+import { startQueueSampler, type QueueSampler } from './outbox/queue-samples.ts'
 import { startRetention, type RetentionJob } from './outbox/retention.ts'
 import { createProvider } from './providers/create-provider.ts'
 
 // Erasure is due hours after the fact; every ten minutes is prompt enough.
 const RETENTION_INTERVAL_MS = 10 * 60_000
+
+// The admin page's queue chart keeps one reading a minute. Twice a minute, so that timer
+// drift never skips one; the first reading of a minute (of any worker) is the one kept.
+const QUEUE_SAMPLE_INTERVAL_MS = 30_000
 
 // Long enough for in-flight provider calls (PROVIDER_TIMEOUT_MS) to finish and be recorded.
 const graceMs = (config: Config) => config.PROVIDER_TIMEOUT_MS + 5_000
@@ -69,6 +74,7 @@ async function main(): Promise<void> {
   let dispatcher: Dispatcher | undefined
   let notifications: { close(): Promise<void> } | undefined
   let retention: RetentionJob | undefined
+  let queueSampler: QueueSampler | undefined
   const alerts = createAlerter({
     url: config.ALERT_WEBHOOK_URL,
     windowMs: config.ALERT_WINDOW_MS,
@@ -111,6 +117,10 @@ async function main(): Promise<void> {
       intervalMs: RETENTION_INTERVAL_MS,
       log: log.child({ component: 'retention' }),
     })
+    queueSampler = startQueueSampler(database.prisma, {
+      intervalMs: QUEUE_SAMPLE_INTERVAL_MS,
+      log: log.child({ component: 'queue-sampler' }),
+    })
   }
 
   const address = await app.listen({ host: config.HOST, port: config.PORT })
@@ -122,6 +132,7 @@ async function main(): Promise<void> {
     await app.close()
     await notifications?.close()
     await retention?.stop()
+    await queueSampler?.stop()
     await dispatcher?.stop()
     await provider?.close?.()
     await alerts.close()

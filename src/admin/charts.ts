@@ -91,6 +91,36 @@ export async function latencyChart(prisma: PrismaClient, range: ChartRange): Pro
 }
 
 /**
+ * The queue per bucket, from the readings workers take once a minute (queue-samples.ts):
+ * for the week, each hour's largest. Null where no worker ran.
+ */
+export async function queueChart(
+  prisma: PrismaClient,
+  range: ChartRange,
+): Promise<ChartSeries<'queued' | 'due' | 'oldestDueSeconds'>> {
+  const { unit, step, first } = bucketsOf(range)
+  const rows = await prisma.$queryRaw<{ at: Date; queued: number | null; due: number | null; oldestDueSeconds: number | null }[]>`
+    WITH buckets AS (
+      SELECT generate_series(${first}, date_trunc(${unit}, now()), ${step}::interval) AS at
+    ), samples AS (
+      SELECT date_trunc(${unit}, at) AS at, max(queued) AS queued, max(due) AS due,
+             max(oldest_due_seconds) AS oldest
+      FROM queue_samples WHERE at >= ${first} GROUP BY 1
+    )
+    SELECT b.at, s.queued, s.due, round(s.oldest)::int AS "oldestDueSeconds"
+    FROM buckets b LEFT JOIN samples s USING (at)
+    ORDER BY b.at`
+  return {
+    at: rows.map((row) => row.at),
+    series: {
+      queued: rows.map((row) => row.queued),
+      due: rows.map((row) => row.due),
+      oldestDueSeconds: rows.map((row) => row.oldestDueSeconds),
+    },
+  }
+}
+
+/**
  * Messages not yet finished (pending or sending) now, from messages_status_created_idx:
  * as cheap as the queue is short.
  */

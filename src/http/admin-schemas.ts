@@ -197,12 +197,24 @@ export const LatencyChartSchema = Type.Object({
   p99: Milliseconds,
 })
 
-export const QueueReadingSchema = Type.Object({
-  at: DateTime('when it was read'),
-  queued: Type.Integer({ description: 'pending or sending' }),
-  due: Type.Integer({ description: 'pending and due now' }),
-  oldestDueAgeSeconds: Type.Number({ description: 'how long the longest-waiting due message has been due; 0 when none is' }),
-})
+const Readings = Type.Array(Type.Union([Type.Integer(), Type.Null()]), { description: "null where no worker took a reading" })
+
+export const QueueChartSchema = Type.Object({
+  range: Type.Enum(['hour', 'week']),
+  at: BucketStarts,
+  queued: Readings,
+  due: Readings,
+  oldestDueSeconds: Readings,
+  now: Type.Object(
+    {
+      at: DateTime('when it was read'),
+      queued: Type.Integer({ description: 'pending or sending' }),
+      due: Type.Integer({ description: 'pending and due now' }),
+      oldestDueAgeSeconds: Type.Number({ description: 'how long the longest-waiting due message has been due; 0 when none is' }),
+    },
+    { description: 'read now, for the latest point' },
+  ),
+}, { description: 'per bucket the largest of the once-a-minute readings workers take' })
 
 export const ProviderParamsSchema = Type.Object({
   provider: Type.Enum(['console', 'webhook', 'solapi', 'twilio']),

@@ -26,3 +26,14 @@ CREATE INDEX "message_attempts_started_at_idx" ON "message_attempts" ("started_a
 -- the whole table before), newest first.
 CREATE INDEX "messages_recipient_idx" ON "messages" ("recipient", "created_at" DESC)
     WHERE "recipient" IS NOT NULL;
+
+-- The queue over time, for the admin page's queue chart: one reading a minute, taken by
+-- whichever worker gets there first (the primary key keeps one), kept 8 days.
+CREATE TABLE "queue_samples" (
+    "at" TIMESTAMPTZ(6) NOT NULL,
+    "queued" INTEGER NOT NULL,
+    "due" INTEGER NOT NULL,
+    "oldest_due_seconds" DOUBLE PRECISION NOT NULL,
+
+    CONSTRAINT "queue_samples_pkey" PRIMARY KEY ("at")
+);

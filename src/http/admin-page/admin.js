@@ -12,8 +12,6 @@ const PAGE_SIZE = 50
 const MAX_PAGE = 200
 /** The week's charts change by the hour, and the server shares one reading a minute. */
 const WEEK_REFRESH_MS = 60_000
-/** Queue readings the queue chart keeps (an hour at the default refresh). */
-const QUEUE_READINGS = 720
 
 // `?refresh=ms` sets how often the page refreshes itself (tests use a short one).
 const REFRESH_MS = (() => {
@@ -42,7 +40,6 @@ const state = {
   live: { paused: false, timer: null, lastUpdated: null, refreshing: false, weekLoadedAt: 0 },
   range: 'hour',
   charts: { throughput: null, queue: null, latency: null },
-  queueReadings: [],
   /** What the open dialog confirms: a function run on Confirm, or null. */
   dialogAction: null,
 }
@@ -289,15 +286,13 @@ function makeCharts() {
   make(
     'queue',
     [
-      { label: 'queued', stroke: color('--series-accepted'), scale: 'count' },
-      { label: 'due', stroke: color('--series-expired'), scale: 'count' },
-      { label: 'oldest due (s)', stroke: color('--series-dead'), scale: 's' },
+      { label: 'queued', stroke: color('--series-accepted'), scale: 'count', points: { show: true } },
+      { label: 'due', stroke: color('--series-expired'), scale: 'count', points: { show: true } },
+      { label: 'oldest due (s)', stroke: color('--series-dead'), scale: 's', points: { show: true } },
     ],
     [axis, { ...axis, scale: 'count' }, { ...axis, scale: 's', side: 1, grid: { show: false } }],
-    // A few readings span seconds: show at least the last minute, not a stretched instant.
-    { x: { time: true, range: (_chart, min, max) => [Math.min(min ?? 0, (max ?? 0) - 60), max ?? 0] } },
   )
-  // Minutes without a finished attempt are gaps: points keep a lone minute visible.
+  // Buckets without data are gaps: points keep a lone bucket visible.
   make('latency', [
     { label: 'p50 ms', stroke: color('--series-sent'), points: { show: true } },
     { label: 'p99 ms', stroke: color('--series-dead'), points: { show: true } },
@@ -349,20 +344,25 @@ async function refreshSeriesCharts({ force = false } = {}) {
 }
 
 async function refreshQueueChart() {
-  const reading = await api('/v1/admin/charts/queue')
-  state.queueReadings.push(reading)
-  if (state.queueReadings.length > QUEUE_READINGS) state.queueReadings.shift()
-  const readings = state.queueReadings
+  const range = state.range
+  const queue = await api(`/v1/admin/charts/queue?range=${range}`)
+  if (range !== state.range) return
+  // The readings workers took, one a minute, and the queue as it is now.
+  const { now } = queue
+  const oldestNow = Math.round(now.oldestDueAgeSeconds)
   state.charts.queue?.setData([
-    readings.map((r) => seconds(r.at)),
-    readings.map((r) => r.queued),
-    readings.map((r) => r.due),
-    readings.map((r) => Math.round(r.oldestDueAgeSeconds)),
+    [...queue.at.map(seconds), seconds(now.at)],
+    [...queue.queued, now.queued],
+    [...queue.due, now.due],
+    [...queue.oldestDueSeconds, oldestNow],
   ])
   fillTable(
     'queue-data',
-    ['Read at', 'Queued', 'Due', 'Oldest due (s)'],
-    readings.slice(-20).reverse().map((r) => [formatTime(r.at), r.queued, r.due, Math.round(r.oldestDueAgeSeconds)]),
+    ['Bucket', 'Queued', 'Due', 'Oldest due (s)'],
+    [
+      ['now', now.queued, now.due, oldestNow],
+      ...queue.at.map((at, i) => [formatBucket(at), queue.queued[i], queue.due[i], queue.oldestDueSeconds[i]]).reverse(),
+    ],
   )
 }
 
@@ -924,7 +924,7 @@ document.addEventListener('keydown', (event) => {
 for (const radio of document.querySelectorAll('#chart-range input[name=range]')) {
   radio.addEventListener('change', () => {
     state.range = radio.value
-    refreshSeriesCharts({ force: true }).catch((error) => showError('page-error', error))
+    Promise.all([refreshSeriesCharts({ force: true }), refreshQueueChart()]).catch((error) => showError('page-error', error))
   })
 }
 $('live-toggle').addEventListener('click', toggleLive)

@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import type { Alerter } from '../../alerts/alerter.ts'
 import { adminActionsOf } from '../../admin/admin-actions.ts'
 import { cancelMatching, cancelMessage } from '../../admin/cancel-message.ts'
-import { countQueued, latencyChart, throughputChart } from '../../admin/charts.ts'
+import { countQueued, latencyChart, queueChart, throughputChart } from '../../admin/charts.ts'
 import { countMessages, listMessages } from '../../admin/list-messages.ts'
 import { InvalidFilter, type MessageFilter } from '../../admin/message-filter.ts'
 import { parseSearch } from '../../admin/message-search.ts'
@@ -37,7 +37,7 @@ import {
   ProviderPauseResultSchema,
   ProviderResumeResultSchema,
   ProvidersSchema,
-  QueueReadingSchema,
+  QueueChartSchema,
   StatsSchema,
   SuppressionAddRequestSchema,
   SuppressionAddResultSchema,
@@ -382,13 +382,20 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     '/v1/admin/charts/queue',
     {
       schema: {
-        summary: 'Queue depth now and the age of the oldest due message (the page charts successive readings)',
-        response: { 200: QueueReadingSchema, ...Errors },
+        summary: 'Queue depth and the age of the oldest due message per minute (last hour) or hour (7 days), and now',
+        querystring: ChartQuerySchema,
+        response: { 200: QueueChartSchema, ...Errors },
       },
     },
-    async () => {
-      const [queued, backlog] = await Promise.all([countQueued(prisma), readDueBacklog(prisma)])
-      return { at: new Date().toISOString(), queued, ...backlog }
+    async (request) => {
+      const { range } = request.query
+      const [chart, queued, backlog] = await Promise.all([queueChart(prisma, range), countQueued(prisma), readDueBacklog(prisma)])
+      return {
+        range,
+        at: chart.at.map((at) => at.toISOString()),
+        ...chart.series,
+        now: { at: new Date().toISOString(), queued, ...backlog },
+      }
     },
   )
 
