@@ -172,6 +172,12 @@ export const ProviderPauseResultSchema = Type.Object({
   paused: Type.Boolean({ description: 'false when it was paused by hand already (nothing changed)' }),
 })
 
+export const CountsSchema = Type.Object({
+  byStatus: Type.Record(Type.String(), Type.Integer(), {
+    description: 'pending, sending, dead and expired counted now; sent and canceled at most a minute ago',
+  }),
+})
+
 export const ChartQuerySchema = Type.Object(
   { range: Type.Enum(['hour', 'week'], { default: 'hour', description: 'the last hour by minute, or 7 days by hour' }) },
   { additionalProperties: false },

@@ -90,6 +90,9 @@ t.test('over HTTP: the new admin routes refuse bad input', async (t) => {
   t.equal((await call('POST', '/v1/admin/providers/webhook/pause', {})).statusCode, 400)
   t.equal((await call('POST', '/v1/admin/providers/acme/pause', { reason: 'x' })).statusCode, 400)
   t.same(await db.sql('SELECT provider FROM provider_pauses'), [], 'nothing half-written')
+  t.same((await call('GET', '/v1/admin/counts')).json(), {
+    byStatus: { pending: 3, sending: 0, dead: 61, expired: 0, sent: 0, canceled: 0 },
+  }, 'the counts the header polls')
   const page = await app.inject({ method: 'GET', url: '/admin', headers })
   t.notMatch(page.body, /<script(?![^>]*\bsrc=)/, 'no inline script')
   t.notMatch(page.body, /\sstyle=|<style/, 'no inline style')

@@ -136,7 +136,7 @@ function plural(count, noun) {
 // Header: counts.
 
 async function refreshCounts() {
-  const stats = await api('/v1/admin/stats')
+  const stats = await api('/v1/admin/counts')
   $('status-counts').replaceChildren(
     ...STATUSES.map((status) =>
       el('li', { class: status, 'data-testid': `count-${status}` }, `${status} ${stats.byStatus[status] ?? 0}`),

@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import type { Alerter } from '../../alerts/alerter.ts'
 import { adminActionsOf } from '../../admin/admin-actions.ts'
 import { cancelMatching, cancelMessage } from '../../admin/cancel-message.ts'
-import { countQueued, latencyChart, queueChart, throughputChart } from '../../admin/charts.ts'
+import { countByStatus, latencyChart, queueChart, throughputChart, WATCHED_STATUSES } from '../../admin/charts.ts'
 import { countMessages, listMessages } from '../../admin/list-messages.ts'
 import { InvalidFilter, type MessageFilter } from '../../admin/message-filter.ts'
 import { parseSearch } from '../../admin/message-search.ts'
@@ -28,6 +28,7 @@ import {
   BulkRetryRequestSchema,
   BulkRetryResultSchema,
   ChartQuerySchema,
+  CountsSchema,
   LatencyChartSchema,
   MessageActionResultSchema,
   MessageCountSchema,
@@ -346,6 +347,23 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     },
   }
 
+  // Counting every sent message reads the whole table (0.3 s per million): once a minute.
+  const finishedCounts = sharedReading(() => countByStatus(prisma, ['sent', 'canceled']), { maxAgeMs: 60_000 })
+
+  app.get(
+    '/v1/admin/counts',
+    {
+      schema: {
+        summary: 'Messages per status, cheap enough to poll: the watched statuses now, sent and canceled within a minute',
+        response: { 200: CountsSchema, ...Errors },
+      },
+    },
+    async () => {
+      const [watched, finished] = await Promise.all([countByStatus(prisma, WATCHED_STATUSES), finishedCounts()])
+      return { byStatus: { ...watched, ...finished } }
+    },
+  )
+
   app.get(
     '/v1/admin/charts/throughput',
     {
@@ -389,7 +407,12 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const { range } = request.query
-      const [chart, queued, backlog] = await Promise.all([queueChart(prisma, range), countQueued(prisma), readDueBacklog(prisma)])
+      const [chart, unfinished, backlog] = await Promise.all([
+        queueChart(prisma, range),
+        countByStatus(prisma, ['pending', 'sending']),
+        readDueBacklog(prisma),
+      ])
+      const queued = unfinished.pending + unfinished.sending
       return {
         range,
         at: chart.at.map((at) => at.toISOString()),
