@@ -5,10 +5,15 @@ import type { Database } from './db/database.ts'
 import { Dispatcher } from './outbox/dispatcher.ts'
 import { listenForDueMessages } from './outbox/due-notifications.ts'
 import type { AttemptMetrics, ReceiptMetrics } from './outbox/outcome-metrics.ts'
+import { startQueueSampler } from './outbox/queue-samples.ts'
 import { ReceiptPoller } from './outbox/receipt-poller.ts'
 import { startHousekeeping } from './outbox/housekeeping.ts'
 import { createProvider } from './providers/create-provider.ts'
 import type { SmsProvider } from './providers/provider.ts'
+
+// The admin page's queue chart keeps one reading a minute. Twice a minute, so that timer
+// drift never skips one; the first reading of a minute (of any worker) is the one kept.
+const QUEUE_SAMPLE_INTERVAL_MS = 30_000
 
 export interface RunningDispatcher {
   provider: SmsProvider
@@ -29,7 +34,8 @@ export interface RunDispatcherOptions {
 /**
  * What a worker does, on a database that has every migration: a dispatcher sending through
  * SMS_PROVIDER, woken by the insert trigger's NOTIFY (polling as a fallback); the
- * housekeeping loop (retention and pruning); and, where the provider's receipts must be
+ * housekeeping loop (retention and pruning); the queue sampler of the admin page's
+ * chart; and, where the provider's receipts must be
  * asked for, the receipt poller. The service's entry (main.ts) and the library's
  * startDispatcher both run it.
  */
@@ -70,6 +76,10 @@ export function runDispatcher({ config, databaseUrl, database, log, alerts, metr
     intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
     log: log.child({ component: 'housekeeping' }),
   })
+  const queueSampler = startQueueSampler(database.prisma, {
+    intervalMs: QUEUE_SAMPLE_INTERVAL_MS,
+    log: log.child({ component: 'queue-sampler' }),
+  })
   const receiptPoller = pollsReceipts
     ? new ReceiptPoller({
         pool: database.pool,
@@ -89,6 +99,7 @@ export function runDispatcher({ config, databaseUrl, database, log, alerts, metr
     async stop() {
       await notifications.close()
       await housekeeping.stop()
+      await queueSampler.stop()
       await receiptPoller?.stop()
       await dispatcher.stop()
       await provider.close?.()

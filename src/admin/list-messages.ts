@@ -23,7 +23,12 @@ export interface MessageSummary extends DeliveryFields {
   expiresAt: Date
   sentAt: Date | null
   erasedAt: Date | null
+  /** The text's first characters, to tell messages apart in a list; null once erased. */
+  textPreview: string | null
 }
+
+/** How much of the text a list line shows. */
+export const TEXT_PREVIEW_CHARACTERS = 40
 
 
 export const SUMMARY_COLUMNS = Prisma.raw(`
@@ -31,7 +36,8 @@ export const SUMMARY_COLUMNS = Prisma.raw(`
   last_error_code AS "lastErrorCode", last_error AS "lastError", provider,
   created_at AS "createdAt", updated_at AS "updatedAt", next_attempt_at AS "nextAttemptAt",
   expires_at AS "expiresAt", sent_at AS "sentAt", erased_at AS "erasedAt",
-  delivery_status AS "deliveryStatus", delivery_at AS "deliveryAt", delivery_error_code AS "deliveryErrorCode"`)
+  delivery_status AS "deliveryStatus", delivery_at AS "deliveryAt", delivery_error_code AS "deliveryErrorCode",
+  left(body, ${TEXT_PREVIEW_CHARACTERS}) AS "textPreview"`)
 
 /**
  * Messages matching `filter`, newest first, `limit` at a time. The cursor is the last
@@ -52,6 +58,15 @@ export async function listMessages(
   const { page, nextCursor } = pageOf(rows, limit)
   return { messages: page, nextCursor }
 }
+
+/** How many messages match `filter`: a range of an index for a status filter, the table otherwise. */
+export async function countMessages(prisma: PrismaClient, filter: MessageFilter): Promise<number> {
+  const [{ count }] = await prisma.$queryRaw<{ count: number }[]>`
+    SELECT count(*)::int AS count FROM sms_outbox.messages WHERE ${filterCondition(filter)}`
+  return count
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 function afterCursor(cursor: string): Prisma.Sql {
   const { position, id } = decodeCursor(cursor)

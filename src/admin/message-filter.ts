@@ -1,5 +1,6 @@
 import { Prisma } from '../generated/prisma/client.ts'
 import type { DeliveryStatus, MessageStatus } from '../outbox/message.ts'
+import { searchCondition, type MessageSearch } from './message-search.ts'
 
 /** Which messages an admin means: for lists, bulk redrives and the CLI alike. */
 export interface MessageFilter {
@@ -14,6 +15,10 @@ export interface MessageFilter {
   until?: Date
   /** What the delivery receipt said, e.g. `undelivered`. */
   delivery?: DeliveryStatus
+  /** Only these messages (the rows an admin ticked). */
+  ids?: string[]
+  /** What an admin typed into the search box: see message-search.ts. */
+  search?: MessageSearch
 }
 
 /** The filter as SQL conditions on `messages`, ANDed; `TRUE` when it is empty. */
@@ -25,6 +30,8 @@ export function filterCondition(filter: MessageFilter): Prisma.Sql {
   if (filter.since !== undefined) conditions.push(Prisma.sql`created_at >= ${filter.since}`)
   if (filter.until !== undefined) conditions.push(Prisma.sql`created_at < ${filter.until}`)
   if (filter.delivery !== undefined) conditions.push(Prisma.sql`delivery_status = ${filter.delivery}`)
+  if (filter.ids !== undefined) conditions.push(Prisma.sql`id = ANY(${filter.ids}::uuid[])`)
+  if (filter.search !== undefined) conditions.push(searchCondition(filter.search))
   return conditions.length > 0 ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`
 }
 

@@ -2,6 +2,7 @@ import type { PrismaClient } from '../db/database.ts'
 import { Prisma } from '../generated/prisma/client.ts'
 import type { MessageStatus } from '../outbox/message.ts'
 import { SUMMARY_COLUMNS, type MessageSummary } from './list-messages.ts'
+import { previewMatching, tally, type BulkOutcome, type RowGroup } from './bulk-outcome.ts'
 import { filterCondition, type MessageFilter } from './message-filter.ts'
 
 /** Only these come back: a message that was sent, or canceled on purpose, stays so. */
@@ -26,11 +27,11 @@ export type RetryResult =
  * message to a number on the suppression list is not retried, as it would not be accepted.
  */
 export async function retryMessage(prisma: PrismaClient, id: string, options: RetryOptions): Promise<RetryResult> {
-  const retried = await redrive(prisma, Prisma.sql`id = ${id}::uuid`, { ...options, bulk: false })
+  const [retried] = await redrive(prisma, Prisma.sql`id = ${id}::uuid`, { ...options, bulk: false })
   const [message] = await prisma.$queryRaw<MessageSummary[]>`
     SELECT ${SUMMARY_COLUMNS} FROM sms_outbox.messages WHERE id = ${id}::uuid`
   if (!message) return { result: 'not_found' }
-  if (retried > 0) return { result: 'retried', message }
+  if (retried) return { result: 'retried', message }
   if (message.status === 'pending' || message.status === 'sending') return { result: 'unchanged', message }
   const reason =
     message.erasedAt !== null
@@ -50,45 +51,41 @@ export async function retryMatching(
   prisma: PrismaClient,
   filter: MessageFilter,
   { dryRun, ...options }: RetryOptions & { dryRun: boolean },
-): Promise<{ matched: number; retried: number }> {
+): Promise<BulkOutcome> {
   const statuses = (filter.status ?? RETRYABLE_STATUSES).filter((status) => RETRYABLE_STATUSES.includes(status))
-  if (statuses.length === 0) return { matched: 0, retried: 0 }
+  if (statuses.length === 0) return tally([])
   const scope = filterCondition({ ...filter, status: statuses })
-  if (!dryRun) {
-    const retried = await redrive(prisma, scope, { ...options, bulk: true })
-    return { matched: retried, retried }
-  }
-  const [{ matched }] = await prisma.$queryRaw<{ matched: number }[]>`
-    SELECT count(*)::int AS matched FROM sms_outbox.messages WHERE ${scope} AND erased_at IS NULL AND ${NOT_SUPPRESSED}`
-  return { matched, retried: 0 }
+  if (dryRun) return previewMatching(prisma, Prisma.sql`${scope} AND ${RETRYABLE}`)
+  return tally(await redrive(prisma, scope, { ...options, bulk: true }))
 }
 
 // A bulk redrive of every `21610` must not text the people who said STOP: enqueue would
 // refuse those numbers, so a retry does too.
 const NOT_SUPPRESSED = Prisma.sql`NOT EXISTS (SELECT 1 FROM sms_outbox.suppressions s WHERE s.recipient = messages.recipient)`
+const RETRYABLE = Prisma.sql`status = ANY(${RETRYABLE_STATUSES}::text[]) AND erased_at IS NULL AND ${NOT_SUPPRESSED}`
 
-/** The one statement behind both retries; returns how many rows it moved. */
+/** The one statement behind both retries; returns what it moved, by former status and error code. */
 async function redrive(
   prisma: PrismaClient,
   scope: Prisma.Sql,
   { actor, ttlSeconds, bulk }: RetryOptions & { bulk: boolean },
-): Promise<number> {
-  const [{ retried }] = await prisma.$queryRaw<{ retried: number }[]>`
+): Promise<RowGroup[]> {
+  return prisma.$queryRaw<RowGroup[]>`
     WITH target AS (
-      SELECT id, status FROM sms_outbox.messages
-      WHERE ${scope} AND status = ANY(${RETRYABLE_STATUSES}::text[]) AND erased_at IS NULL AND ${NOT_SUPPRESSED}
+      SELECT id, status, last_error_code FROM sms_outbox.messages
+      WHERE ${scope} AND ${RETRYABLE}
       FOR UPDATE SKIP LOCKED
     ), retried AS (
       UPDATE sms_outbox.messages m
       SET status = 'pending', counted_attempts = 0, next_attempt_at = now(), updated_at = now(),
           expires_at = greatest(m.expires_at, now() + make_interval(secs => ${ttlSeconds}))
       FROM target WHERE m.id = target.id
-      RETURNING m.id, target.status AS previous_status
+      RETURNING m.id, target.status AS previous_status, target.last_error_code
     ), logged AS (
       INSERT INTO sms_outbox.admin_actions (actor, action, message_id, detail)
       SELECT ${actor}, 'retry', id, jsonb_build_object('from', previous_status, 'bulk', ${bulk}::boolean)
       FROM retried
     )
-    SELECT count(*)::int AS retried FROM retried`
-  return retried
+    SELECT previous_status AS status, last_error_code AS "errorCode", count(*)::int AS count
+    FROM retried GROUP BY 1, 2`
 }

@@ -10,12 +10,15 @@ import type {
   ActorHeadersSchema,
   AdminListQuerySchema,
   AdminMessageDetailSchema,
+  BulkCancelRequestSchema,
+  BulkCancelResultSchema,
   BulkRetryRequestSchema,
   BulkRetryResultSchema,
   MessageActionResultSchema,
   MessagePageSchema,
   MessageSummarySchema,
   ProviderParamsSchema,
+  ProviderPauseResultSchema,
   ProviderResumeResultSchema,
   ProvidersSchema,
   StatsSchema,
@@ -66,6 +69,9 @@ export type MessageActionResult = Static<typeof MessageActionResultSchema>
 /** `dryRun` is required on purpose: a mass redrive should say that it means it. */
 export type BulkRetryRequest = Static<typeof BulkRetryRequestSchema>
 export type BulkRetryResult = Static<typeof BulkRetryResultSchema>
+export type BulkCancelRequest = Static<typeof BulkCancelRequestSchema>
+export type BulkCancelResult = Static<typeof BulkCancelResultSchema>
+export type ProviderPauseResult = Static<typeof ProviderPauseResultSchema>
 export type ProvidersStatus = Static<typeof ProvidersSchema>
 export type ProviderName = Static<typeof ProviderParamsSchema>['provider']
 export type OutboxStats = Static<typeof StatsSchema>
@@ -204,8 +210,12 @@ export interface SmsOutboxAdmin {
   cancel(id: string, options?: AdminActionOptions): Promise<MessageActionResult>
   /** Redrive every dead/expired message matching the filter; `dryRun: true` only counts. */
   bulkRetry(request: BulkRetryRequest, options?: AdminActionOptions): Promise<BulkRetryResult>
+  /** Cancel every pending message matching the filter or among `ids`; `dryRun: true` only counts. */
+  bulkCancel(request: BulkCancelRequest, options?: AdminActionOptions): Promise<BulkCancelResult>
   /** Which providers are paused, and why. */
   providers(options?: CallOptions): Promise<ProvidersStatus>
+  /** Stop sending through a provider until resumed by an admin (no probes). */
+  pauseProvider(provider: ProviderName, reason: string, options?: AdminActionOptions): Promise<ProviderPauseResult>
   /** End a provider pause now. */
   resumeProvider(provider: ProviderName, options?: AdminActionOptions): Promise<ProviderResumeResult>
   /** Counts per status, dead per error code, the last 24 hours by hour. */
@@ -404,7 +414,11 @@ export class SmsOutboxClient {
       cancel: (id, options = {}) => action<MessageActionResult>(`${messagePath(id)}/cancel`, options),
       bulkRetry: (body, options = {}) =>
         action<BulkRetryResult>('v1/admin/messages/retry', options, body, body.dryRun === true),
+      bulkCancel: (body, options = {}) =>
+        action<BulkCancelResult>('v1/admin/messages/cancel', options, body, body.dryRun === true),
       providers: (options = {}) => read<ProvidersStatus>('v1/admin/providers', options),
+      pauseProvider: (provider, reason, options = {}) =>
+        action<ProviderPauseResult>(`v1/admin/providers/${encodeURIComponent(provider)}/pause`, options, { reason }, true),
       resumeProvider: (provider, options = {}) =>
         action<ProviderResumeResult>(`v1/admin/providers/${encodeURIComponent(provider)}/resume`, options),
       stats: (options = {}) => read<OutboxStats>('v1/admin/stats', options),

@@ -20,6 +20,15 @@ export const AdminListQuerySchema = Type.Object(
     since: Type.Optional(DateTime('accepted at or after')),
     until: Type.Optional(DateTime('accepted before')),
     delivery: Type.Optional({ ...DeliveryStatus, description: 'what the delivery receipt said: undelivered' }),
+    q: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        pattern: '^[^\\u0000]+$',
+        description:
+          'search: a message id or idempotency key, a phone number, key=value in metadata, or a metadata value',
+      }),
+    ),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'nextCursor of the previous page' })),
     limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
   },
@@ -32,17 +41,44 @@ export const ActorHeadersSchema = Type.Object({
   ),
 })
 
+// What a bulk action applies to: the list's filter (and search), or the ticked ids, or both.
+const bulkScope = {
+  to: AdminListQuerySchema.properties.to,
+  errorCode: AdminListQuerySchema.properties.errorCode,
+  since: AdminListQuerySchema.properties.since,
+  until: AdminListQuerySchema.properties.until,
+  q: AdminListQuerySchema.properties.q,
+  ids: Type.Optional(
+    Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 1000, description: 'only these messages' }),
+  ),
+}
+
 export const BulkRetryRequestSchema = Type.Object(
   {
     status: Type.Optional(Type.Array(Type.Enum(['dead', 'expired']), { minItems: 1, description: 'default both' })),
-    to: AdminListQuerySchema.properties.to,
-    errorCode: AdminListQuerySchema.properties.errorCode,
-    since: AdminListQuerySchema.properties.since,
-    until: AdminListQuerySchema.properties.until,
+    ...bulkScope,
     dryRun: Type.Boolean({ default: false, description: 'only count what would be retried' }),
   },
   { additionalProperties: false },
 )
+
+export const BulkCancelRequestSchema = Type.Object(
+  {
+    status: Type.Optional(
+      Type.Array(Status, { minItems: 1, description: 'the list filter; only its pending messages are canceled' }),
+    ),
+    ...bulkScope,
+    dryRun: Type.Boolean({ default: false, description: 'only count what would be canceled' }),
+  },
+  { additionalProperties: false, description: 'every pending message in scope is canceled; others are left alone' },
+)
+
+const Breakdown = {
+  byStatus: Type.Record(Type.String(), Type.Integer(), { description: 'by the status before the action' }),
+  byErrorCode: Type.Array(Type.Object({ errorCode: Type.String({ description: 'none: no error code' }), count: Type.Integer() })),
+}
+
+export const MessageCountSchema = Type.Object({ count: Type.Integer({ description: 'messages matching the filter' }) })
 
 export const MessageSummarySchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -62,6 +98,7 @@ export const MessageSummarySchema = Type.Object({
   sentAt: Nullable(DateTime('provider accepted it')),
   erasedAt: Nullable(DateTime('number and text erased')),
   delivery: DeliverySchema,
+  textPreview: Nullable(Type.String({ description: "the text's first characters, numbers in it redacted; null once erased" })),
 })
 
 export const MessagePageSchema = Type.Object({
@@ -87,6 +124,14 @@ export const BulkRetryResultSchema = Type.Object({
   matched: Type.Integer(),
   retried: Type.Integer(),
   dryRun: Type.Boolean(),
+  ...Breakdown,
+})
+
+export const BulkCancelResultSchema = Type.Object({
+  matched: Type.Integer(),
+  canceled: Type.Integer(),
+  dryRun: Type.Boolean(),
+  ...Breakdown,
 })
 
 export const ProvidersSchema = Type.Object({
@@ -94,14 +139,90 @@ export const ProvidersSchema = Type.Object({
   paused: Type.Array(
     Type.Object({
       provider: Type.String(),
-      errorCode: Type.String(),
+      errorCode: Type.String({ description: 'manual for a pause an admin made by hand' }),
       reason: Type.String(),
       pausedAt: DateTime('paused at'),
-      nextProbeAt: DateTime('next probe message'),
+      pausedBy: Nullable(Type.String({ description: 'the admin who paused it by hand; null: a dispatcher, after an account error' })),
+      nextProbeAt: Nullable(DateTime('next probe message; null for a pause made by hand, which is never probed')),
       probes: Type.Integer(),
     }),
   ),
+  providers: Type.Array(
+    Type.Object({
+      provider: Type.String(),
+      state: Type.Enum(['sending', 'paused'], { description: 'paused: no dispatcher claims for it' }),
+      rateLimitPerSecond: Type.Union([Type.Number(), Type.Null()], { description: 'PROVIDER_RATE_LIMIT, shared by every dispatcher; null: none' }),
+      retryBudget: Type.Object({
+        ratio: Type.Number({ description: 'RETRY_BUDGET_RATIO' }),
+        minPerMinute: Type.Integer({ description: 'RETRY_BUDGET_MIN_PER_MINUTE' }),
+        firstAttemptsLastMinute: Type.Integer(),
+        retriesLastMinute: Type.Integer(),
+        retriesAllowedLastMinute: Type.Integer({ description: 'ratio x first attempts + minPerMinute' }),
+      }),
+    }),
+    { description: 'every provider, paused or not' },
+  ),
 })
+
+export const ProviderPauseRequestSchema = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 500, pattern: '^[^\\u0000]+$', description: 'why, for the other admins' }) },
+  { additionalProperties: false },
+)
+
+export const ProviderPauseResultSchema = Type.Object({
+  provider: Type.String(),
+  paused: Type.Boolean({ description: 'false when it was paused by hand already (nothing changed)' }),
+})
+
+export const CountsSchema = Type.Object({
+  byStatus: Type.Record(Type.String(), Type.Integer(), {
+    description: 'pending, sending, dead and expired counted now; sent and canceled at most a minute ago',
+  }),
+})
+
+export const ChartQuerySchema = Type.Object(
+  { range: Type.Enum(['hour', 'week'], { default: 'hour', description: 'the last hour by minute, or 7 days by hour' }) },
+  { additionalProperties: false },
+)
+
+const BucketStarts = Type.Array(DateTime('start of the bucket'), { description: 'oldest first; the last one is still filling' })
+const Counts = Type.Array(Type.Integer())
+const Milliseconds = Type.Array(Type.Union([Type.Integer(), Type.Null()]), { description: 'null where no attempt finished' })
+
+export const ThroughputChartSchema = Type.Object({
+  range: Type.Enum(['hour', 'week']),
+  at: BucketStarts,
+  accepted: Counts,
+  sent: Counts,
+  dead: Type.Array(Type.Integer(), { description: 'by when they died; a message retried since is not counted' }),
+  expired: Counts,
+})
+
+export const LatencyChartSchema = Type.Object({
+  range: Type.Enum(['hour', 'week']),
+  at: BucketStarts,
+  p50: Milliseconds,
+  p99: Milliseconds,
+})
+
+const Readings = Type.Array(Type.Union([Type.Integer(), Type.Null()]), { description: "null where no worker took a reading" })
+
+export const QueueChartSchema = Type.Object({
+  range: Type.Enum(['hour', 'week']),
+  at: BucketStarts,
+  queued: Readings,
+  due: Readings,
+  oldestDueSeconds: Readings,
+  now: Type.Object(
+    {
+      at: DateTime('when it was read'),
+      queued: Type.Integer({ description: 'pending or sending' }),
+      due: Type.Integer({ description: 'pending and due now' }),
+      oldestDueAgeSeconds: Type.Number({ description: 'how long the longest-waiting due message has been due; 0 when none is' }),
+    },
+    { description: 'read now, for the latest point' },
+  ),
+}, { description: 'per bucket the largest of the once-a-minute readings workers take' })
 
 export const ProviderParamsSchema = Type.Object({
   provider: Type.Enum(['console', 'webhook', 'solapi', 'twilio']),

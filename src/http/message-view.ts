@@ -1,7 +1,7 @@
 import type { MessageSummary } from '../admin/list-messages.ts'
 import type { SuppressionEntry } from '../admin/suppressions.ts'
 import type { AttemptRecord, DeliveryFields, MessageRecord } from '../outbox/message.ts'
-import { maskPhoneNumber } from '../sms/phone-number.ts'
+import { maskPhoneNumber, redactPhoneNumbers } from '../sms/phone-number.ts'
 import type { MessageSummaryView, SuppressionView } from './admin-schemas.ts'
 import type { AcceptedMessage, MessageDetail } from './message-schemas.ts'
 
@@ -60,6 +60,8 @@ export function summaryView({ deliveryStatus, deliveryAt, deliveryErrorCode, ...
     expiresAt: message.expiresAt.toISOString(),
     sentAt: message.sentAt?.toISOString() ?? null,
     erasedAt: message.erasedAt?.toISOString() ?? null,
+    // A number written into the text would otherwise show in full in the list.
+    textPreview: message.textPreview === null ? null : redactPhoneNumbers(message.textPreview),
   }
 }
 

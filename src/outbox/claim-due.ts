@@ -56,8 +56,8 @@ export interface Claim {
  * `RECIPIENT_SUPPRESSED`. Rows past `expires_at` are left for `expireOverdue`.
  *
  * While `provider` is paused, the statement claims nothing, except one probe row when the
- * pause's probe time has come; taking the probe moves that time on, so among many
- * dispatchers only one probes.
+ * pause's probe time has come (never for a pause an admin made by hand); taking the probe
+ * moves that time on, so among many dispatchers only one probes.
  *
  * The provider's row in `provider_limits` is locked for the statement, so that every
  * dispatcher's claims take from one rate limit and one retry budget in turn. The
@@ -101,7 +101,8 @@ const CLAIM_DUE = `
   ), probe AS (
     UPDATE sms_outbox.provider_pauses
     SET next_probe_at = now() + $2::int * interval '1 millisecond', probes = probes + 1
-    WHERE provider = $1::text AND next_probe_at <= now()
+    -- A pause an admin made by hand is never probed: it lasts until an admin resumes.
+    WHERE provider = $1::text AND next_probe_at <= now() AND paused_by IS NULL
     RETURNING 1
   ), locked AS (
     SELECT * FROM sms_outbox.provider_limits WHERE provider = $1 FOR UPDATE

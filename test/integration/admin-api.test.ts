@@ -206,15 +206,15 @@ t.test('bulk redrive: dryRun counts and changes nothing; then it retries exactly
   const other = await deadMessage(db, '21211')
 
   const dry = await call('POST', '/v1/admin/messages/retry', { errorCode: '1030', dryRun: true })
-  t.same(dry.json(), { matched: 2, retried: 0, dryRun: true })
+  t.same(dry.json(), { matched: 2, retried: 0, dryRun: true, byStatus: { dead: 2 }, byErrorCode: [{ errorCode: '1030', count: 2 }] })
   t.equal(await statusOf(db, balance[0]), 'dead')
 
   const real = await call('POST', '/v1/admin/messages/retry', { errorCode: '1030' }, { 'x-admin-actor': 'bob' })
-  t.same(real.json(), { matched: 2, retried: 2, dryRun: false })
+  t.same(real.json(), { matched: 2, retried: 2, dryRun: false, byStatus: { dead: 2 }, byErrorCode: [{ errorCode: '1030', count: 2 }] })
   for (const id of balance) t.equal(await statusOf(db, id), 'pending')
   t.equal(await statusOf(db, other), 'dead')
   t.same(await db.sql(`SELECT count(*)::int AS n FROM sms_outbox.admin_actions WHERE actor = 'bob' AND detail->>'bulk' = 'true'`), [{ n: 2 }])
-  t.same((await call('POST', '/v1/admin/messages/retry', { errorCode: '1030' })).json(), { matched: 0, retried: 0, dryRun: false })
+  t.same((await call('POST', '/v1/admin/messages/retry', { errorCode: '1030' })).json(), { matched: 0, retried: 0, dryRun: false, byStatus: {}, byErrorCode: [] })
   t.equal((await call('POST', '/v1/admin/messages/retry', { status: ['sent'] })).statusCode, 400)
 })
 

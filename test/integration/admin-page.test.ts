@@ -186,7 +186,8 @@ t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, r
 
   await waitForText(page.getByTestId('count-dead'), /^dead 52$/)
   await waitForText(page.getByTestId('count-pending'), /^pending 1$/)
-  await waitForText(page.getByTestId('paused-solapi'), /solapi paused since .*4030: balance exhausted/)
+  const solapi = page.getByTestId('provider-solapi')
+  await waitForText(solapi.getByTestId('provider-state'), /^paused since .* after 4030: balance exhausted; next probe .*, 2 so far$/)
 
   await page.selectOption('#filter-status', 'dead')
   await Promise.all([
@@ -261,8 +262,8 @@ t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, r
   t.ok(await page.getByTestId('detail').isHidden())
   await assertNoFullNumber(t, page, EVERY_NUMBER, 'the page after the panel closed')
 
-  await page.getByTestId('resume-solapi').click()
-  await page.getByTestId('paused-solapi').waitFor({ state: 'detached' })
+  await solapi.getByTestId('provider-resume').click()
+  await waitForText(solapi.getByTestId('provider-state'), 'sending normally')
   t.same(await db.sql('SELECT provider FROM sms_outbox.provider_pauses'), [])
   t.match(await db.sql(`SELECT actor, action, provider FROM sms_outbox.admin_actions WHERE action = 'resume'`), [
     { actor: 'admin-page', action: 'resume', provider: 'solapi' },

@@ -403,7 +403,7 @@ t.test('admin: pages through the async iterator, get, retry, cancel, bulk redriv
   t.equal(new URL(calls.at(-1)!.url).searchParams.get('status'), 'dead,expired')
 
   const dry = await client.admin.bulkRetry({ to, status: ['dead'], dryRun: true })
-  t.same(dry, { matched: 1, retried: 0, dryRun: true })
+  t.same(dry, { matched: 1, retried: 0, dryRun: true, byStatus: { dead: 1 }, byErrorCode: [{ errorCode: '1030', count: 1 }] })
   conforms(t, BulkRetryResultSchema, dry, 'a BulkRetryResult')
 
   const retried = await client.admin.retry(dead)
@@ -424,7 +424,7 @@ t.test('admin: pages through the async iterator, get, retry, cancel, bulk redriv
 
   const providers = await client.admin.providers()
   conforms(t, ProvidersSchema, providers, 'Providers')
-  t.same(providers, { active: 'console', paused: [] })
+  t.match(providers, { active: 'console', paused: [], providers: [{ provider: 'console', state: 'sending' }] })
   t.same(await client.admin.resumeProvider('console'), { provider: 'console', resumed: false })
 
   const invalid = await failure(client.admin.list({ to: '12345' }))

@@ -39,9 +39,9 @@ ${FILTER_USAGE.replace(/^ {2}--status S .*$/m, '  --status S        required wit
     }
     const config = await loadServiceConfig()
     const options = { actor: cliActor(), ttlSeconds: config.MESSAGE_TTL_SECONDS, dryRun: values['dry-run'] }
-    const { matched, retried } = await withAdminDatabase(config, (prisma) => retryMatching(prisma, filter, options))
+    const { matched } = await withAdminDatabase(config, (prisma) => retryMatching(prisma, filter, options))
     if (options.dryRun) console.log(`dry run: would retry ${count(matched)}; nothing changed`)
-    else console.log(`retried ${count(retried)}`)
+    else console.log(`retried ${count(matched)}`)
     return 0
   },
 }

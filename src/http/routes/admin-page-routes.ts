@@ -1,6 +1,7 @@
 import fastifyFormbody from '@fastify/formbody'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import type { AdminSessions } from '../../admin/admin-sessions.ts'
 import { admitLoginAttempt, forgetLoginAttempt } from '../../admin/login-throttle.ts'
 import type { PrismaClient } from '../../db/database.ts'
@@ -37,6 +38,14 @@ const ASSETS = {
   'admin.css': 'text/css; charset=utf-8',
 } as const
 
+// The charting library, served from node_modules by this server (no CDN: the CSP allows
+// only 'self'). uPlot draws on a canvas and sets styles through the CSSOM, which the CSP
+// allows, never through style attributes or <style> elements.
+const VENDOR_ASSETS = {
+  'uplot.js': { file: 'uplot/dist/uPlot.iife.min.js', contentType: 'text/javascript; charset=utf-8' },
+  'uplot.css': { file: 'uplot/dist/uPlot.min.css', contentType: 'text/css; charset=utf-8' },
+} as const
+
 /**
  * The admin web page at `/admin` over the admin JSON API, with a login form that turns
  * ADMIN_TOKEN into the `sms_outbox_admin` session cookie the API's guard accepts: a random
@@ -52,6 +61,11 @@ export const adminPageRoutes: FastifyPluginAsync<AdminPageOptions> = async (app,
   const page = await readFile(new URL('index.html', PAGE_FILES), 'utf8')
   const assets = new Map<string, string>()
   for (const name of Object.keys(ASSETS)) assets.set(name, await readFile(new URL(name, PAGE_FILES), 'utf8'))
+  const resolvePackageFile = createRequire(import.meta.url).resolve
+  const vendorAssets = new Map<string, string>()
+  for (const [name, { file }] of Object.entries(VENDOR_ASSETS)) {
+    vendorAssets.set(name, await readFile(resolvePackageFile(file), 'utf8'))
+  }
 
   const signedIn = async (request: FastifyRequest): Promise<boolean> => {
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')
@@ -119,6 +133,15 @@ export const adminPageRoutes: FastifyPluginAsync<AdminPageOptions> = async (app,
         // Revalidate every time: a deploy must not leave an old script talking to a new API.
         .header('cache-control', 'no-cache')
         .send(assets.get(name)),
+    )
+  }
+  for (const [name, { contentType }] of Object.entries(VENDOR_ASSETS)) {
+    app.get(`/admin/vendor/${name}`, { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .header('content-type', contentType)
+        .header('x-content-type-options', 'nosniff')
+        .header('cache-control', 'no-cache')
+        .send(vendorAssets.get(name)),
     )
   }
 }

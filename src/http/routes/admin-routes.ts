@@ -1,29 +1,44 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { Alerter } from '../../alerts/alerter.ts'
 import { adminActionsOf } from '../../admin/admin-actions.ts'
-import { cancelMessage } from '../../admin/cancel-message.ts'
-import { listMessages } from '../../admin/list-messages.ts'
+import { cancelMatching, cancelMessage } from '../../admin/cancel-message.ts'
+import { countByStatus, latencyChart, queueChart, throughputChart, WATCHED_STATUSES } from '../../admin/charts.ts'
+import { countMessages, listMessages } from '../../admin/list-messages.ts'
 import { InvalidFilter, type MessageFilter } from '../../admin/message-filter.ts'
+import { parseSearch } from '../../admin/message-search.ts'
 import { outboxStats } from '../../admin/outbox-stats.ts'
+import { providerStates } from '../../admin/provider-states.ts'
 import { retryMatching, retryMessage } from '../../admin/retry-messages.ts'
 import { addSuppression, listedNumber, listSuppressions, removeSuppression } from '../../admin/suppressions.ts'
-import type { Config } from '../../config.ts'
+import { providerRateLimit, type Config } from '../../config.ts'
 import type { PrismaClient } from '../../db/database.ts'
 import { findMessage } from '../../outbox/find-message.ts'
 import type { MessageStatus } from '../../outbox/message.ts'
-import { listProviderPauses, resumeProvider } from '../../outbox/provider-pauses.ts'
+import { readDueBacklog } from '../../metrics/outbox-readings.ts'
+import { sharedReading } from '../../metrics/shared-reading.ts'
+import { pauseProviderByHand, resumeProvider } from '../../outbox/provider-pauses.ts'
 import { InvalidPhoneNumber, normalizePhoneNumber } from '../../sms/phone-number.ts'
 import {
   ActorHeadersSchema,
   AdminListQuerySchema,
   AdminMessageDetailSchema,
+  BulkCancelRequestSchema,
+  BulkCancelResultSchema,
   BulkRetryRequestSchema,
   BulkRetryResultSchema,
+  ChartQuerySchema,
+  CountsSchema,
+  LatencyChartSchema,
   MessageActionResultSchema,
+  MessageCountSchema,
   MessagePageSchema,
   ProviderParamsSchema,
+  ProviderPauseRequestSchema,
+  ProviderPauseResultSchema,
   ProviderResumeResultSchema,
   ProvidersSchema,
+  QueueChartSchema,
   StatsSchema,
   SuppressionAddRequestSchema,
   SuppressionAddResultSchema,
@@ -31,6 +46,7 @@ import {
   SuppressionPageSchema,
   SuppressionRemoveRequestSchema,
   SuppressionRemoveResultSchema,
+  ThroughputChartSchema,
 } from '../admin-schemas.ts'
 import { ErrorSchema, MessageIdParamsSchema } from '../message-schemas.ts'
 import { detailView, summaryView, suppressionView } from '../message-view.ts'
@@ -65,6 +81,18 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
       const page = await listMessages(prisma, parseFilter(filter), { cursor, limit })
       return { messages: page.messages.map(summaryView), nextCursor: page.nextCursor }
     },
+  )
+
+  app.get(
+    '/v1/admin/messages/count',
+    {
+      schema: {
+        summary: 'How many messages match the filter (for "select all that match")',
+        querystring: Type.Omit(AdminListQuerySchema, ['cursor', 'limit']),
+        response: { 200: MessageCountSchema, ...Errors },
+      },
+    },
+    async (request) => ({ count: await countMessages(prisma, parseFilter(request.query)) }),
   )
 
   app.get(
@@ -144,24 +172,85 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
       const { dryRun, status, ...rest } = request.body
       const filter = parseFilter({ ...rest, status: status?.join(',') })
       const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
-      const counts = await retryMatching(prisma, filter, { actor, ttlSeconds: config.MESSAGE_TTL_SECONDS, dryRun })
-      return { ...counts, dryRun }
+      const outcome = await retryMatching(prisma, filter, { actor, ttlSeconds: config.MESSAGE_TTL_SECONDS, dryRun })
+      if (!dryRun && outcome.matched > 0) request.log.info({ actor, retried: outcome.matched }, `${actor} retried ${outcome.matched} messages`)
+      return { ...outcome, retried: dryRun ? 0 : outcome.matched, dryRun }
+    },
+  )
+
+  app.post(
+    '/v1/admin/messages/cancel',
+    {
+      schema: {
+        summary: 'Bulk cancel: every pending message matching the filter or among the ids; dryRun counts first',
+        headers: ActorHeadersSchema,
+        body: BulkCancelRequestSchema,
+        response: { 200: BulkCancelResultSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { dryRun, status, ...scope } = request.body
+      const filter = parseFilter({ ...scope, status: status?.join(',') })
+      const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
+      const outcome = await cancelMatching(prisma, filter, { actor, dryRun })
+      if (!dryRun && outcome.matched > 0) request.log.info({ actor, canceled: outcome.matched }, `${actor} canceled ${outcome.matched} messages`)
+      return { ...outcome, canceled: dryRun ? 0 : outcome.matched, dryRun }
     },
   )
 
   app.get(
     '/v1/admin/providers',
-    { schema: { summary: 'Which providers are paused, and why', response: { 200: ProvidersSchema, ...Errors } } },
+    {
+      schema: {
+        summary: 'Every provider: paused (since when, why, by whom, next probe) or sending, its rate limit and retry budget in use',
+        response: { 200: ProvidersSchema, ...Errors },
+      },
+    },
     async () => {
-      const paused = await listProviderPauses(prisma)
+      const states = await providerStates(prisma)
+      const budget = { ratio: config.RETRY_BUDGET_RATIO, minPerMinute: config.RETRY_BUDGET_MIN_PER_MINUTE }
       return {
         active: config.ROLE === 'api' ? null : config.SMS_PROVIDER,
-        paused: paused.map((pause) => ({
-          ...pause,
-          pausedAt: pause.pausedAt.toISOString(),
-          nextProbeAt: pause.nextProbeAt.toISOString(),
+        paused: states.flatMap(({ provider, pause }) =>
+          pause === null
+            ? []
+            : [{ provider, ...pause, pausedAt: pause.pausedAt.toISOString(), nextProbeAt: pause.nextProbeAt?.toISOString() ?? null }],
+        ),
+        providers: states.map(({ provider, pause, lastMinute }) => ({
+          provider,
+          state: pause === null ? ('sending' as const) : ('paused' as const),
+          rateLimitPerSecond: providerRateLimit(config)?.perSecond ?? null,
+          retryBudget: {
+            ...budget,
+            firstAttemptsLastMinute: lastMinute.firstAttempts,
+            retriesLastMinute: lastMinute.retries,
+            retriesAllowedLastMinute: Math.floor(budget.ratio * lastMinute.firstAttempts + budget.minPerMinute),
+          },
         })),
       }
+    },
+  )
+
+  app.post(
+    '/v1/admin/providers/:provider/pause',
+    {
+      schema: {
+        summary: 'Stop every dispatcher sending through a provider until an admin resumes it (no probes); recorded',
+        params: ProviderParamsSchema,
+        headers: ActorHeadersSchema,
+        body: ProviderPauseRequestSchema,
+        response: { 200: ProviderPauseResultSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { provider } = request.params
+      const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
+      const paused = await pauseProviderByHand(prisma, provider, { actor, reason: request.body.reason })
+      if (paused) {
+        request.log.warn({ provider, actor }, `provider ${provider} paused by ${actor}`)
+        alerts?.notify({ kind: 'paused', provider, errorCode: 'manual', reason: `paused by ${actor}: ${request.body.reason}` })
+      }
+      return { provider, paused }
     },
   )
 
@@ -247,6 +336,95 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     },
   )
 
+  // The week's charts read every message and attempt of 7 days (index-only, 1.8 s per
+  // million messages here): every admin's poll shares one reading a minute. The hour's
+  // read a minute's worth of index (10 ms per million a week), shared only while in flight.
+  const charts = {
+    throughput: {
+      hour: sharedReading(() => throughputChart(prisma, 'hour'), { maxAgeMs: 0 }),
+      week: sharedReading(() => throughputChart(prisma, 'week'), { maxAgeMs: 60_000 }),
+    },
+    latency: {
+      hour: sharedReading(() => latencyChart(prisma, 'hour'), { maxAgeMs: 0 }),
+      week: sharedReading(() => latencyChart(prisma, 'week'), { maxAgeMs: 60_000 }),
+    },
+  }
+
+  // Counting every sent message reads the whole table (0.3 s per million): once a minute.
+  const finishedCounts = sharedReading(() => countByStatus(prisma, ['sent', 'canceled']), { maxAgeMs: 60_000 })
+
+  app.get(
+    '/v1/admin/counts',
+    {
+      schema: {
+        summary: 'Messages per status, cheap enough to poll: the watched statuses now, sent and canceled within a minute',
+        response: { 200: CountsSchema, ...Errors },
+      },
+    },
+    async () => {
+      const [watched, finished] = await Promise.all([countByStatus(prisma, WATCHED_STATUSES), finishedCounts()])
+      return { byStatus: { ...watched, ...finished } }
+    },
+  )
+
+  app.get(
+    '/v1/admin/charts/throughput',
+    {
+      schema: {
+        summary: 'Accepted, sent, dead and expired per minute (last hour) or per hour (last 7 days)',
+        querystring: ChartQuerySchema,
+        response: { 200: ThroughputChartSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { range } = request.query
+      const chart = await charts.throughput[range]()
+      return { range, at: chart.at.map((at) => at.toISOString()), ...(chart.series as Record<keyof typeof chart.series, number[]>) }
+    },
+  )
+
+  app.get(
+    '/v1/admin/charts/latency',
+    {
+      schema: {
+        summary: 'Provider latency p50 and p99 per minute (last hour) or per hour (last 7 days)',
+        querystring: ChartQuerySchema,
+        response: { 200: LatencyChartSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { range } = request.query
+      const chart = await charts.latency[range]()
+      return { range, at: chart.at.map((at) => at.toISOString()), ...chart.series }
+    },
+  )
+
+  app.get(
+    '/v1/admin/charts/queue',
+    {
+      schema: {
+        summary: 'Queue depth and the age of the oldest due message per minute (last hour) or hour (7 days), and now',
+        querystring: ChartQuerySchema,
+        response: { 200: QueueChartSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { range } = request.query
+      const [chart, unfinished, backlog] = await Promise.all([
+        queueChart(prisma, range),
+        countByStatus(prisma, ['pending', 'sending']),
+        readDueBacklog(prisma),
+      ])
+      const queued = unfinished.pending + unfinished.sending
+      return {
+        range,
+        at: chart.at.map((at) => at.toISOString()),
+        ...chart.series,
+        now: { at: new Date().toISOString(), queued, ...backlog },
+      }
+    },
+  )
+
   app.get(
     '/v1/admin/stats',
     {
@@ -290,6 +468,8 @@ function parseFilter(query: {
   since?: string
   until?: string
   delivery?: MessageFilter['delivery']
+  q?: string
+  ids?: string[]
 }): MessageFilter {
   let to: string | undefined
   if (query.to !== undefined) {
@@ -307,5 +487,7 @@ function parseFilter(query: {
     since: query.since === undefined ? undefined : new Date(query.since),
     until: query.until === undefined ? undefined : new Date(query.until),
     delivery: query.delivery,
+    ids: query.ids,
+    search: query.q === undefined || query.q.trim() === '' ? undefined : parseSearch(query.q),
   }
 }

@@ -1,0 +1,55 @@
+import type { Logger } from 'pino'
+import type { PrismaClient } from '../db/database.ts'
+
+/** A week of minutes and a day to spare: the admin page charts up to 7 days. */
+const KEEP = '8 days'
+
+/**
+ * Records the queue of this minute (messages pending or sending, how many are due, how
+ * long the oldest due one has waited) unless another worker did already, and drops
+ * readings older than 8 days. The counts read the status index and the two due indexes:
+ * as cheap as the queue is short. True when this call recorded the minute.
+ */
+export async function sampleQueue(prisma: PrismaClient): Promise<boolean> {
+  const recorded = await prisma.$executeRaw`
+    WITH due AS (
+      SELECT next_attempt_at FROM sms_outbox.messages
+      WHERE status = 'pending' AND counted_attempts = 0 AND next_attempt_at <= now()
+      UNION ALL
+      SELECT next_attempt_at FROM sms_outbox.messages
+      WHERE status = 'pending' AND counted_attempts > 0 AND next_attempt_at <= now()
+    )
+    INSERT INTO sms_outbox.queue_samples (at, queued, due, oldest_due_seconds)
+    SELECT date_trunc('minute', now()),
+           (SELECT count(*)::int FROM sms_outbox.messages WHERE status IN ('pending', 'sending')),
+           count(*)::int,
+           coalesce(extract(epoch FROM now() - min(next_attempt_at)), 0)::float8
+    FROM due
+    ON CONFLICT (at) DO NOTHING`
+  await prisma.$executeRaw`DELETE FROM sms_outbox.queue_samples WHERE at < now() - ${KEEP}::interval`
+  return recorded === 1
+}
+
+export interface QueueSampler {
+  stop(): Promise<void>
+}
+
+/** Samples the queue now and every `intervalMs` (one reading per minute is kept). */
+export function startQueueSampler(prisma: PrismaClient, { intervalMs, log }: { intervalMs: number; log: Logger }): QueueSampler {
+  let running: Promise<void> | undefined
+  const tick = () => {
+    running ??= sampleQueue(prisma)
+      .then(() => undefined)
+      .catch((error: unknown) => log.warn({ err: error }, 'queue sample failed; trying again at the next interval'))
+      .finally(() => (running = undefined))
+  }
+  tick()
+  const timer = setInterval(tick, intervalMs)
+  timer.unref()
+  return {
+    async stop() {
+      clearInterval(timer)
+      await running
+    },
+  }
+}
