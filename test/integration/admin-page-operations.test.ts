@@ -358,7 +358,7 @@ t.test('in a browser: charts, search, bulk retry and cancel, live refresh, manua
     await row.getByTestId('provider-resume').click()
     await waitForText(row.getByTestId('provider-state'), 'sending normally')
     t.equal(await watch.settled(db, due), 'sent', 'resumed: the dispatcher sends again')
-    t.match(webhook.ledger, [{ id: due }])
+    t.ok(webhook.ledger.some((receipt) => receipt.id === due), 'it reached the provider')
     t.match(await db.sql(`SELECT actor, action FROM sms_outbox.admin_actions WHERE action = 'resume'`), [{ actor: 'admin-page', action: 'resume' }])
     await dispatcher.stop()
   })
