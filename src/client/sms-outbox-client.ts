@@ -6,34 +6,10 @@
 // file also runs under Node's type stripping.
 import pRetry, { AbortError } from 'p-retry'
 import type { Static } from 'typebox'
-import type {
-  ActorHeadersSchema,
-  AdminListQuerySchema,
-  AdminMessageDetailSchema,
-  BulkCancelRequestSchema,
-  BulkCancelResultSchema,
-  BulkRetryRequestSchema,
-  BulkRetryResultSchema,
-  MessageActionResultSchema,
-  MessagePageSchema,
-  MessageSummarySchema,
-  ProviderParamsSchema,
-  ProviderPauseResultSchema,
-  ProviderResumeResultSchema,
-  ProvidersSchema,
-  StatsSchema,
-} from '../http/admin-schemas.ts'
-import type {
-  AcceptedMessageSchema,
-  BatchAcceptedSchema,
-  BatchRequestSchema,
-  ErrorSchema,
-  MessageDetailSchema,
-  MessageRequestSchema,
-  ResultReadyRequestSchema,
-  SuppressedErrorSchema,
-  Status,
-} from '../http/message-schemas.ts'
+import type { ActorHeadersSchema, AdminListQuerySchema, AdminMessageDetailSchema, BulkCancelRequestSchema, BulkCancelResultSchema, BulkRetryRequestSchema, BulkRetryResultSchema, MessageActionResultSchema, MessagePageSchema, ProviderParamsSchema, ProviderPauseResultSchema, ProviderResumeResultSchema, ProvidersSchema, StatsSchema } from '../http/admin-schemas.ts'
+import type { MessageSummarySchema } from '../domain/message-schemas.ts'
+import type { BatchAcceptedSchema, ErrorSchema, SuppressedErrorSchema } from '../http/message-schemas.ts'
+import type { AcceptedMessageSchema, BatchRequestSchema, MessageDetailSchema, MessageRequestSchema, ResultReadyRequestSchema, Status } from '../domain/message-schemas.ts'
 
 // ---------------------------------------------------------------------------------------
 // Types, all from the route schemas

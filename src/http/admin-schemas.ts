@@ -1,5 +1,15 @@
 import { Type, type Static } from 'typebox'
-import { AttemptSchema, DateTime, DeliverySchema, DeliveryStatus, MessageDetailSchema, Nullable, Status } from './message-schemas.ts'
+import {
+  AttemptSchema,
+  DateTime,
+  DeliveryStatus,
+  MessageDetailSchema,
+  MessageSummarySchema,
+  Nullable,
+  SuppressionReason,
+  Status,
+  SuppressionSchema,
+} from '../domain/message-schemas.ts'
 
 const STATUSES = 'pending|sending|sent|dead|expired|canceled'
 
@@ -79,27 +89,6 @@ const Breakdown = {
 }
 
 export const MessageCountSchema = Type.Object({ count: Type.Integer({ description: 'messages matching the filter' }) })
-
-export const MessageSummarySchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  status: Status,
-  to: Nullable(Type.String({ description: 'masked; null once erased' })),
-  type: Type.Enum(['SMS', 'LMS']),
-  bytes: Type.Integer(),
-  attempts: Type.Integer(),
-  maxRetries: Type.Integer(),
-  lastErrorCode: Nullable(Type.String()),
-  lastError: Nullable(Type.String()),
-  provider: Nullable(Type.String()),
-  createdAt: DateTime('accepted at'),
-  updatedAt: DateTime('last change'),
-  nextAttemptAt: DateTime('when a dispatcher may next send it'),
-  expiresAt: DateTime('never sent after this'),
-  sentAt: Nullable(DateTime('provider accepted it')),
-  erasedAt: Nullable(DateTime('number and text erased')),
-  delivery: DeliverySchema,
-  textPreview: Nullable(Type.String({ description: "the text's first characters, numbers in it redacted; null once erased" })),
-})
 
 export const MessagePageSchema = Type.Object({
   messages: Type.Array(MessageSummarySchema),
@@ -242,12 +231,6 @@ export const StatsSchema = Type.Object({
   ),
 })
 
-export type MessageSummaryView = Static<typeof MessageSummarySchema>
-
-const SuppressionReason = Type.Enum(['invalid_number', 'opted_out', 'not_mobile'], {
-  description: 'invalid_number, opted_out (the recipient refused messages) or not_mobile',
-})
-
 export const SuppressionListQuerySchema = Type.Object(
   {
     to: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'only this number: E.164 or a Korean mobile number' })),
@@ -256,16 +239,6 @@ export const SuppressionListQuerySchema = Type.Object(
   },
   { additionalProperties: false },
 )
-
-export const SuppressionSchema = Type.Object({
-  id: Type.String({ format: 'uuid', description: 'names the entry where the number is shown masked' }),
-  to: Type.String({ description: 'masked' }),
-  reason: SuppressionReason,
-  errorCode: Nullable(Type.String({ description: "the provider's code that caused it; null when an admin added it" })),
-  provider: Nullable(Type.String()),
-  messageId: Type.Union([Type.String({ format: 'uuid', description: 'the message whose failure caused it' }), Type.Null()]),
-  createdAt: DateTime('suppressed since'),
-})
 
 export const SuppressionPageSchema = Type.Object({
   suppressions: Type.Array(SuppressionSchema),
@@ -302,4 +275,3 @@ export const SuppressionRemoveResultSchema = Type.Object({
   suppression: Type.Union([SuppressionSchema, Type.Null()]),
 })
 
-export type SuppressionView = Static<typeof SuppressionSchema>

@@ -1,7 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import fastifyCookie from '@fastify/cookie'
 import fastifyEnv from '@fastify/env'
-import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { configSchema, trustProxyOf, type Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
@@ -93,9 +92,10 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
       alerts,
     })
   }
-  // Without ADMIN_TOKEN (tests, or a caller that forgot main.ts's generated one), an
-  // unguessable token locks the admin routes rather than leaving them open.
-  const adminToken = settings.ADMIN_TOKEN ?? randomBytes(32).toString('base64url')
+  // main.ts always passes one (it makes one up and prints it when ADMIN_TOKEN is unset);
+  // without it, here, there is no admin surface at all rather than one nobody can open.
+  const adminToken = settings.ADMIN_TOKEN
+  if (adminToken === undefined) return app
   const sessions = new AdminSessions(database.prisma, adminToken)
   await app.register(async (adminApi) => {
     adminApi.addHook('onRequest', tokenGuard({ token: adminToken, setting: 'ADMIN_TOKEN', sessions }))

@@ -1,6 +1,6 @@
 import type { ErrorObject, ValidateFunction } from 'ajv'
-import { BatchRequestSchema, ResultReadyRequestSchema } from '../http/message-schemas.ts'
-import { compileBodyValidator } from '../http/schema-validation.ts'
+import { BatchRequestSchema, ResultReadyRequestSchema } from '../domain/message-schemas.ts'
+import { compileBodyValidator } from '../domain/json-validation.ts'
 import { InvalidMessage, type MessageRequest } from '../outbox/prepare-message.ts'
 
 /** A message as library code submits it: the REST body, with an optional key and Date-typed times. */

@@ -4,7 +4,7 @@ import type { PrismaClient } from '../db/database.ts'
 import type { AttemptMetrics, ReceiptMetrics } from '../outbox/outcome-metrics.ts'
 import type { MessageStatus } from '../outbox/message.ts'
 import { listProviderPauses } from '../outbox/provider-pauses.ts'
-import type { OutcomeKind } from '../providers/provider.ts'
+import type { OutcomeKind } from '../domain/outcome.ts'
 import { countMessagesByStatus, readDueBacklog } from './outbox-readings.ts'
 import { sharedReading } from './shared-reading.ts'
 

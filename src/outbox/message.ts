@@ -1,5 +1,5 @@
 import type { MessageType } from '../sms/message-encoding.ts'
-import type { OutcomeKind } from '../providers/provider.ts'
+import type { OutcomeKind } from '../domain/outcome.ts'
 
 /** `sent`, `dead`, `expired` and `canceled` are terminal: nothing but an admin moves them. */
 export type MessageStatus = 'pending' | 'sending' | 'sent' | 'dead' | 'expired' | 'canceled'

@@ -34,53 +34,12 @@ export async function pauseProvider(
 }
 
 /**
- * An admin stops every dispatcher sending through `provider` (say, during the provider's
- * incident) until an admin resumes it: unlike a pause after an account error, no probe
- * message tests it. Pausing a provider a dispatcher paused makes that pause manual.
- * Recorded in admin_actions; false when it was paused by hand already (nothing changes).
+ * Ends the pause of `provider` after a probe went through; true if there was one. A pause
+ * an admin made by hand stays: only an admin ends it (src/admin/provider-actions.ts).
  */
-export async function pauseProviderByHand(
-  prisma: PrismaClient,
-  provider: string,
-  { actor, reason }: { actor: string; reason: string },
-): Promise<boolean> {
-  const [{ paused }] = await prisma.$queryRaw<{ paused: number }[]>`
-    WITH paused AS (
-      INSERT INTO sms_outbox.provider_pauses AS p (provider, error_code, reason, next_probe_at, paused_by)
-      VALUES (${provider}, 'manual', ${reason}, now(), ${actor})
-      ON CONFLICT (provider) DO UPDATE
-      SET error_code = 'manual', reason = excluded.reason, paused_by = excluded.paused_by
-      WHERE p.paused_by IS NULL
-      RETURNING provider
-    ), logged AS (
-      INSERT INTO sms_outbox.admin_actions (actor, action, provider, detail)
-      SELECT ${actor}, 'pause', provider, jsonb_build_object('reason', ${reason}::text) FROM paused
-    )
-    SELECT count(*)::int AS paused FROM paused`
-  return paused > 0
-}
-
-/**
- * Ends the pause of `provider`; true if there was one. With an `actor` (an admin, not a
- * probe), the resume is recorded in admin_actions in the same statement. Without one, a
- * pause an admin made by hand stays.
- */
-export async function resumeProvider(
-  prisma: PrismaClient,
-  provider: string,
-  { actor }: { actor?: string } = {},
-): Promise<boolean> {
-  const [{ resumed }] = await prisma.$queryRaw<{ resumed: number }[]>`
-    WITH resumed AS (
-      DELETE FROM sms_outbox.provider_pauses
-      WHERE provider = ${provider} AND (${actor ?? null}::text IS NOT NULL OR paused_by IS NULL)
-      RETURNING provider, error_code
-    ), logged AS (
-      INSERT INTO sms_outbox.admin_actions (actor, action, provider, detail)
-      SELECT ${actor ?? null}::text, 'resume', provider, jsonb_build_object('errorCode', error_code)
-      FROM resumed WHERE ${actor ?? null}::text IS NOT NULL
-    )
-    SELECT count(*)::int AS resumed FROM resumed`
+export async function resumeProvider(prisma: PrismaClient, provider: string): Promise<boolean> {
+  const resumed = await prisma.$executeRaw`
+    DELETE FROM sms_outbox.provider_pauses WHERE provider = ${provider} AND paused_by IS NULL`
   return resumed > 0
 }
 

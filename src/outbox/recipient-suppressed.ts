@@ -1,4 +1,4 @@
-import type { RecipientRefusal } from '../providers/provider.ts'
+import type { RecipientRefusal } from '../domain/outcome.ts'
 import { maskPhoneNumber } from '../sms/phone-number.ts'
 
 /**

@@ -1,6 +1,7 @@
 import { parseRetryAfter } from './http-failure.ts'
 import { describeAnswer, parseJsonObject } from './provider-answer.ts'
-import type { OutcomeKind, RecipientRefusal, SendOutcome } from './provider.ts'
+import type { OutcomeKind, RecipientRefusal } from '../domain/outcome.ts'
+import type { SendOutcome } from './provider.ts'
 
 type FailureKind = Exclude<OutcomeKind, 'ok'>
 

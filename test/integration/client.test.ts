@@ -24,14 +24,8 @@ import {
 } from '../../src/http/admin-schemas.ts'
 import { buildApp } from '../../src/http/app.ts'
 import { storedIdempotencyKey } from '../../src/outbox/idempotency-key.ts'
-import {
-  AcceptedMessageSchema,
-  BatchAcceptedSchema,
-  BatchRequestSchema,
-  MessageDetailSchema,
-  MessageRequestSchema,
-  ResultReadyRequestSchema,
-} from '../../src/http/message-schemas.ts'
+import { BatchAcceptedSchema } from '../../src/http/message-schemas.ts'
+import { AcceptedMessageSchema, BatchRequestSchema, MessageDetailSchema, MessageRequestSchema, ResultReadyRequestSchema } from '../../src/domain/message-schemas.ts'
 import { silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
 

@@ -1,5 +1,5 @@
 import { listMessages, type MessageSummary } from '../../admin/list-messages.ts'
-import { summaryView } from '../../http/message-view.ts'
+import { summaryView } from '../../admin/message-views.ts'
 import { maskPhoneNumber } from '../../sms/phone-number.ts'
 import { withAdminDatabase } from '../admin-database.ts'
 import { UsageError, parseCommandArgs, type Command } from '../command.ts'

@@ -1,5 +1,5 @@
 import { addSuppression } from '../../admin/suppressions.ts'
-import type { RecipientRefusal } from '../../providers/provider.ts'
+import type { RecipientRefusal } from '../../domain/outcome.ts'
 import { maskPhoneNumber } from '../../sms/phone-number.ts'
 import { withAdminDatabase } from '../admin-database.ts'
 import { cliActor } from '../cli-actor.ts'

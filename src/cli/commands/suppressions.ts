@@ -1,5 +1,5 @@
 import { listedNumber, listSuppressions, type SuppressionEntry } from '../../admin/suppressions.ts'
-import { suppressionView } from '../../http/message-view.ts'
+import { suppressionView } from '../../admin/message-views.ts'
 import { InvalidPhoneNumber, maskPhoneNumber } from '../../sms/phone-number.ts'
 import { withAdminDatabase } from '../admin-database.ts'
 import { UsageError, parseCommandArgs, type Command } from '../command.ts'

@@ -4,6 +4,7 @@ import type { Alerter } from '../../alerts/alerter.ts'
 import { adminActionsOf } from '../../admin/admin-actions.ts'
 import { cancelMatching, cancelMessage } from '../../admin/cancel-message.ts'
 import { countByStatus, latencyChart, queueChart, throughputChart, WATCHED_STATUSES } from '../../admin/charts.ts'
+import { pauseProviderByHand, resumeProviderByHand } from '../../admin/provider-actions.ts'
 import { countMessages, listMessages } from '../../admin/list-messages.ts'
 import { InvalidFilter, type MessageFilter } from '../../admin/message-filter.ts'
 import { parseSearch } from '../../admin/message-search.ts'
@@ -17,7 +18,6 @@ import { findMessage } from '../../outbox/find-message.ts'
 import type { MessageStatus } from '../../outbox/message.ts'
 import { readDueBacklog } from '../../metrics/outbox-readings.ts'
 import { sharedReading } from '../../metrics/shared-reading.ts'
-import { pauseProviderByHand, resumeProvider } from '../../outbox/provider-pauses.ts'
 import { InvalidPhoneNumber, normalizePhoneNumber } from '../../sms/phone-number.ts'
 import {
   ActorHeadersSchema,
@@ -49,7 +49,7 @@ import {
   ThroughputChartSchema,
 } from '../admin-schemas.ts'
 import { ErrorSchema, MessageIdParamsSchema } from '../message-schemas.ts'
-import { detailView, summaryView, suppressionView } from '../message-view.ts'
+import { detailView, summaryView, suppressionView } from '../../admin/message-views.ts'
 
 // 403: a change made with the admin page's cookie from anywhere but the page (same-origin.ts).
 const Errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 503: ErrorSchema }
@@ -245,11 +245,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     async (request) => {
       const { provider } = request.params
       const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
-      const paused = await pauseProviderByHand(prisma, provider, { actor, reason: request.body.reason })
-      if (paused) {
-        request.log.warn({ provider, actor }, `provider ${provider} paused by ${actor}`)
-        alerts?.notify({ kind: 'paused', provider, errorCode: 'manual', reason: `paused by ${actor}: ${request.body.reason}` })
-      }
+      const paused = await pauseProviderByHand(prisma, provider, { actor, reason: request.body.reason, alerts })
+      if (paused) request.log.warn({ provider, actor }, `provider ${provider} paused by ${actor}`)
       return { provider, paused }
     },
   )
@@ -267,11 +264,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     async (request) => {
       const { provider } = request.params
       const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
-      const resumed = await resumeProvider(prisma, provider, { actor })
-      if (resumed) {
-        request.log.info({ provider, actor }, `provider ${provider} resumed by ${actor}`)
-        alerts?.notify({ kind: 'resumed', provider, by: 'admin' })
-      }
+      const resumed = await resumeProviderByHand(prisma, provider, { actor, alerts })
+      if (resumed) request.log.info({ provider, actor }, `provider ${provider} resumed by ${actor}`)
       return { provider, resumed }
     },
   )

@@ -7,18 +7,9 @@ import { createEnqueueCoalescer } from '../../outbox/enqueue-coalescer.ts'
 import { findMessage } from '../../outbox/find-message.ts'
 import { InvalidMessage, prepareMessage } from '../../outbox/prepare-message.ts'
 import { RecipientSuppressed } from '../../outbox/recipient-suppressed.ts'
-import {
-  AcceptedMessageSchema,
-  BatchAcceptedSchema,
-  BatchRequestSchema,
-  ErrorSchema,
-  IdempotencyHeadersSchema,
-  MessageDetailSchema,
-  MessageIdParamsSchema,
-  MessageRequestSchema,
-  SuppressedErrorSchema,
-} from '../message-schemas.ts'
-import { acceptedView, detailView } from '../message-view.ts'
+import { BatchAcceptedSchema, ErrorSchema, IdempotencyHeadersSchema, MessageIdParamsSchema, SuppressedErrorSchema } from '../message-schemas.ts'
+import { AcceptedMessageSchema, BatchRequestSchema, MessageDetailSchema, MessageRequestSchema } from '../../domain/message-schemas.ts'
+import { acceptedView, detailView } from '../../admin/message-views.ts'
 
 // 1,000 LMS of 2,000 bytes is about 3 MB of JSON with Hangul; one message is far less.
 const BATCH_BODY_LIMIT = 4 * 1024 * 1024

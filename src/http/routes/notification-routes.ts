@@ -8,8 +8,9 @@ import {
   resultReadyMessage,
 } from '../../outbox/result-ready-notification.ts'
 import type { ResultReadyTemplate } from '../../sms/result-ready-template.ts'
-import { AcceptedMessageSchema, ErrorSchema, ResultReadyRequestSchema, SuppressedErrorSchema } from '../message-schemas.ts'
-import { acceptedView } from '../message-view.ts'
+import { ErrorSchema, SuppressedErrorSchema } from '../message-schemas.ts'
+import { AcceptedMessageSchema, ResultReadyRequestSchema } from '../../domain/message-schemas.ts'
+import { acceptedView } from '../../admin/message-views.ts'
 
 /** Notifications built from templates: the caller names the event, not the text. */
 export const notificationRoutes: FastifyPluginAsyncTypebox<{

@@ -1,9 +1,9 @@
-import type { MessageSummary } from '../admin/list-messages.ts'
-import type { SuppressionEntry } from '../admin/suppressions.ts'
+// How a message is shown outside: the REST API's answers and the CLI's --json lines.
+import type { AcceptedMessage, MessageDetail, MessageSummaryView, SuppressionView } from '../domain/message-schemas.ts'
 import type { AttemptRecord, DeliveryFields, MessageRecord } from '../outbox/message.ts'
 import { maskPhoneNumber, redactPhoneNumbers } from '../sms/phone-number.ts'
-import type { MessageSummaryView, SuppressionView } from './admin-schemas.ts'
-import type { AcceptedMessage, MessageDetail } from './message-schemas.ts'
+import type { MessageSummary } from './list-messages.ts'
+import type { SuppressionEntry } from './suppressions.ts'
 
 /** The delivery receipt, as every view of a message shows it. */
 function deliveryView({ deliveryStatus, deliveryAt, deliveryErrorCode }: DeliveryFields): MessageDetail['delivery'] {
