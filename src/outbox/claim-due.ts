@@ -56,8 +56,9 @@ export interface Claim {
  * `RECIPIENT_SUPPRESSED`. Rows past `expires_at` are left for `expireOverdue`.
  *
  * While `provider` is paused, the statement claims nothing, except one probe row when the
- * pause's probe time has come (never for a pause an admin made by hand); taking the probe
- * moves that time on, so among many dispatchers only one probes.
+ * pause's probe time has come (never for a pause an admin made by hand); sending a probe
+ * moves that time on, so among many dispatchers only one probes, and a claim that finds
+ * nothing due uses no probe.
  *
  * The provider's row in `provider_limits` is locked for the statement, so that every
  * dispatcher's claims take from one rate limit and one retry budget in turn. The
@@ -96,21 +97,26 @@ export async function claimDue(
 // (the sliding-window counter of Cloudflare's rate limiter): exact for steady traffic,
 // and two counters per provider instead of a row per claim.
 const CLAIM_DUE = `
+  -- paused: whether the provider is paused at all.
   WITH paused AS (
     SELECT 1 FROM sms_outbox.provider_pauses WHERE provider = $1
+  -- probe: the pause's probe time has come; its row stays locked, so that another
+  -- dispatcher waits and then sees the time this claim moves on (in probed, below).
   ), probe AS (
-    UPDATE sms_outbox.provider_pauses
-    SET next_probe_at = now() + $2::int * interval '1 millisecond', probes = probes + 1
+    SELECT 1 FROM sms_outbox.provider_pauses
     -- A pause an admin made by hand is never probed: it lasts until an admin resumes.
     WHERE provider = $1::text AND next_probe_at <= now() AND paused_by IS NULL
-    RETURNING 1
+    FOR UPDATE
+  -- locked: the provider's shared rate-limit and retry-budget row, held to the end.
   ), locked AS (
     SELECT * FROM sms_outbox.provider_limits WHERE provider = $1 FOR UPDATE
+  -- held: that row (or none), and the time its lock was granted.
   ), held AS (
     -- The time the lock was granted, not the statement's start (now()): a claim that
     -- waited for another's lock must not count that wait as refill the other one spent.
     SELECT l.*, l.provider IS NULL AS missing, clock_timestamp() AS at
     FROM (SELECT) AS always_one_row LEFT JOIN locked l ON true
+  -- windows: the bucket refilled to now, and the retry budget's two minute-windows rolled on.
   ), windows AS (
     SELECT at, missing,
       coalesce(tokens + $5::float8 * extract(epoch FROM at - refilled_at), $6::float8) AS refilled,
@@ -125,6 +131,7 @@ const CLAIM_DUE = `
       CASE WHEN window_started_at > at - interval '1 minute' THEN previous_retries
            WHEN window_started_at > at - interval '2 minutes' THEN retries ELSE 0 END AS previous_retries
     FROM held
+  -- allowance: how many rows this claim may take, and how many of them may be retries.
   ), allowance AS (
     -- LEAST ignores NULLs, so an unset rate limit or retry budget (NULL) caps nothing.
     SELECT w.*,
@@ -139,6 +146,7 @@ const CLAIM_DUE = `
              + $8::int - (w.retries + w.previous_retries * previous_weight)))::int END AS retries_allowed
     FROM windows w,
       LATERAL (SELECT 1 - extract(epoch FROM w.at - w.window_started_at) / 60 AS previous_weight) weight
+  -- first_attempts_due: the oldest due messages never tried, locked (others' locks skipped).
   ), first_attempts_due AS (
     -- Each of these two scans has its own index (messages_first_attempts_due_idx,
     -- messages_retries_due_idx), whose predicate is the scan's condition.
@@ -147,16 +155,19 @@ const CLAIM_DUE = `
     ORDER BY next_attempt_at
     LIMIT (SELECT take FROM allowance)
     FOR UPDATE SKIP LOCKED
+  -- retries_due: the oldest due retries, as many as the budget allows.
   ), retries_due AS (
     SELECT id, next_attempt_at FROM sms_outbox.messages
     WHERE status = 'pending' AND counted_attempts > 0 AND next_attempt_at <= now() AND expires_at > now()
     ORDER BY next_attempt_at
     LIMIT (SELECT least(take, retries_allowed) FROM allowance)
     FOR UPDATE SKIP LOCKED
+  -- due: of both, the oldest, up to the allowance.
   ), due AS (
     SELECT id FROM (SELECT * FROM first_attempts_due UNION ALL SELECT * FROM retries_due) AS candidates
     ORDER BY next_attempt_at
     LIMIT (SELECT take FROM allowance)
+  -- suppressed: due messages whose number was suppressed since they came in end canceled.
   ), suppressed AS (
     -- A number suppressed after its message was accepted: the message ends here, unsent.
     -- Both updates read the suppression list in the statement's one snapshot, so each due
@@ -166,6 +177,7 @@ const CLAIM_DUE = `
         updated_at = now()
     WHERE m.id = ANY (ARRAY(SELECT id FROM due))
       AND EXISTS (SELECT 1 FROM sms_outbox.suppressions s WHERE s.recipient = m.recipient)
+  -- claimed: the rest go to sending under a fresh lease, one more attempt counted.
   ), claimed AS (
     UPDATE sms_outbox.messages m
     SET status = 'sending', attempts = m.attempts + 1, counted_attempts = m.counted_attempts + 1,
@@ -177,13 +189,21 @@ const CLAIM_DUE = `
       AND NOT EXISTS (SELECT 1 FROM sms_outbox.suppressions s WHERE s.recipient = m.recipient)
     RETURNING m.id, m.recipient, m.body, m.type, m.attempts, m.counted_attempts, m.max_retries,
               m.lease_token
+  -- opened: each claimed attempt's row in the ledger.
   ), opened AS (
     INSERT INTO sms_outbox.message_attempts (message_id, attempt, started_at)
     SELECT id, attempts, now() FROM claimed
+  -- probed: a probe went out, so the next one waits an interval (none when nothing was due).
+  ), probed AS (
+    UPDATE sms_outbox.provider_pauses
+    SET next_probe_at = now() + $2::int * interval '1 millisecond', probes = probes + 1
+    WHERE provider = $1::text AND EXISTS (SELECT 1 FROM probe) AND EXISTS (SELECT 1 FROM claimed)
+  -- spent: first attempts and retries taken, for the shared row.
   ), spent AS (
     SELECT count(*) FILTER (WHERE counted_attempts = 1) AS first_attempts,
            count(*) FILTER (WHERE counted_attempts > 1) AS retries
     FROM claimed
+  -- written: the shared row with what this claim spent.
   ), written AS (
     -- Refilling is a function of time, so a claim that took nothing has nothing to write.
     -- A missing row is made here; a claim that made it at the same time leaves it alone.
@@ -200,6 +220,7 @@ const CLAIM_DUE = `
         retries = excluded.retries, previous_first_attempts = excluded.previous_first_attempts,
         previous_retries = excluded.previous_retries
   )
+  -- One row even when nothing was claimed, to carry claimAgainInMs.
   SELECT c.id, c.recipient AS "to", c.body AS "text", c.type, c.attempts,
          c.counted_attempts AS "countedAttempts", c.max_retries AS "maxRetries",
          c.lease_token::text AS "leaseToken", EXISTS (SELECT 1 FROM probe) AS probe,

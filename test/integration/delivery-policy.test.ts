@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { AlertEvent } from '../../src/alerts/alert-event.ts'
 import { resumeProvider } from '../../src/outbox/provider-pauses.ts'
+import { claimDue } from '../../src/outbox/claim-due.ts'
 import { createSolapiProvider } from '../../src/providers/solapi-provider.ts'
 import { createTwilioProvider } from '../../src/providers/twilio-provider.ts'
 import { fakeSolapiReplies, startFakeSolapi } from '../helpers/fake-solapi.ts'
@@ -231,4 +232,24 @@ t.test('SOLAPI end to end: the messageId is stored; an LMS is sent as type LMS',
   t.same(fake.rejections, [])
   const [message] = await db.sql('SELECT provider_message_id, type, bytes FROM sms_outbox.messages WHERE id = $1', [id])
   t.match(message, { provider_message_id: /\S/, type: 'LMS', bytes: 92 })
+})
+
+t.test('a paused provider with nothing due uses no probe: the probe goes with the first message that comes due', async (t) => {
+  const db = await createTestDatabase(t)
+  await db.sql(
+    `INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at)
+     VALUES ('webhook', 'http_401', 'test', now() - interval '1 second')`,
+  )
+  const claim = () => claimDue(db.pool, { limit: 10, leaseMs: 5_000, provider: 'webhook', probeIntervalMs: 3_600_000 })
+  const pause = async () =>
+    (await db.sql(`SELECT probes, next_probe_at <= now() AS probe_due FROM sms_outbox.provider_pauses`))[0]
+
+  t.same((await claim()).messages, [], 'nothing is due')
+  t.same(await pause(), { probes: 0, probe_due: true }, 'the probe slot is still there, and no probe is counted')
+
+  const first = await enqueue(db)
+  await enqueue(db, { to: '010-2222-3333' })
+  t.match((await claim()).messages, [{ id: first, probe: true }], 'one message goes as the probe')
+  t.same(await pause(), { probes: 1, probe_due: false }, 'one probe counted; the next waits an interval')
+  t.same((await claim()).messages, [], 'the other waits for the pause to end')
 })
