@@ -10,8 +10,8 @@
  * once. The README says the same.
  */
 import type { Logger } from 'pino'
-import { Agent, request } from 'undici'
 import { outcomeOfRequestError } from './http-failure.ts'
+import { providerHttp } from './provider-http.ts'
 import type { DeliveryReceipt, OutgoingSms, SendOutcome, SmsProvider } from './provider.ts'
 import {
   OUTBOX_ID_FIELD,
@@ -54,18 +54,12 @@ export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from, batchLi
     log?.warn({ matchedBy }, `SOLAPI send-many answer matched by ${matchedBy} (logged once per process)`)
   }
   const sender = solapiSender(from)
-  // Keep-alive: one TCP connection serves many messages instead of a TLS handshake each.
-  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 })
-
-  const post = (path: string, body: unknown, signal: AbortSignal) =>
-    request(`${base}${path}`, {
-      method: 'POST',
-      dispatcher: agent,
-      signal,
-      // Signed per attempt: SOLAPI refuses a signature it has seen.
-      headers: { authorization: solapiAuthorization(apiKey, apiSecret), 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    })
+  const http = providerHttp()
+  // Signed per call: SOLAPI refuses a signature it has seen.
+  const signedJson = (body: unknown) => ({
+    headers: { authorization: solapiAuthorization(apiKey, apiSecret), 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
 
   // The outbox id rides along in customFields: SOLAPI's message log then names it, and a
   // send-many answer is matched back to the messages by it.
@@ -80,13 +74,9 @@ export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from, batchLi
   async function send(sms: OutgoingSms, signal: AbortSignal): Promise<SendOutcome> {
     const recipient = solapiRecipient(sms.to)
     if (!recipient) return INVALID_RECIPIENT
-    try {
-      const response = await post('/messages/v4/send', { message: solapiMessage(sms, recipient) }, signal)
-      const body = await response.body.text()
-      return outcomeOfSolapiResponse(response.statusCode, response.headers, body)
-    } catch (error) {
-      return outcomeOfRequestError(error, signal)
-    }
+    return http.send(`${base}/messages/v4/send`, signedJson({ message: solapiMessage(sms, recipient) }), signal, (answer) =>
+      outcomeOfSolapiResponse(answer.status, answer.headers, answer.body),
+    )
   }
 
   async function sendMany(batch: OutgoingSms[], signal: AbortSignal): Promise<SendOutcome[]> {
@@ -98,21 +88,20 @@ export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from, batchLi
     if (sending.length === 0) return outcomes
     let answered: SendOutcome[]
     try {
-      const response = await post(
-        '/messages/v4/send-many/detail',
+      const answer = await http.call(
+        `${base}/messages/v4/send-many/detail`,
         // Two messages of one batch may go to one number (a code, then its result): they
         // are two messages, and allowDuplicates keeps SOLAPI from taking them for one.
-        { messages: sending.map((s) => s.message), allowDuplicates: true, showMessageList: true },
+        signedJson({ messages: sending.map((s) => s.message), allowDuplicates: true, showMessageList: true }),
         signal,
       )
-      const body = await response.body.text()
       const sent = sending.map((s) => ({ id: s.sms.id, to: s.message.to }))
-      const judged = outcomesOfSolapiBatchResponse(response.statusCode, response.headers, body, sent)
+      const judged = outcomesOfSolapiBatchResponse(answer.status, answer.headers, answer.body, sent)
       reportMatching(judged.matchedBy)
       answered = judged.outcomes
       // A refused request (a 400) does not say which message it objects to, and refusal
       // means nothing was taken: each goes again on its own, so only the bad one dies.
-      if (response.statusCode >= 300 && answered[0].kind === 'permanent' && sending.length > 1) {
+      if (answer.status >= 300 && answered[0].kind === 'permanent' && sending.length > 1) {
         answered = await Promise.all(sending.map((s) => send(s.sms, signal)))
       }
     } catch (error) {
@@ -125,15 +114,13 @@ export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from, batchLi
 
   // Delivery results are asked for: SOLAPI's webhooks carry no signature to check.
   async function checkDeliveries(messageIds: string[], signal: AbortSignal): Promise<DeliveryReceipt[]> {
-    const response = await request(`${base}${solapiListPath(messageIds)}`, {
-      method: 'GET',
-      dispatcher: agent,
+    const answer = await http.call(
+      `${base}${solapiListPath(messageIds)}`,
+      { method: 'GET', headers: { authorization: solapiAuthorization(apiKey, apiSecret) } },
       signal,
-      headers: { authorization: solapiAuthorization(apiKey, apiSecret) },
-    })
-    const body = await response.body.text()
-    if (response.statusCode !== 200) throw new Error(`SOLAPI answered the message list with HTTP ${response.statusCode}`)
-    return receiptsOfSolapiList(body)
+    )
+    if (answer.status !== 200) throw new Error(`SOLAPI answered the message list with HTTP ${answer.status}`)
+    return receiptsOfSolapiList(answer.body)
   }
 
   return {
@@ -142,6 +129,6 @@ export function createSolapiProvider({ apiKey, apiSecret, baseUrl, from, batchLi
     ...(batchLimit > 1 ? { batchLimit, sendMany } : {}),
     checkDeliveries,
     receiptBatchLimit: SOLAPI_LIST_BATCH,
-    close: () => agent.close(),
+    close: http.close,
   }
 }

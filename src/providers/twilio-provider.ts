@@ -1,5 +1,4 @@
-import { Agent, request } from 'undici'
-import { outcomeOfRequestError } from './http-failure.ts'
+import { providerHttp } from './provider-http.ts'
 import type { OutgoingSms, SendOutcome, SmsProvider } from './provider.ts'
 import { outcomeOfTwilioResponse } from './twilio-outcomes.ts'
 
@@ -21,27 +20,21 @@ export function createTwilioProvider({ accountSid, authToken, baseUrl, from, sta
   // A Messaging Service SID (MG...) lets Twilio pick the sending number from its pool.
   const senderField = from.startsWith('MG') ? 'MessagingServiceSid' : 'From'
   const callbackField: Record<string, string> = statusCallback ? { StatusCallback: statusCallback } : {}
-  // Keep-alive: one TCP connection serves many messages instead of a TLS handshake each.
-  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 })
+  const http = providerHttp()
   return {
     name: 'twilio',
-    async send(sms: OutgoingSms, signal: AbortSignal): Promise<SendOutcome> {
-      try {
-        const response = await request(url, {
-          method: 'POST',
-          dispatcher: agent,
-          signal,
+    // Twilio has no idempotency key for Messages: a timeout or reset after the request was
+    // written may still have sent the SMS, so those stay ambiguous and a retry may duplicate it.
+    send: (sms: OutgoingSms, signal: AbortSignal): Promise<SendOutcome> =>
+      http.send(
+        url,
+        {
           headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
           body: new URLSearchParams({ To: sms.to, Body: sms.text, [senderField]: from, ...callbackField }).toString(),
-        })
-        const body = await response.body.text()
-        return outcomeOfTwilioResponse(response.statusCode, response.headers, body)
-      } catch (error) {
-        // Twilio has no idempotency key for Messages: a timeout or reset after the request was
-        // written may still have sent the SMS, so those stay ambiguous and a retry may duplicate it.
-        return outcomeOfRequestError(error, signal)
-      }
-    },
-    close: () => agent.close(),
+        },
+        signal,
+        (answer) => outcomeOfTwilioResponse(answer.status, answer.headers, answer.body),
+      ),
+    close: http.close,
   }
 }

@@ -1,6 +1,6 @@
-import { Agent, request } from 'undici'
 import { outcomeOfRequestError, parseRetryAfter } from './http-failure.ts'
 import { describeAnswer, parseJsonObject } from './provider-answer.ts'
+import { providerHttp } from './provider-http.ts'
 import type { OutgoingSms, SendOutcome, SmsProvider } from './provider.ts'
 
 export interface WebhookOptions {
@@ -19,29 +19,17 @@ export interface WebhookOptions {
  * dispatcher more CPU than the provider's answer takes.
  */
 export function createWebhookProvider(url: string, { batchLimit = 1 }: WebhookOptions = {}): SmsProvider {
-  // Keep-alive: one TCP connection serves many messages instead of a handshake each.
-  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 })
-  const post = (body: unknown, signal: AbortSignal, idempotencyKey?: string) =>
-    request(url, {
-      method: 'POST',
-      dispatcher: agent,
-      signal,
-      headers: { 'content-type': 'application/json', ...(idempotencyKey && { 'idempotency-key': idempotencyKey }) },
-      body: JSON.stringify(body),
-    })
-
+  const http = providerHttp()
   const provider: SmsProvider = {
     name: 'webhook',
-    async send(sms: OutgoingSms, signal: AbortSignal): Promise<SendOutcome> {
-      try {
-        const response = await post(wireMessage(sms), signal, sms.id)
-        const body = await response.body.text()
-        return outcomeOfStatus(response.statusCode, response.headers['retry-after'], body)
-      } catch (error) {
-        return outcomeOfRequestError(error, signal)
-      }
-    },
-    close: () => agent.close(),
+    send: (sms: OutgoingSms, signal: AbortSignal): Promise<SendOutcome> =>
+      http.send(
+        url,
+        { headers: { 'content-type': 'application/json', 'idempotency-key': sms.id }, body: JSON.stringify(wireMessage(sms)) },
+        signal,
+        (answer) => outcomeOfStatus(answer.status, answer.headers['retry-after'], answer.body),
+      ),
+    close: http.close,
   }
   if (batchLimit <= 1) return provider
   return {
@@ -49,14 +37,17 @@ export function createWebhookProvider(url: string, { batchLimit = 1 }: WebhookOp
     batchLimit,
     async sendMany(batch: OutgoingSms[], signal: AbortSignal): Promise<SendOutcome[]> {
       try {
-        const response = await post({ messages: batch.map(wireMessage) }, signal)
-        const body = await response.body.text()
-        if (response.statusCode !== 200) {
+        const answer = await http.call(
+          url,
+          { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: batch.map(wireMessage) }) },
+          signal,
+        )
+        if (answer.status !== 200) {
           // The whole request failed: a single call's rules, for every message in it.
-          const outcome = outcomeOfStatus(response.statusCode, response.headers['retry-after'], body)
+          const outcome = outcomeOfStatus(answer.status, answer.headers['retry-after'], answer.body)
           return batch.map(() => outcome)
         }
-        return outcomesOfBatchAnswer(batch, body, response.headers['retry-after'])
+        return outcomesOfBatchAnswer(batch, answer.body, answer.headers['retry-after'])
       } catch (error) {
         const outcome = outcomeOfRequestError(error, signal)
         return batch.map(() => outcome)

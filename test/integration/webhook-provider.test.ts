@@ -1,4 +1,3 @@
-import { createServer } from 'node:net'
 import t from 'tap'
 import { createWebhookProvider } from '../../src/providers/webhook-provider.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
@@ -52,38 +51,6 @@ t.test('429 is rate_limited and carries Retry-After in ms', async (t) => {
   t.teardown(() => provider.close?.())
   fake.reply = () => ({ status: 429, headers: { 'retry-after': '2.5' } })
   t.match(await provider.send(sms, timeout()), { kind: 'rate_limited', retryAfterMs: 2_500 })
-})
-
-t.test('a hung provider is aborted at the timeout and the outcome is ambiguous', async (t) => {
-  const fake = await startFakeWebhook(t)
-  const provider = createWebhookProvider(fake.url)
-  t.teardown(() => provider.close?.())
-  fake.reply = () => ({ hang: true })
-  const started = performance.now()
-  t.match(await provider.send(sms, timeout(300)), { kind: 'ambiguous', errorCode: 'timeout' })
-  t.ok(performance.now() - started < 2_000, 'did not wait past the timeout')
-  t.equal(fake.ledger.length, 1, 'the request did reach the provider')
-})
-
-t.test('a reset after the request was read is ambiguous', async (t) => {
-  const fake = await startFakeWebhook(t)
-  const provider = createWebhookProvider(fake.url)
-  t.teardown(() => provider.close?.())
-  fake.reply = () => ({ reset: true })
-  t.match(await provider.send(sms, timeout()), { kind: 'ambiguous' })
-  t.equal(fake.ledger.length, 1)
-})
-
-t.test('a refused connection is retryable: nothing was sent', async (t) => {
-  const port = await new Promise<number>((done) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => done(port))
-    })
-  })
-  const provider = createWebhookProvider(`http://127.0.0.1:${port}/sms`)
-  t.teardown(() => provider.close?.())
-  t.match(await provider.send(sms, timeout()), { kind: 'retryable', errorCode: 'ECONNREFUSED' })
 })
 
 // The batch contract (SMS_WEBHOOK_BATCH_SIZE > 1): one POST {messages}, one result per id.
