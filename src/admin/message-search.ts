@@ -1,4 +1,5 @@
 import { Prisma } from '../generated/prisma/client.ts'
+import { storedIdempotencyKey } from '../outbox/idempotency-key.ts'
 import { InvalidPhoneNumber, normalizePhoneNumber } from '../sms/phone-number.ts'
 
 /**
@@ -9,6 +10,7 @@ import { InvalidPhoneNumber, normalizePhoneNumber } from '../sms/phone-number.ts
  * - `key=value`: messages whose metadata has that value at that top-level key;
  * - anything else: the message with that idempotency key, or messages with that value at
  *   any top-level metadata key.
+ * Keys are stored hashed (idempotency-key.ts), so the typed key is hashed to look it up.
  * Metadata is not indexed (a GIN index would tax every enqueue for a rare question): a
  * metadata search reads the table, newest first, until the page is full.
  */
@@ -40,13 +42,13 @@ export function parseSearch(typed: string): MessageSearch {
 export function searchCondition(search: MessageSearch): Prisma.Sql {
   switch (search.kind) {
     case 'id':
-      return Prisma.sql`(id = ${search.value}::uuid OR idempotency_key = ${search.value})`
+      return Prisma.sql`(id = ${search.value}::uuid OR idempotency_key = ${storedIdempotencyKey(search.value)})`
     case 'number':
       return Prisma.sql`recipient = ${search.e164}`
     case 'metadata':
       return Prisma.sql`metadata ->> ${search.key} = ${search.value}`
     case 'text':
-      return Prisma.sql`(idempotency_key = ${search.value}
+      return Prisma.sql`(idempotency_key = ${storedIdempotencyKey(search.value)}
         OR EXISTS (SELECT 1 FROM jsonb_each_text(CASE WHEN jsonb_typeof(metadata) = 'object' THEN metadata END) AS m
                    WHERE m.value = ${search.value}))`
   }

@@ -53,7 +53,12 @@ const nightIds = [
   await enqueue(db, { to: '010-7777-0003', text: 'night three', metadata: { campaign: 'night' } }),
 ]
 const IDEMPOTENCY_KEY = 'order-A-78-notice'
-await db.sql('UPDATE sms_outbox.messages SET idempotency_key = $2, next_attempt_at = now() + interval \'1 hour\' WHERE id = $1', [nightIds[1], IDEMPOTENCY_KEY])
+// Stored as the API stores keys: hashed (src/outbox/idempotency-key.ts).
+await db.sql(
+  `UPDATE sms_outbox.messages SET idempotency_key = encode(sha256(convert_to($2, 'UTF8')), 'hex'),
+                                  next_attempt_at = now() + interval '1 hour' WHERE id = $1`,
+  [nightIds[1], IDEMPOTENCY_KEY],
+)
 // Not due for an hour: the dispatcher of the pause check below leaves them alone.
 await db.sql(`UPDATE sms_outbox.messages SET next_attempt_at = now() + interval '1 hour' WHERE id = ANY($1::uuid[])`, [nightIds])
 // Latency for the chart: two finished attempts this minute.
