@@ -29,15 +29,16 @@ function bucketsOf(range: ChartRange) {
 /**
  * Messages accepted, sent, dead and expired per bucket. Each is a range scan of an index:
  * accepted by created_at (messages_status_created_idx), sent by sent_at
- * (messages_sent_at_idx), dead and expired by when they ended (messages_failed_at_idx).
- * A message that died and was retried no longer counts as dead.
+ * (messages_sent_at_idx), dead and expired by when they ended (messages_failed_at_idx),
+ * undelivered by when the receipt said so (messages_undelivered_at_idx). A message that
+ * died and was retried no longer counts as dead.
  */
 export async function throughputChart(
   prisma: PrismaClient,
   range: ChartRange,
-): Promise<ChartSeries<'accepted' | 'sent' | 'dead' | 'expired'>> {
+): Promise<ChartSeries<'accepted' | 'sent' | 'dead' | 'expired' | 'undelivered'>> {
   const { unit, step, first } = bucketsOf(range)
-  const rows = await prisma.$queryRaw<{ at: Date; accepted: number; sent: number; dead: number; expired: number }[]>`
+  const rows = await prisma.$queryRaw<{ at: Date; accepted: number; sent: number; dead: number; expired: number; undelivered: number }[]>`
     WITH buckets AS (
       SELECT generate_series(${first}, date_trunc(${unit}, now()), ${step}::interval) AS at
     ), accepted AS (
@@ -51,11 +52,16 @@ export async function throughputChart(
              count(*) FILTER (WHERE status = 'dead')::int AS dead,
              count(*) FILTER (WHERE status = 'expired')::int AS expired
       FROM sms_outbox.messages WHERE status IN ('dead', 'expired') AND updated_at >= ${first} GROUP BY 1
+    ), undelivered AS (
+      SELECT date_trunc(${unit}, delivery_at) AS at, count(*)::int AS n FROM sms_outbox.messages
+      WHERE delivery_status = 'undelivered' AND delivery_at >= ${first} GROUP BY 1
     )
     SELECT b.at, coalesce(accepted.n, 0) AS accepted, coalesce(sent.n, 0) AS sent,
-           coalesce(failed.dead, 0) AS dead, coalesce(failed.expired, 0) AS expired
+           coalesce(failed.dead, 0) AS dead, coalesce(failed.expired, 0) AS expired,
+           coalesce(undelivered.n, 0) AS undelivered
     FROM buckets b
     LEFT JOIN accepted USING (at) LEFT JOIN sent USING (at) LEFT JOIN failed USING (at)
+    LEFT JOIN undelivered USING (at)
     ORDER BY b.at`
   return {
     at: rows.map((row) => row.at),
@@ -64,6 +70,7 @@ export async function throughputChart(
       sent: rows.map((row) => row.sent),
       dead: rows.map((row) => row.dead),
       expired: rows.map((row) => row.expired),
+      undelivered: rows.map((row) => row.undelivered),
     },
   }
 }

@@ -185,6 +185,7 @@ export const ThroughputChartSchema = Type.Object({
   sent: Counts,
   dead: Type.Array(Type.Integer(), { description: 'by when they died; a message retried since is not counted' }),
   expired: Counts,
+  undelivered: Type.Array(Type.Integer(), { description: 'sent messages whose delivery receipt said undelivered, by when it said so' }),
 })
 
 export const LatencyChartSchema = Type.Object({

@@ -68,6 +68,16 @@ await db.sql(
   [bulkIds[0], BULK_CODE, bulkIds[1]],
 )
 
+// Sent 8 days ago (outside both charts' spans), its receipt said undelivered just now.
+const undeliveredId = await enqueue(db, { to: '010-7777-0009', text: 'sent last week' })
+await db.sql(
+  `UPDATE sms_outbox.messages SET status = 'sent', attempts = 1, counted_attempts = 1, provider = 'twilio',
+     created_at = now() - interval '8 days', updated_at = now() - interval '8 days', sent_at = now() - interval '8 days',
+     delivery_status = 'undelivered', delivery_at = now(), delivery_error_code = '30006'
+   WHERE id = $1`,
+  [undeliveredId],
+)
+
 // The queue as a worker read it 10 minutes ago, for the queue chart.
 await db.sql(`INSERT INTO sms_outbox.queue_samples (at, queued, due, oldest_due_seconds)
               VALUES (date_trunc('minute', now()) - interval '10 minutes', 5, 2, 30.4)`)
@@ -96,7 +106,7 @@ t.test('over HTTP: the new admin routes refuse bad input', async (t) => {
   t.equal((await call('POST', '/v1/admin/providers/acme/pause', { reason: 'x' })).statusCode, 400)
   t.same(await db.sql('SELECT provider FROM sms_outbox.provider_pauses'), [], 'nothing half-written')
   t.same((await call('GET', '/v1/admin/counts')).json(), {
-    byStatus: { pending: 3, sending: 0, dead: 61, expired: 0, sent: 0, canceled: 0 },
+    byStatus: { pending: 3, sending: 0, dead: 61, expired: 0, sent: 1, canceled: 0 },
   }, 'the counts the header polls')
   const page = await app.inject({ method: 'GET', url: '/admin', headers })
   t.notMatch(page.body, /<script(?![^>]*\bsrc=)/, 'no inline script')
@@ -159,11 +169,11 @@ t.test('in a browser: charts, search, bulk retry and cancel, live refresh, manua
     t.equal(api.at.length, 60)
     const table = await tableCells(page.locator('#throughput-data tbody tr'))
     t.equal(table.length, 60, 'a row per minute')
-    t.same(sums(table), [64, 0, 61, 0], '64 accepted and 61 dead in the hour')
+    t.same(sums(table), [64, 0, 61, 0, 1], '64 accepted, 61 dead and 1 undelivered receipt in the hour')
     const shown = new Map(table.map(([label, ...values]) => [label, values]))
     const compared = api.at.filter((at, i) => {
       const values = shown.get(bucketLabel(at as string, 'hour'))
-      if (values) t.same(values, [api.accepted[i], api.sent[i], api.dead[i], api.expired[i]].map(String), `bucket ${at}`)
+      if (values) t.same(values, [api.accepted[i], api.sent[i], api.dead[i], api.expired[i], api.undelivered[i]].map(String), `bucket ${at}`)
       return values !== undefined
     })
     t.ok(compared.length >= 59, 'every bucket both show')
@@ -196,10 +206,10 @@ t.test('in a browser: charts, search, bulk retry and cancel, live refresh, manua
     const week = await apiJson('/v1/admin/charts/throughput?range=week')
     const weekTable = await tableCells(page.locator('#throughput-data tbody tr'))
     t.equal(weekTable.length, 168, 'a row per hour of 7 days')
-    t.same(sums(weekTable), [64, 0, 61, 0], 'the same messages over the week')
+    t.same(sums(weekTable), [64, 0, 61, 0, 1], 'the same messages over the week')
     const weekShown = new Map(weekTable.map(([label, ...values]) => [label, values]))
     const busiest = week.accepted.findIndex((value) => value !== 0)
-    t.same(weekShown.get(bucketLabel(week.at[busiest] as string, 'week')), [week.accepted[busiest], week.sent[busiest], week.dead[busiest], week.expired[busiest]].map(String))
+    t.same(weekShown.get(bucketLabel(week.at[busiest] as string, 'week')), [week.accepted[busiest], week.sent[busiest], week.dead[busiest], week.expired[busiest], week.undelivered[busiest]].map(String))
     await page.getByLabel('Last hour, per minute').check()
     await page.locator('#throughput-data[data-range=hour]').waitFor()
   })
@@ -399,7 +409,7 @@ function outlineOf(locator: Locator): Promise<string> {
 
 /** Column totals of a chart table (the first column is the bucket's label). */
 function sums(table: string[][]): number[] {
-  return table.reduce((totals, [, ...values]) => totals.map((total, i) => total + Number(values[i])), [0, 0, 0, 0])
+  return table.reduce((totals, [, ...values]) => totals.map((total, i) => total + Number(values[i])), [0, 0, 0, 0, 0])
 }
 
 /** A bucket's label as the page writes it, in local time: 18:49, or 11-29 18:00 for the week. */

@@ -282,6 +282,7 @@ function makeCharts() {
     { label: 'sent', stroke: color('--series-sent') },
     { label: 'dead', stroke: color('--series-dead') },
     { label: 'expired', stroke: color('--series-expired') },
+    { label: 'undelivered', stroke: color('--series-undelivered'), dash: [6, 4] },
   ])
   make(
     'queue',
@@ -328,11 +329,18 @@ async function refreshSeriesCharts({ force = false } = {}) {
   if (range !== state.range) return
   if (range === 'week') state.live.weekLoadedAt = now
   const times = throughput.at.map(seconds)
-  state.charts.throughput?.setData([times, throughput.accepted, throughput.sent, throughput.dead, throughput.expired])
+  state.charts.throughput?.setData([times, throughput.accepted, throughput.sent, throughput.dead, throughput.expired, throughput.undelivered])
   fillTable(
     'throughput-data',
-    ['Bucket', 'Accepted', 'Sent', 'Dead', 'Expired'],
-    throughput.at.map((at, i) => [formatBucket(at), throughput.accepted[i], throughput.sent[i], throughput.dead[i], throughput.expired[i]]),
+    ['Bucket', 'Accepted', 'Sent', 'Dead', 'Expired', 'Undelivered'],
+    throughput.at.map((at, i) => [
+      formatBucket(at),
+      throughput.accepted[i],
+      throughput.sent[i],
+      throughput.dead[i],
+      throughput.expired[i],
+      throughput.undelivered[i],
+    ]),
   )
   $('throughput-data').dataset.range = range
   state.charts.latency?.setData([latency.at.map(seconds), latency.p50, latency.p99])
