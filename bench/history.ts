@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { connectDatabase } from '../src/db/database.ts'
-import { runHousekeeping } from '../src/outbox/housekeeping.ts'
+import { runHousekeeping } from '../src/outbox/housekeeping/housekeeping.ts'
 import type { CpuMeter } from './cpu.ts'
 import type { FakeProvider } from './fake-provider.ts'
 import { claimTimer, clearRecent, dispatch, emptyOutbox, insertDue, restEnqueue } from './outbox.ts'

@@ -1,5 +1,5 @@
 import { Prisma } from '../generated/prisma/client.ts'
-import { storedIdempotencyKey } from '../outbox/idempotency-key.ts'
+import { storedIdempotencyKey } from '../outbox/enqueue/idempotency-key.ts'
 import { InvalidPhoneNumber, normalizePhoneNumber } from '../sms/phone-number.ts'
 
 /**

@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../db/database.ts'
 import { Prisma } from '../generated/prisma/client.ts'
 import type { RecipientRefusal } from '../domain/outcome.ts'
-import { SUPPRESSED_ERROR, SUPPRESSED_ERROR_CODE } from '../outbox/recipient-suppressed.ts'
+import { SUPPRESSED_ERROR, SUPPRESSED_ERROR_CODE } from '../outbox/enqueue/recipient-suppressed.ts'
 import { InvalidPhoneNumber, maskPhoneNumber, normalizePhoneNumber } from '../sms/phone-number.ts'
 import { decodeCursor, pageOf } from './page-cursor.ts'
 

@@ -1,9 +1,9 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { InvalidFilter } from '../admin/message-filter.ts'
 import { isDatabaseUnavailable } from '../db/database-unavailable.ts'
-import { IdempotencyConflict } from '../outbox/enqueue.ts'
-import { InvalidMessage } from '../outbox/prepare-message.ts'
-import { RecipientSuppressed } from '../outbox/recipient-suppressed.ts'
+import { IdempotencyConflict } from '../outbox/enqueue/enqueue.ts'
+import { InvalidMessage } from '../outbox/enqueue/prepare-message.ts'
+import { RecipientSuppressed } from '../outbox/enqueue/recipient-suppressed.ts'
 
 /** Seconds a caller should wait before retrying when the database is unavailable. */
 const RETRY_AFTER_SECONDS = 5

@@ -1,10 +1,10 @@
-import { enqueueEach, IdempotencyConflict, type Enqueued, type NewMessage } from '../outbox/enqueue.ts'
-import { prepareMessage } from '../outbox/prepare-message.ts'
+import { enqueueEach, IdempotencyConflict, type Enqueued, type NewMessage } from '../outbox/enqueue/enqueue.ts'
+import { prepareMessage } from '../outbox/enqueue/prepare-message.ts'
 import {
   RESULT_LINK_LIFETIME_SECONDS,
   resultReadyConflict,
   resultReadyMessage,
-} from '../outbox/result-ready-notification.ts'
+} from '../notifications/result-ready-notification.ts'
 import { loadResultReadyTemplate, type ResultReadyTemplate } from '../sms/result-ready-template.ts'
 import {
   checkedMessage,

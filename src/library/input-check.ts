@@ -1,7 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import { BatchRequestSchema, ResultReadyRequestSchema } from '../domain/message-schemas.ts'
 import { compileBodyValidator } from '../domain/json-validation.ts'
-import { InvalidMessage, type MessageRequest } from '../outbox/prepare-message.ts'
+import { InvalidMessage, type MessageRequest } from '../outbox/enqueue/prepare-message.ts'
 
 /** A message as library code submits it: the REST body, with an optional key and Date-typed times. */
 export interface OutboxMessage {

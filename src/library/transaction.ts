@@ -18,7 +18,7 @@ export type Transaction = PrismaTransaction | Queryable
 /**
  * The enqueue SQL runs on `.query(text, values)`. A pg client has it already; a Prisma
  * transaction runs the same statement through `$queryRawUnsafe`. That costs more CPU than
- * pg (src/outbox/enqueue.ts), but the caller's transaction lives on Prisma's connection,
+ * pg (src/outbox/enqueue/enqueue.ts), but the caller's transaction lives on Prisma's connection,
  * so there is no other way into it.
  * Through @prisma/adapter-pg, array parameters (uuid[], timestamptz[], jsonb[]) go to
  * PostgreSQL as arrays, and timestamps and JSON come back as Date and parsed objects, as

@@ -3,8 +3,8 @@
 // retryable failure (due again now) and the rest as sent, until nothing is due. Prints one
 // JSON line: how many claims it made, the rows they returned, and the largest claim.
 import { connectDatabase } from '../../src/db/database.ts'
-import { claimDue } from '../../src/outbox/claim-due.ts'
-import { recordOutcomes, type AttemptResult } from '../../src/outbox/record-outcomes.ts'
+import { claimDue } from '../../src/outbox/dispatch/claim-due.ts'
+import { recordOutcomes, type AttemptResult } from '../../src/outbox/dispatch/record-outcomes.ts'
 
 const limit = Number(process.env.CLAIM_LIMIT ?? 100)
 const database = connectDatabase(process.env.DATABASE_URL!, { poolSize: 2 })

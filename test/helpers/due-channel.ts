@@ -1,5 +1,5 @@
 import pg from 'pg'
-import { DUE_CHANNEL } from '../../src/outbox/due-notifications.ts'
+import { DUE_CHANNEL } from '../../src/outbox/dispatch/due-notifications.ts'
 
 export interface DueChannel {
   /** How many notifications the insert trigger sent since the last call (or since LISTEN). */

@@ -1,13 +1,13 @@
 import { pino } from 'pino'
-import { enqueueMessages, type NewMessage } from '../../src/outbox/enqueue.ts'
+import { enqueueMessages, type NewMessage } from '../../src/outbox/enqueue/enqueue.ts'
 import {
   Dispatcher,
   type AttemptEnd,
   type DispatcherOptions,
   type DispatcherSignals,
   type PassSummary,
-} from '../../src/outbox/dispatcher.ts'
-import { prepareMessage, type MessageRequest } from '../../src/outbox/prepare-message.ts'
+} from '../../src/outbox/dispatch/dispatcher.ts'
+import { prepareMessage, type MessageRequest } from '../../src/outbox/enqueue/prepare-message.ts'
 import { createWebhookProvider } from '../../src/providers/webhook-provider.ts'
 import type { SmsProvider } from '../../src/providers/provider.ts'
 import type { TestDatabase } from './test-database.ts'

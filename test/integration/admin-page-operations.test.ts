@@ -2,8 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { chromium, type Locator } from 'playwright-core'
 import t from 'tap'
 import { buildApp } from '../../src/http/app.ts'
-import { resumeProvider } from '../../src/outbox/provider-pauses.ts'
-import { sampleQueue } from '../../src/outbox/queue-samples.ts'
+import { resumeProvider } from '../../src/outbox/dispatch/provider-pauses.ts'
+import { sampleQueue } from '../../src/metrics/queue-samples.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { enqueue, silentLog, webhookDispatcher } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
@@ -53,7 +53,7 @@ const nightIds = [
   await enqueue(db, { to: '010-7777-0003', text: 'night three', metadata: { campaign: 'night' } }),
 ]
 const IDEMPOTENCY_KEY = 'order-A-78-notice'
-// Stored as the API stores keys: hashed (src/outbox/idempotency-key.ts).
+// Stored as the API stores keys: hashed (src/outbox/enqueue/idempotency-key.ts).
 await db.sql(
   `UPDATE sms_outbox.messages SET idempotency_key = encode(sha256(convert_to($2, 'UTF8')), 'hex'),
                                   next_attempt_at = now() + interval '1 hour' WHERE id = $1`,

@@ -23,7 +23,7 @@ import {
   StatsSchema,
 } from '../../src/http/admin-schemas.ts'
 import { buildApp } from '../../src/http/app.ts'
-import { storedIdempotencyKey } from '../../src/outbox/idempotency-key.ts'
+import { storedIdempotencyKey } from '../../src/outbox/enqueue/idempotency-key.ts'
 import { BatchAcceptedSchema } from '../../src/http/message-schemas.ts'
 import { AcceptedMessageSchema, BatchRequestSchema, MessageDetailSchema, MessageRequestSchema, ResultReadyRequestSchema } from '../../src/domain/message-schemas.ts'
 import { silentLog } from '../helpers/outbox-fixture.ts'

@@ -3,7 +3,7 @@
 import FakeTimers from '@sinonjs/fake-timers'
 import t from 'tap'
 import type { PrismaClient } from '../../src/db/database.ts'
-import type { LoopClock } from '../../src/outbox/dispatcher.ts'
+import type { LoopClock } from '../../src/outbox/dispatch/dispatcher.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { attemptsOf, enqueue, runningDispatcher } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { listenForDueMessages } from '../../src/outbox/due-notifications.ts'
+import { listenForDueMessages } from '../../src/outbox/dispatch/due-notifications.ts'
 import { listenToDueChannel } from '../helpers/due-channel.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { enqueue, runningDispatcher } from '../helpers/outbox-fixture.ts'

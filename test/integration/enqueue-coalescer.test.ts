@@ -1,8 +1,8 @@
 import t from 'tap'
 import { buildApp } from '../../src/http/app.ts'
-import { IdempotencyConflict } from '../../src/outbox/enqueue.ts'
-import { createEnqueueCoalescer } from '../../src/outbox/enqueue-coalescer.ts'
-import { prepareMessage } from '../../src/outbox/prepare-message.ts'
+import { IdempotencyConflict } from '../../src/outbox/enqueue/enqueue.ts'
+import { createEnqueueCoalescer } from '../../src/outbox/enqueue/enqueue-coalescer.ts'
+import { prepareMessage } from '../../src/outbox/enqueue/prepare-message.ts'
 import { silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
 

@@ -10,7 +10,7 @@ import {
   type Enqueued,
 } from '../../src/library/index.ts'
 import t from 'tap'
-import { listenForDueMessages } from '../../src/outbox/due-notifications.ts'
+import { listenForDueMessages } from '../../src/outbox/dispatch/due-notifications.ts'
 import { listenToDueChannel } from '../helpers/due-channel.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { webhookDispatcher } from '../helpers/outbox-fixture.ts'

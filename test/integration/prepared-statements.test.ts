@@ -2,8 +2,8 @@ import pg from 'pg'
 import t from 'tap'
 import { usePreparedStatements } from '../../src/db/prepared-statements.ts'
 import { queryableOf } from '../../src/library/transaction.ts'
-import { enqueueEach } from '../../src/outbox/enqueue.ts'
-import { prepareMessage } from '../../src/outbox/prepare-message.ts'
+import { enqueueEach } from '../../src/outbox/enqueue/enqueue.ts'
+import { prepareMessage } from '../../src/outbox/enqueue/prepare-message.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
 
 const db = await createTestDatabase(t)

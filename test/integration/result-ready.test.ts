@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { buildApp } from '../../src/http/app.ts'
-import { storedIdempotencyKey } from '../../src/outbox/idempotency-key.ts'
+import { storedIdempotencyKey } from '../../src/outbox/enqueue/idempotency-key.ts'
 import { silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
 

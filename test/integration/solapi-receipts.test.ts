@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { AlertEvent } from '../../src/alerts/alert-event.ts'
 import { buildApp } from '../../src/http/app.ts'
-import { ReceiptPoller } from '../../src/outbox/receipt-poller.ts'
+import { ReceiptPoller } from '../../src/outbox/dispatch/receipt-poller.ts'
 import { createSolapiProvider } from '../../src/providers/solapi-provider.ts'
 import { startFakeSolapi } from '../helpers/fake-solapi.ts'
 import { enqueue, runningDispatcher, silentLog } from '../helpers/outbox-fixture.ts'

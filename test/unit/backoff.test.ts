@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { backoffDelayMs, type BackoffPolicy } from '../../src/outbox/backoff.ts'
+import { backoffDelayMs, type BackoffPolicy } from '../../src/outbox/dispatch/backoff.ts'
 
 const seed: BackoffPolicy = { baseDelayMs: 1_000, maxDelayMs: 30_000, jitter: 'none' }
 

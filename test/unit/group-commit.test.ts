@@ -1,5 +1,5 @@
 import t from 'tap'
-import { groupCommit } from '../../src/outbox/group-commit.ts'
+import { groupCommit } from '../../src/outbox/enqueue/group-commit.ts'
 
 /** A write that records each batch it got and answers each item doubled, once released. */
 function recordingWrite() {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { withRetry } from '../../src/library/index.ts'
-import { retryUntilStored } from '../../src/outbox/retry.ts'
+import { retryUntilStored } from '../../src/outbox/dispatch/retry-until-stored.ts'
 
 // The seed's two tests, ported; small delays keep them quick.
 const fast = { baseDelayMs: 5, maxDelayMs: 20 }

@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type pg from 'pg'
 import type { Config } from '../../config.ts'
 import type { PrismaClient } from '../../db/database.ts'
-import { enqueueMessages } from '../../outbox/enqueue.ts'
-import { createEnqueueCoalescer } from '../../outbox/enqueue-coalescer.ts'
+import { enqueueMessages } from '../../outbox/enqueue/enqueue.ts'
+import { createEnqueueCoalescer } from '../../outbox/enqueue/enqueue-coalescer.ts'
 import { findMessage } from '../../outbox/find-message.ts'
-import { InvalidMessage, prepareMessage } from '../../outbox/prepare-message.ts'
-import { RecipientSuppressed } from '../../outbox/recipient-suppressed.ts'
+import { InvalidMessage, prepareMessage } from '../../outbox/enqueue/prepare-message.ts'
+import { RecipientSuppressed } from '../../outbox/enqueue/recipient-suppressed.ts'
 import { BatchAcceptedSchema, ErrorSchema, IdempotencyHeadersSchema, MessageIdParamsSchema, SuppressedErrorSchema } from '../message-schemas.ts'
 import { AcceptedMessageSchema, BatchRequestSchema, MessageDetailSchema, MessageRequestSchema } from '../../domain/message-schemas.ts'
 import { acceptedView, detailView } from '../../admin/message-views.ts'
@@ -20,7 +20,7 @@ const Errors = { 400: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: Erro
 export const messageRoutes: FastifyPluginAsyncTypebox<{
   config: Config
   prisma: PrismaClient
-  /** The pool under Prisma: the enqueue SQL runs on it directly (see outbox/enqueue.ts). */
+  /** The pool under Prisma: the enqueue SQL runs on it directly (see outbox/enqueue/enqueue.ts). */
   pool: pg.Pool
 }> = async (app, { config, prisma, pool }) => {
   // Concurrent single POSTs share one INSERT and one commit; each is answered after it.

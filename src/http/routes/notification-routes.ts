@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Config } from '../../config.ts'
 import type pg from 'pg'
-import { enqueueMessages, IdempotencyConflict } from '../../outbox/enqueue.ts'
+import { enqueueMessages, IdempotencyConflict } from '../../outbox/enqueue/enqueue.ts'
 import {
   RESULT_LINK_LIFETIME_SECONDS,
   resultReadyConflict,
   resultReadyMessage,
-} from '../../outbox/result-ready-notification.ts'
+} from '../../notifications/result-ready-notification.ts'
 import type { ResultReadyTemplate } from '../../sms/result-ready-template.ts'
 import { ErrorSchema, SuppressedErrorSchema } from '../message-schemas.ts'
 import { AcceptedMessageSchema, ResultReadyRequestSchema } from '../../domain/message-schemas.ts'

@@ -2,7 +2,7 @@ import fastifyFormbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type pg from 'pg'
 import { Type } from 'typebox'
-import { takeReceipts, type ReceiptListeners } from '../../outbox/record-receipts.ts'
+import { takeReceipts, type ReceiptListeners } from '../../outbox/dispatch/record-receipts.ts'
 import {
   isTwilioSignatureValid,
   receiptOfTwilioCallback,

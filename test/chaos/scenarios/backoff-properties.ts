@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { backoffDelayMs, type BackoffPolicy } from '../../../src/outbox/backoff.ts'
+import { backoffDelayMs, type BackoffPolicy } from '../../../src/outbox/dispatch/backoff.ts'
 import type { Scenario } from '../scenario.ts'
 
 const policies = fc

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { backoffDelayMs } from '../../../src/outbox/backoff.ts'
+import { backoffDelayMs } from '../../../src/outbox/dispatch/backoff.ts'
 import { until } from '../../helpers/service-process.ts'
 import { phoneNumberOf } from '../load-generator.ts'
 import { CHAOS_SERVICE_ENV, round, type Scenario } from '../scenario.ts'

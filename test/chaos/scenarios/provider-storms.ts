@@ -1,5 +1,5 @@
 import { busiestSecond } from '../../../bench/measure.ts'
-import { backoffDelayMs } from '../../../src/outbox/backoff.ts'
+import { backoffDelayMs } from '../../../src/outbox/dispatch/backoff.ts'
 import { percentile } from '../checker.ts'
 import { phoneNumberOf } from '../load-generator.ts'
 import { CHAOS_SERVICE_ENV, round, type Scenario, type ScenarioContext } from '../scenario.ts'

@@ -1,4 +1,4 @@
-import type { OutcomeKind } from '../domain/outcome.ts'
+import type { OutcomeKind } from '../../domain/outcome.ts'
 
 // Where the outbox reports what happened. The metrics registry implements these; the
 // outbox only knows the shapes, so the dependency runs from metrics to the outbox.

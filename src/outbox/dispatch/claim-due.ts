@@ -1,6 +1,6 @@
 import type pg from 'pg'
-import type { MessageType } from '../sms/message-encoding.ts'
-import { SUPPRESSED_ERROR, SUPPRESSED_ERROR_CODE } from './recipient-suppressed.ts'
+import type { MessageType } from '../../sms/message-encoding.ts'
+import { SUPPRESSED_ERROR, SUPPRESSED_ERROR_CODE } from '../enqueue/recipient-suppressed.ts'
 
 /** A row this dispatcher now holds under a lease, with what sending it takes. */
 export interface ClaimedMessage {
@@ -90,7 +90,7 @@ export async function claimDue(
 }
 
 // The dispatcher's hot path runs on the pg pool under Prisma, not through Prisma's raw
-// queries, which took 2.4 times the CPU (see outbox/enqueue.ts and README "Performance").
+// queries, which took 2.4 times the CPU (see outbox/enqueue/enqueue.ts and README "Performance").
 //
 // The retry budget counts claims in one-minute windows and estimates the last 60 seconds
 // as the current window plus the previous one weighted by its share still inside them

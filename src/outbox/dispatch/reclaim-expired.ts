@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../db/database.ts'
+import type { PrismaClient } from '../../db/database.ts'
 
 /** A message taken back from a dispatcher that went quiet. */
 export interface ReclaimedMessage {

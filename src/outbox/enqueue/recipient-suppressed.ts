@@ -1,5 +1,5 @@
-import type { RecipientRefusal } from '../domain/outcome.ts'
-import { maskPhoneNumber } from '../sms/phone-number.ts'
+import type { RecipientRefusal } from '../../domain/outcome.ts'
+import { maskPhoneNumber } from '../../sms/phone-number.ts'
 
 /**
  * `last_error_code` of a message that was accepted, then its number was suppressed before

@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import type { Logger } from 'pino'
-import type { SmsProvider } from '../providers/provider.ts'
+import type { SmsProvider } from '../../providers/provider.ts'
 import { takeReceipts, type ReceiptListeners } from './record-receipts.ts'
 
 export interface ReceiptPollerOptions extends ReceiptListeners {

@@ -1,4 +1,4 @@
-import type { SendOutcome } from '../providers/provider.ts'
+import type { SendOutcome } from '../../providers/provider.ts'
 import { backoffDelayMs, type BackoffPolicy } from './backoff.ts'
 import type { ClaimedMessage } from './claim-due.ts'
 import type { AttemptResult } from './record-outcomes.ts'

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../db/database.ts'
+import type { PrismaClient } from '../../db/database.ts'
 
 /** One batch of a housekeeping statement: how many rows, and the last change it reached. */
 export interface HousekeepingBatch {
@@ -13,7 +13,7 @@ export interface HousekeepingBatch {
  * number, the text, the metadata, the request fingerprint, the last error's text, and the
  * error text of each attempt. Status, error codes, provider ids, counts and timestamps
  * stay, so statistics survive; the idempotency key is stored only as a hash
- * (src/outbox/idempotency-key.ts) and stays, so replays still deduplicate. A row that is
+ * (src/outbox/enqueue/idempotency-key.ts) and stays, so replays still deduplicate. A row that is
  * not terminal is never touched, whatever its age.
  *
  * Rows are taken oldest change first from `after` on (null: from the first): a run

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../db/database.ts'
+import type { PrismaClient } from '../../db/database.ts'
 
 /** A message that ran out of time unsent. */
 export interface ExpiredMessage {

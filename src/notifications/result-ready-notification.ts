@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { ResultReadyTemplate } from '../sms/result-ready-template.ts'
-import { IdempotencyConflict, type NewMessage } from './enqueue.ts'
-import { prepareMessage, RESERVED_KEY_PREFIX } from './prepare-message.ts'
+import { IdempotencyConflict, type NewMessage } from '../outbox/enqueue/enqueue.ts'
+import { prepareMessage, RESERVED_KEY_PREFIX } from '../outbox/enqueue/prepare-message.ts'
 
 // The result page is deleted after 24 hours, so a later SMS would carry a dead link.
 export const RESULT_LINK_LIFETIME_SECONDS = 24 * 60 * 60

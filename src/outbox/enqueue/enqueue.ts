@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
-import { queryPrepared } from '../db/prepared-statements.ts'
-import type { Queryable } from '../db/queryable.ts'
-import type { MessageType } from '../sms/message-encoding.ts'
+import { queryPrepared } from '../../db/prepared-statements.ts'
+import type { Queryable } from '../../db/queryable.ts'
+import type { MessageType } from '../../sms/message-encoding.ts'
 import { storedIdempotencyKey } from './idempotency-key.ts'
-import type { MessageRecord } from './message.ts'
+import type { MessageRecord } from '../message.ts'
 import { RecipientSuppressed, type Suppression } from './recipient-suppressed.ts'
 
 /** A validated message, ready to insert. */

@@ -1,6 +1,6 @@
 import { setTimeout } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import type { PrismaClient } from '../db/database.ts'
+import type { PrismaClient } from '../../db/database.ts'
 import { pruneTerminalMessages } from './prune-terminal.ts'
 import { eraseOldAdminActionNumbers, eraseOldPersonalData, type HousekeepingBatch } from './retention.ts'
 

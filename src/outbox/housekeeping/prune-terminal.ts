@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../db/database.ts'
+import type { PrismaClient } from '../../db/database.ts'
 import type { HousekeepingBatch } from './retention.ts'
 
 /**

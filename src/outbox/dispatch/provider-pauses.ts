@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../db/database.ts'
+import type { PrismaClient } from '../../db/database.ts'
 
 /** A provider no message can get through until its account is fixed. */
 export interface ProviderPause {

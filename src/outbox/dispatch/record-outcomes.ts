@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { OutcomeKind, RecipientRefusal } from '../domain/outcome.ts'
+import type { OutcomeKind, RecipientRefusal } from '../../domain/outcome.ts'
 
 /** What one finished attempt did to its message, ready to write. */
 export interface AttemptResult {

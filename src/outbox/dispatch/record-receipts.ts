@@ -1,7 +1,7 @@
 import type pg from 'pg'
-import type { Alerter } from '../alerts/alerter.ts'
+import type { Alerter } from '../../alerts/alerter.ts'
 import type { ReceiptMetrics } from './outcome-metrics.ts'
-import type { DeliveryReceipt } from '../providers/provider.ts'
+import type { DeliveryReceipt } from '../../providers/provider.ts'
 
 /** Who hears of a receipt that changed a message. */
 export interface ReceiptListeners {

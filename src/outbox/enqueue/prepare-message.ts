@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { measureText, UnsendableText } from '../sms/message-encoding.ts'
-import { InvalidPhoneNumber, normalizePhoneNumber } from '../sms/phone-number.ts'
+import { measureText, UnsendableText } from '../../sms/message-encoding.ts'
+import { InvalidPhoneNumber, normalizePhoneNumber } from '../../sms/phone-number.ts'
 import type { NewMessage } from './enqueue.ts'
 
 /** A message as a caller submits it, after schema validation. */

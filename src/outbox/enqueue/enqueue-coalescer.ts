@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { isDatabaseUnavailable } from '../db/database-unavailable.ts'
+import { isDatabaseUnavailable } from '../../db/database-unavailable.ts'
 import { enqueueEach, type Enqueued, type NewMessage } from './enqueue.ts'
 import { groupCommit } from './group-commit.ts'
 
