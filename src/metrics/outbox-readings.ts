@@ -1,4 +1,18 @@
 import type { PrismaClient } from '../db/database.ts'
+import { Prisma } from '../generated/prisma/client.ts'
+
+/**
+ * The next_attempt_at of every pending message that is due: two scans, one per due index
+ * (messages_first_attempts_due_idx, messages_retries_due_idx), whose predicates these
+ * conditions repeat, so only the due part of the indexes is read however many sent rows
+ * the table holds.
+ */
+export const DUE_MESSAGES = Prisma.sql`
+  SELECT next_attempt_at FROM sms_outbox.messages
+  WHERE status = 'pending' AND counted_attempts = 0 AND next_attempt_at <= now()
+  UNION ALL
+  SELECT next_attempt_at FROM sms_outbox.messages
+  WHERE status = 'pending' AND counted_attempts > 0 AND next_attempt_at <= now()`
 
 /** Rows per status. Reads the whole table: callers must not run it on every scrape. */
 export async function countMessagesByStatus(prisma: PrismaClient): Promise<Map<string, number>> {
@@ -15,21 +29,12 @@ export interface DueBacklog {
 }
 
 /**
- * The rows dispatchers should be sending now: first attempts and retries, each read from
- * its partial index (messages_first_attempts_due_idx, messages_retries_due_idx, whose
- * predicates the two WHERE clauses repeat), so only the due part of the indexes is read
- * however many sent rows the table holds. The age comes from the database clock, like
- * every deadline in the outbox.
+ * The rows dispatchers should be sending now (DUE_MESSAGES: the due part of the two due
+ * indexes only). The age comes from the database clock, like every deadline in the outbox.
  */
 export async function readDueBacklog(prisma: PrismaClient): Promise<DueBacklog> {
   const [row] = await prisma.$queryRaw<{ due: number; oldest_due_age_seconds: number }[]>`
-    WITH due AS (
-      SELECT next_attempt_at FROM sms_outbox.messages
-      WHERE status = 'pending' AND counted_attempts = 0 AND next_attempt_at <= now()
-      UNION ALL
-      SELECT next_attempt_at FROM sms_outbox.messages
-      WHERE status = 'pending' AND counted_attempts > 0 AND next_attempt_at <= now()
-    )
+    WITH due AS (${DUE_MESSAGES})
     SELECT count(*)::int AS due,
            coalesce(extract(epoch FROM now() - min(next_attempt_at)), 0)::float8 AS oldest_due_age_seconds
     FROM due`

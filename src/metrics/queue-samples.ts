@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { PrismaClient } from '../db/database.ts'
+import { DUE_MESSAGES } from './outbox-readings.ts'
 
 /** A week of minutes and a day to spare: the admin page charts up to 7 days. */
 const KEEP = '8 days'
@@ -12,13 +13,7 @@ const KEEP = '8 days'
  */
 export async function sampleQueue(prisma: PrismaClient): Promise<boolean> {
   const recorded = await prisma.$executeRaw`
-    WITH due AS (
-      SELECT next_attempt_at FROM sms_outbox.messages
-      WHERE status = 'pending' AND counted_attempts = 0 AND next_attempt_at <= now()
-      UNION ALL
-      SELECT next_attempt_at FROM sms_outbox.messages
-      WHERE status = 'pending' AND counted_attempts > 0 AND next_attempt_at <= now()
-    )
+    WITH due AS (${DUE_MESSAGES})
     INSERT INTO sms_outbox.queue_samples (at, queued, due, oldest_due_seconds)
     SELECT date_trunc('minute', now()),
            (SELECT count(*)::int FROM sms_outbox.messages WHERE status IN ('pending', 'sending')),

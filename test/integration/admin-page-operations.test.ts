@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs'
-import { chromium, type Locator } from 'playwright-core'
+import { mkdirSync } from 'node:fs'
+import type { Locator } from 'playwright-core'
 import t from 'tap'
 import { buildApp } from '../../src/http/app.ts'
 import { resumeProvider } from '../../src/outbox/dispatch/provider-pauses.ts'
 import { sampleQueue } from '../../src/metrics/queue-samples.ts'
+import { openPage } from '../helpers/browser-page.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { enqueue, silentLog, webhookDispatcher } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
@@ -13,7 +14,6 @@ import { createTestDatabase } from '../helpers/test-database.ts'
 // keyboard only, a phone's width, dark mode. Screenshots of each view go to
 // .tap/screenshots (gitignored): the test's artifacts, not the docs' copies.
 
-const CHROMIUM = '/usr/bin/chromium'
 const TOKEN = 'a-test-admin-token-0123456789'
 const SCREENSHOTS = new URL('../../.tap/screenshots/', import.meta.url)
 // Short, so that the live refresh is seen at once; the page's default is 5 s.
@@ -118,25 +118,11 @@ t.test('over HTTP: the new admin routes refuse bad input', async (t) => {
 })
 
 t.test('in a browser: charts, search, bulk retry and cancel, live refresh, manual pause, keyboard, phone, dark', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.fail(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium`)
-    return
-  }
+  const opened = await openPage(t, { viewport: { width: 1400, height: 1000 }, colorScheme: 'light' })
+  if (!opened) return
+  const { page, errors: pageErrors } = opened
   mkdirSync(SCREENSHOTS, { recursive: true })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  })
-  t.teardown(() => browser.close())
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, colorScheme: 'light' })
-  const page = await context.newPage()
-  page.setDefaultTimeout(15_000)
-  const pageErrors: string[] = []
-  page.on('pageerror', (error) => pageErrors.push(error.message))
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) pageErrors.push(message.text())
-  })
   /** A screenshot of the view, scrolled to `heading` first (the docs show the part that matters). */
   const shoot = async (name: string, heading?: string) => {
     if (heading) await page.locator(heading).evaluate((node) => (node as unknown as { scrollIntoView(): void }).scrollIntoView())

@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs'
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import type { Locator, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { buildApp } from '../../src/http/app.ts'
+import { openPage } from '../helpers/browser-page.ts'
 import { enqueue, silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
 
-// CI installs Debian's chromium (.ci/run); playwright's own download cannot run here.
-const CHROMIUM = '/usr/bin/chromium'
 const TOKEN = 'a-test-admin-token-0123456789'
 const SESSION_COOKIE = 'sms_outbox_admin'
 
@@ -148,26 +146,10 @@ t.test('over HTTP: the login, the cookie it sets, and the headers of the page', 
 })
 
 t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, resume, unsuppress', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.fail(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium (.ci/run does this in CI)`)
-    return
-  }
+  const opened = await openPage(t)
+  if (!opened) return
+  const { page, errors: pageErrors } = opened
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  })
-  t.teardown(() => browser.close())
-  const context = await browser.newContext()
-  const page = await context.newPage()
-  page.setDefaultTimeout(15_000)
-  const pageErrors: string[] = []
-  page.on('pageerror', (error) => pageErrors.push(error.message))
-  // A failed fetch (the 401 login page, the 409 below) is logged as "Failed to load
-  // resource"; anything else, a CSP violation included, is a fault of the page.
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) pageErrors.push(message.text())
-  })
 
   const first = await page.goto(`${base}/admin`)
   t.equal(first?.status(), 401)
@@ -180,7 +162,7 @@ t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, r
 
   await page.fill('#token', TOKEN)
   await Promise.all([page.waitForURL(`${base}/admin`), page.click('#login-submit')])
-  const [cookie] = await context.cookies()
+  const [cookie] = await page.context().cookies()
   t.match(cookie, { name: SESSION_COOKIE, httpOnly: true, sameSite: 'Strict' })
   t.equal(await page.evaluate('document.cookie'), '', 'the page script cannot read the cookie')
 
@@ -305,7 +287,7 @@ t.test('in a browser: log in, find the dead, read the attempts, retry, cancel, r
 
   await Promise.all([page.waitForURL(`${base}/admin`), page.click('#logout')])
   t.ok(await page.locator('#login-form').isVisible(), 'logged out: the login form again')
-  t.same(await context.cookies(), [])
+  t.same(await page.context().cookies(), [])
   t.same(pageErrors, [], 'no script error and no CSP violation')
 })
 
