@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyBaseLogger } from 'fastify'
 import { Type } from 'typebox'
 import type { Alerter } from '../../alerts/alerter.ts'
 import { adminActionsOf } from '../../admin/admin-actions.ts'
+import type { BulkOutcome } from '../../admin/bulk-outcome.ts'
 import { cancelMatching, cancelMessage } from '../../admin/cancel-message.ts'
 import { countByStatus, latencyChart, queueChart, throughputChart, WATCHED_STATUSES } from '../../admin/charts.ts'
 import { pauseProviderByHand, resumeProviderByHand } from '../../admin/provider-actions.ts'
@@ -169,12 +171,10 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const { dryRun, status, ...rest } = request.body
-      const filter = parseFilter({ ...rest, status: status?.join(',') })
-      const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
-      const outcome = await retryMatching(prisma, filter, { actor, ttlSeconds: config.MESSAGE_TTL_SECONDS, dryRun })
-      if (!dryRun && outcome.matched > 0) request.log.info({ actor, retried: outcome.matched }, `${actor} retried ${outcome.matched} messages`)
-      return { ...outcome, retried: dryRun ? 0 : outcome.matched, dryRun }
+      const { acted, ...done } = await bulkAction(request, 'retried', (filter, options) =>
+        retryMatching(prisma, filter, { ...options, ttlSeconds: config.MESSAGE_TTL_SECONDS }),
+      )
+      return { ...done, retried: acted }
     },
   )
 
@@ -189,12 +189,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const { dryRun, status, ...scope } = request.body
-      const filter = parseFilter({ ...scope, status: status?.join(',') })
-      const actor = request.headers['x-admin-actor'] ?? DEFAULT_ACTOR
-      const outcome = await cancelMatching(prisma, filter, { actor, dryRun })
-      if (!dryRun && outcome.matched > 0) request.log.info({ actor, canceled: outcome.matched }, `${actor} canceled ${outcome.matched} messages`)
-      return { ...outcome, canceled: dryRun ? 0 : outcome.matched, dryRun }
+      const { acted, ...done } = await bulkAction(request, 'canceled', (filter, options) => cancelMatching(prisma, filter, options))
+      return { ...done, canceled: acted }
     },
   )
 
@@ -454,8 +450,30 @@ function numberIn(field: string, input: string, As: new (message: string) => Err
   }
 }
 
-/** The query's filter, with the number normalised as enqueue stores it. */
-function parseFilter(query: {
+interface BulkRequest {
+  body: { dryRun: boolean; status?: string[] } & Omit<FilterQuery, 'status'>
+  headers: { 'x-admin-actor'?: string }
+  log: FastifyBaseLogger
+}
+
+/**
+ * What bulk retry and bulk cancel share: the scope read from the body, the actor, the dry
+ * run that only counts, one log line for what was done, and the answer's common part
+ * (`acted` is what the route names `retried` or `canceled`: 0 in a dry run).
+ */
+async function bulkAction(
+  { body: { dryRun, status, ...scope }, headers, log }: BulkRequest,
+  done: 'retried' | 'canceled',
+  act: (filter: MessageFilter, options: { actor: string; dryRun: boolean }) => Promise<BulkOutcome>,
+): Promise<BulkOutcome & { acted: number; dryRun: boolean }> {
+  const actor = headers['x-admin-actor'] ?? DEFAULT_ACTOR
+  const outcome = await act(parseFilter({ ...scope, status: status?.join(',') }), { actor, dryRun })
+  if (!dryRun && outcome.matched > 0) log.info({ actor, [done]: outcome.matched }, `${actor} ${done} ${outcome.matched} messages`)
+  return { ...outcome, acted: dryRun ? 0 : outcome.matched, dryRun }
+}
+
+/** A filter as the admin routes take it, in a query or a bulk action's body. */
+interface FilterQuery {
   status?: string
   to?: string
   errorCode?: string
@@ -464,7 +482,10 @@ function parseFilter(query: {
   delivery?: MessageFilter['delivery']
   q?: string
   ids?: string[]
-}): MessageFilter {
+}
+
+/** The query's filter, with the number normalised as enqueue stores it. */
+function parseFilter(query: FilterQuery): MessageFilter {
   let to: string | undefined
   if (query.to !== undefined) {
     try {
