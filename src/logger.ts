@@ -28,9 +28,10 @@ export const REDACTED_PATHS = [
  */
 const URL_PATHS = ['url', 'req.url']
 
-// The admin list's `to` filter holds a number; a cursor is opaque and stays out of logs
-// on principle; any *token*, *key* or *secret* is a credential someone put in a URL.
-const SECRET_PARAMETER = /^(?:to|cursor)$|token|key|secret/i
+// The admin list's `to` filter holds a number, and so may its search `q`; a cursor is
+// opaque and stays out of logs on principle; any *token*, *key* or *secret* is a
+// credential someone put in a URL.
+const SECRET_PARAMETER = /^(?:to|q|cursor)$|token|key|secret/i
 
 /**
  * `url` with the value of every query parameter that may hold a number or a credential

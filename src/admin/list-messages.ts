@@ -29,6 +29,11 @@ export interface MessageSummary extends DeliveryFields {
 
 /** How much of the text a list line shows. */
 export const TEXT_PREVIEW_CHARACTERS = 40
+/**
+ * Read beyond the preview, so that a number the cut would split is whole when the view
+ * redacts it, and only then cut: a number is at most 20 characters with its separators.
+ */
+const PREVIEW_MARGIN = 20
 
 
 export const SUMMARY_COLUMNS = Prisma.raw(`
@@ -37,7 +42,7 @@ export const SUMMARY_COLUMNS = Prisma.raw(`
   created_at AS "createdAt", updated_at AS "updatedAt", next_attempt_at AS "nextAttemptAt",
   expires_at AS "expiresAt", sent_at AS "sentAt", erased_at AS "erasedAt",
   delivery_status AS "deliveryStatus", delivery_at AS "deliveryAt", delivery_error_code AS "deliveryErrorCode",
-  left(body, ${TEXT_PREVIEW_CHARACTERS}) AS "textPreview"`)
+  left(body, ${TEXT_PREVIEW_CHARACTERS + PREVIEW_MARGIN}) AS "textPreview"`)
 
 /**
  * Messages matching `filter`, newest first, `limit` at a time. The cursor is the last
@@ -65,8 +70,6 @@ export async function countMessages(prisma: PrismaClient, filter: MessageFilter)
     SELECT count(*)::int AS count FROM sms_outbox.messages WHERE ${filterCondition(filter)}`
   return count
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 function afterCursor(cursor: string): Prisma.Sql {
   const { position, id } = decodeCursor(cursor)

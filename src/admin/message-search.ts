@@ -6,7 +6,8 @@ import { InvalidPhoneNumber, normalizePhoneNumber } from '../sms/phone-number.ts
  * What the admin search box finds, read from what was typed:
  * - a UUID: the message with that id, or with that idempotency key (primary key, and the
  *   unique index on idempotency_key);
- * - a phone number, E.164 or Korean domestic: messages to it (messages_recipient_idx);
+ * - a phone number, E.164 or Korean domestic: messages to it (messages_recipient_idx), or
+ *   the message with that idempotency key;
  * - `key=value`: messages whose metadata has that value at that top-level key;
  * - anything else: the message with that idempotency key, or messages with that value at
  *   any top-level metadata key.
@@ -15,8 +16,8 @@ import { InvalidPhoneNumber, normalizePhoneNumber } from '../sms/phone-number.ts
  * metadata search reads the table, newest first, until the page is full.
  */
 export type MessageSearch =
-  | { kind: 'id'; value: string }
-  | { kind: 'number'; e164: string }
+  | { kind: 'id'; value: string; typed: string }
+  | { kind: 'number'; e164: string; typed: string }
   | { kind: 'metadata'; key: string; value: string }
   | { kind: 'text'; value: string }
 
@@ -26,10 +27,10 @@ const LOOKS_LIKE_A_NUMBER = /^\+?[\d\s().-]{7,20}$/
 
 export function parseSearch(typed: string): MessageSearch {
   const value = typed.trim()
-  if (UUID.test(value)) return { kind: 'id', value: value.toLowerCase() }
+  if (UUID.test(value)) return { kind: 'id', value: value.toLowerCase(), typed: value }
   if (LOOKS_LIKE_A_NUMBER.test(value)) {
     try {
-      return { kind: 'number', e164: normalizePhoneNumber(value) }
+      return { kind: 'number', e164: normalizePhoneNumber(value), typed: value }
     } catch (error) {
       if (!(error instanceof InvalidPhoneNumber)) throw error
     }
@@ -42,9 +43,11 @@ export function parseSearch(typed: string): MessageSearch {
 export function searchCondition(search: MessageSearch): Prisma.Sql {
   switch (search.kind) {
     case 'id':
-      return Prisma.sql`(id = ${search.value}::uuid OR idempotency_key = ${storedIdempotencyKey(search.value)})`
+      // A key is hashed as it was typed: a client's upper-case UUID stays upper-case.
+      return Prisma.sql`(id = ${search.value}::uuid OR idempotency_key = ${storedIdempotencyKey(search.typed)})`
     case 'number':
-      return Prisma.sql`recipient = ${search.e164}`
+      // An order number used as the key looks like a phone number too.
+      return Prisma.sql`(recipient = ${search.e164} OR idempotency_key = ${storedIdempotencyKey(search.typed)})`
     case 'metadata':
       return Prisma.sql`metadata ->> ${search.key} = ${search.value}`
     case 'text':

@@ -2,7 +2,7 @@
 import type { AcceptedMessage, MessageDetail, MessageSummaryView, SuppressionView } from '../domain/message-schemas.ts'
 import type { AttemptRecord, DeliveryFields, MessageRecord } from '../outbox/message.ts'
 import { maskPhoneNumber, redactPhoneNumbers } from '../sms/phone-number.ts'
-import type { MessageSummary } from './list-messages.ts'
+import { TEXT_PREVIEW_CHARACTERS, type MessageSummary } from './list-messages.ts'
 import type { SuppressionEntry } from './suppressions.ts'
 
 /** The delivery receipt, as every view of a message shows it. */
@@ -61,7 +61,7 @@ export function summaryView({ deliveryStatus, deliveryAt, deliveryErrorCode, ...
     sentAt: message.sentAt?.toISOString() ?? null,
     erasedAt: message.erasedAt?.toISOString() ?? null,
     // A number written into the text would otherwise show in full in the list.
-    textPreview: message.textPreview === null ? null : redactPhoneNumbers(message.textPreview),
+    textPreview: message.textPreview === null ? null : redactPhoneNumbers(message.textPreview).slice(0, TEXT_PREVIEW_CHARACTERS),
   }
 }
 

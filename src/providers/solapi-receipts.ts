@@ -40,7 +40,9 @@ export function receiptsOfSolapiList(bodyText: string): DeliveryReceipt[] {
     if (typeof value !== 'object' || value === null) continue
     const item = value as Record<string, unknown>
     const providerMessageId = typeof item.messageId === 'string' ? item.messageId : key
-    const statusCode = typeof item.statusCode === 'string' ? item.statusCode : undefined
+    // The SDK's types say string; a number is read the same rather than polled forever.
+    const statusCode =
+      typeof item.statusCode === 'string' ? item.statusCode : typeof item.statusCode === 'number' ? String(item.statusCode) : undefined
     if (statusCode === undefined || SOLAPI_PENDING_STATUS_CODES.has(statusCode)) continue
     const at = dateOf(item.dateReceived) ?? dateOf(item.dateReported) ?? dateOf(item.dateUpdated)
     const receipt: DeliveryReceipt =

@@ -34,8 +34,9 @@ const lines = () =>
 // Secrets below are fictional; each must appear in no line.
 const SECRETS = ['1012345678', '1234-5678', '1234.5678', 'curs0r-value', 'tok-value', 'key-value', 'secret-value']
 
-t.test('to, cursor and every token, key or secret parameter are redacted from every line', async (t) => {
+t.test('to, q, cursor and every token, key or secret parameter are redacted from every line', async (t) => {
   const requests = [
+    { url: '/v1/admin/messages?q=010-1234-5678&limit=5', headers: admin },
     { url: '/v1/admin/messages?status=dead&to=010-1234-5678&limit=5', headers: admin },
     { url: '/v1/admin/messages?cursor=curs0r-value&limit=5', headers: admin },
     { url: '/v1/admin/suppressions?to=%2B821012345678', headers: admin },
@@ -56,4 +57,5 @@ t.test('to, cursor and every token, key or secret parameter are redacted from ev
   t.ok(urls.includes('/v1/admin/messages?status=dead&to=[redacted]&limit=5'), 'other parameters are kept, in order')
   t.ok(urls.includes('/v1/admin/messages?Access_Token=[redacted]&TO=[redacted]'), 'names are matched in any case')
   t.ok(urls.includes('/test/logs-the-request?to=[redacted]&apiKey=[redacted]&limit=5'), 'a logged request is redacted too')
+  t.ok(urls.includes('/v1/admin/messages?q=[redacted]&limit=5'), "the admin search, which may be a number")
 })

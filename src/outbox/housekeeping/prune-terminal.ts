@@ -40,10 +40,3 @@ export async function pruneTerminalMessages(
   return batch
 }
 
-/**
- * The oldest last change a terminal message still in the table can have, for a reader of
- * counts (the admin statistics): rows older than this were pruned. Null when nothing is.
- */
-export function pruneHorizon(pruneAfterHours: number, now = new Date()): Date | null {
-  return pruneAfterHours === 0 ? null : new Date(now.getTime() - pruneAfterHours * 3_600_000)
-}
