@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../db/database.ts'
-import type { Prisma } from '../generated/prisma/client.ts'
+import { Prisma } from '../generated/prisma/client.ts'
 
 /**
  * What a bulk action on messages matched or moved, broken down so that an admin sees
@@ -52,3 +52,11 @@ export async function previewMatching(prisma: PrismaClient, scope: Prisma.Sql): 
       GROUP BY 1, 2`,
   )
 }
+
+/**
+ * How an admin action locks its rows. A bulk action skips rows a dispatcher holds (they
+ * are being sent; the next run takes them if still due). One message waits for the lock:
+ * skipped, it would be answered with the status read before the claim, a false "not
+ * pending"; waited for, the claim's write decides it.
+ */
+export const rowLocks = (bulk: boolean): Prisma.Sql => (bulk ? Prisma.sql`FOR UPDATE SKIP LOCKED` : Prisma.sql`FOR UPDATE`)

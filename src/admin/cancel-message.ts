@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../db/database.ts'
 import { Prisma } from '../generated/prisma/client.ts'
-import { previewMatching, tally, type BulkOutcome, type RowGroup } from './bulk-outcome.ts'
+import { previewMatching, rowLocks, tally, type BulkOutcome, type RowGroup } from './bulk-outcome.ts'
 import { SUMMARY_COLUMNS, type MessageSummary } from './list-messages.ts'
 import { filterCondition, type MessageFilter } from './message-filter.ts'
 
@@ -52,7 +52,7 @@ async function cancel(
   return prisma.$queryRaw<RowGroup[]>`
     WITH target AS (
       SELECT id, last_error_code FROM sms_outbox.messages WHERE ${scope} AND status = 'pending'
-      FOR UPDATE SKIP LOCKED
+      ${rowLocks(bulk)}
     ), canceled AS (
       UPDATE sms_outbox.messages m SET status = 'canceled', updated_at = now(), last_error_code = 'canceled',
                             last_error = 'canceled by ' || ${actor}

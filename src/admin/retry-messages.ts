@@ -2,7 +2,7 @@ import type { PrismaClient } from '../db/database.ts'
 import { Prisma } from '../generated/prisma/client.ts'
 import type { MessageStatus } from '../outbox/message.ts'
 import { SUMMARY_COLUMNS, type MessageSummary } from './list-messages.ts'
-import { previewMatching, tally, type BulkOutcome, type RowGroup } from './bulk-outcome.ts'
+import { previewMatching, rowLocks, tally, type BulkOutcome, type RowGroup } from './bulk-outcome.ts'
 import { filterCondition, type MessageFilter } from './message-filter.ts'
 
 /** Only these come back: a message that was sent, or canceled on purpose, stays so. */
@@ -74,7 +74,7 @@ async function redrive(
     WITH target AS (
       SELECT id, status, last_error_code FROM sms_outbox.messages
       WHERE ${scope} AND ${RETRYABLE}
-      FOR UPDATE SKIP LOCKED
+      ${rowLocks(bulk)}
     ), retried AS (
       UPDATE sms_outbox.messages m
       SET status = 'pending', counted_attempts = 0, next_attempt_at = now(), updated_at = now(),

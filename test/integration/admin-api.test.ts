@@ -260,3 +260,33 @@ t.test('stats: counts per status, dead per error code, 24 hours by hour', async 
   t.match(stats.perHour.at(-1), { created: 4, sent: 0, dead: 3 })
   t.equal(stats.perHour.slice(0, 23).reduce((sum: number, hour: { created: number }) => sum + hour.created, 0), 0)
 })
+
+t.test('cancel of a message a dispatcher is claiming waits for the claim, and says it is being sent', async (t) => {
+  const db = await createTestDatabase(t)
+  const { call } = await adminApp(t, db)
+  const id = await enqueue(db)
+  // A dispatcher's claim, held open: the row is locked, and still pending to everyone else.
+  const claim = await db.pool.connect()
+  t.teardown(() => claim.release())
+  await claim.query('BEGIN')
+  await claim.query('SELECT id FROM sms_outbox.messages WHERE id = $1 FOR UPDATE', [id])
+  const canceling = call('POST', `/v1/admin/messages/${id}/cancel`)
+  // No event tells that the cancel has reached the lock: the database's own view of it does.
+  for (;;) {
+    const [{ waiting }] = await db.sql(
+      `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+    )
+    if (waiting > 0) break
+    await new Promise((done) => setImmediate(done))
+  }
+  await claim.query(
+    `UPDATE sms_outbox.messages SET status = 'sending', attempts = 1, counted_attempts = 1,
+            lease_token = gen_random_uuid(), locked_until = now() + interval '1 minute' WHERE id = $1`,
+    [id],
+  )
+  await claim.query('COMMIT')
+  const response = await canceling
+  t.equal(response.statusCode, 409)
+  t.match(response.json(), { message: /being sent right now/ })
+  t.equal(await statusOf(db, id), 'sending', 'the claim decided')
+})
