@@ -270,9 +270,11 @@ t.test('cancel of a message a dispatcher is claiming waits for the claim, and sa
   t.teardown(() => claim.release())
   await claim.query('BEGIN')
   await claim.query('SELECT id FROM sms_outbox.messages WHERE id = $1 FOR UPDATE', [id])
-  const canceling = call('POST', `/v1/admin/messages/${id}/cancel`)
+  let answered = false
+  const canceling = call('POST', `/v1/admin/messages/${id}/cancel`).finally(() => (answered = true))
   // No event tells that the cancel has reached the lock: the database's own view of it does.
-  for (;;) {
+  // A cancel that answers without waiting has skipped the row: that is the failure.
+  while (!answered) {
     const [{ waiting }] = await db.sql(
       `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
     )
