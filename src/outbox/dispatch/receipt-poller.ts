@@ -35,7 +35,8 @@ const MAX_PASS_GAP_MS = 5_000
  * through `messages.delivery_check_at`: a pass claims due rows with FOR UPDATE SKIP LOCKED
  * and, in the same statement, moves their next check one interval on, so no other poller
  * asks about them meanwhile; a final receipt clears the column. A pass that fails (the
- * provider is down, the process dies) leaves its rows due again one interval later.
+ * provider is down, the process dies) leaves its rows due again one interval later, but
+ * for messages past their TTL: those had their last question, and stay `unknown`.
  */
 export class ReceiptPoller {
   readonly #options: ReceiptPollerOptions
@@ -43,6 +44,8 @@ export class ReceiptPoller {
   #loop: Promise<void> | undefined
   #timer: NodeJS.Timeout | undefined
   #wakeUp: (() => void) | undefined
+  /** The last pass got no answer at all: a full batch then is no reason to ask again at once. */
+  #unanswered = false
 
   constructor(options: ReceiptPollerOptions) {
     if (!options.provider.checkDeliveries) throw new Error(`the ${options.provider.name} provider has no receipts to poll`)
@@ -54,16 +57,19 @@ export class ReceiptPoller {
     const { pool, provider, log, batchSize, timeoutMs } = this.#options
     const ids = await this.#claimDue()
     let recorded = 0
+    let answered = 0
     const perCall = Math.max(1, provider.receiptBatchLimit ?? batchSize)
     for (let start = 0; start < ids.length; start += perCall) {
       const chunk = ids.slice(start, start + perCall)
       try {
         const receipts = await provider.checkDeliveries!(chunk, AbortSignal.timeout(timeoutMs))
         recorded += (await takeReceipts(pool, provider.name, receipts, this.#options)).length
+        answered += 1
       } catch (error) {
         log.warn({ err: error, messages: chunk.length }, `delivery receipts: asking ${provider.name} failed; asking again later`)
       }
     }
+    this.#unanswered = ids.length > 0 && answered === 0
     return { asked: ids.length, recorded }
   }
 
@@ -83,7 +89,8 @@ export class ReceiptPoller {
     while (!this.#stopping) {
       let full = false
       try {
-        full = (await this.pollOnce()).asked >= batchSize
+        // While the provider answers nothing, a backlog waits for the next pass, not a loop.
+        full = (await this.pollOnce()).asked >= batchSize && !this.#unanswered
       } catch (error) {
         log.warn({ err: error }, 'delivery receipts: a poll pass failed')
       }
