@@ -4,6 +4,7 @@ import { buildApp } from '../../src/http/app.ts'
 import { createLogger } from '../../src/logger.ts'
 import { enqueueMessages } from '../../src/outbox/enqueue/enqueue.ts'
 import { prepareMessage } from '../../src/outbox/enqueue/prepare-message.ts'
+import { runHousekeeping } from '../../src/outbox/housekeeping/housekeeping.ts'
 import { eraseOldPersonalData } from '../../src/outbox/housekeeping/retention.ts'
 import { enqueue, silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
@@ -163,4 +164,17 @@ t.test('the logger redacts credentials, cookies and message bodies', async (t) =
   })
   t.notMatch(output, /secret-token-123|sms_outbox_admin=abc|1012345678|1098765432|4821/)
   t.match(output, /\[redacted\]/)
+})
+
+t.test('housekeeping deletes expired admin sessions and failed logins past the minute, and nothing newer', async (t) => {
+  const db = await createTestDatabase(t)
+  await db.sql(`INSERT INTO sms_outbox.admin_sessions (session_hash, expires_at) VALUES ('expired', now() - interval '1 second'), ('live', now() + interval '1 hour')`)
+  await db.sql(
+    `INSERT INTO sms_outbox.admin_login_failures (client_address, failed_at)
+     VALUES ('192.0.2.1', now() - interval '2 minutes'), ('192.0.2.2', now() - interval '10 seconds')`,
+  )
+  const run = await runHousekeeping(db.prisma, { retentionHours: 168, pruneAfterHours: 0 })
+  t.equal(run.staleAdminRows, 2)
+  t.same(await db.sql('SELECT session_hash FROM sms_outbox.admin_sessions'), [{ session_hash: 'live' }])
+  t.same(await db.sql('SELECT client_address FROM sms_outbox.admin_login_failures'), [{ client_address: '192.0.2.2' }], 'a failure the login limit still counts stays')
 })

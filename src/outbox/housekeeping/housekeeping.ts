@@ -2,7 +2,7 @@ import { setTimeout } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { PrismaClient } from '../../db/database.ts'
 import { pruneTerminalMessages } from './prune-terminal.ts'
-import { eraseOldAdminActionNumbers, eraseOldPersonalData, type HousekeepingBatch } from './retention.ts'
+import { dropStaleAdminRows, eraseOldAdminActionNumbers, eraseOldPersonalData, type HousekeepingBatch } from './retention.ts'
 
 export interface HousekeepingSettings {
   /** RETENTION_HOURS: terminal messages older than this lose everything personal. */
@@ -32,6 +32,8 @@ export interface HousekeepingRun {
   erasedActions: number
   /** Messages this run deleted, with their attempts. */
   pruned: number
+  /** Expired admin sessions and failed logins past the login limit's minute, deleted. */
+  staleAdminRows: number
 }
 
 const DEFAULT_BATCH_SIZE = 1_000
@@ -57,7 +59,8 @@ async function inBatches(
 }
 
 /**
- * One housekeeping run: retention, then pruning, each in batches until nothing is due.
+ * One housekeeping run: retention (and stale admin sessions and failed logins), then
+ * pruning, each in batches until nothing is due.
  * Every worker may run it at once: SKIP LOCKED keeps them apart. A failing part does not
  * keep the other from running; the first error is thrown once both have had their turn.
  */
@@ -67,7 +70,7 @@ export async function runHousekeeping(
   stopped: () => boolean = () => false,
 ): Promise<HousekeepingRun> {
   const batches = { limit: batchSize, pauseFactor, stopped }
-  const run: HousekeepingRun = { erased: 0, erasedActions: 0, pruned: 0 }
+  const run: HousekeepingRun = { erased: 0, erasedActions: 0, pruned: 0, staleAdminRows: 0 }
   const errors: unknown[] = []
   try {
     run.erased = await inBatches(
@@ -75,6 +78,7 @@ export async function runHousekeeping(
       batches,
     )
     run.erasedActions = await eraseOldAdminActionNumbers(prisma, { retentionHours })
+    run.staleAdminRows = await dropStaleAdminRows(prisma)
   } catch (error) {
     errors.push(error)
   }

@@ -63,3 +63,15 @@ export async function eraseOldAdminActionNumbers(
     UPDATE sms_outbox.admin_actions SET recipient = NULL
     WHERE recipient IS NOT NULL AND at < now() - make_interval(secs => ${retentionHours}::float8 * 3600)`
 }
+
+/**
+ * Deletes admin sessions past their expiry and failed logins older than the login limit's
+ * minute. Logins clean up after themselves, but a page nobody logs in to again would keep
+ * its client addresses forever. Both tables are small: one statement each.
+ */
+export async function dropStaleAdminRows(prisma: PrismaClient): Promise<number> {
+  const sessions = await prisma.$executeRaw`DELETE FROM sms_outbox.admin_sessions WHERE expires_at <= now()`
+  const failures = await prisma.$executeRaw`
+    DELETE FROM sms_outbox.admin_login_failures WHERE failed_at < now() - interval '1 minute'`
+  return sessions + failures
+}
