@@ -22,8 +22,9 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
     alerts: { notify: (event: AlertEvent) => alerts.push(event), close: async () => {} },
     metrics: { recordReceipt: (name: string, status: string) => receipts.push(`${name} ${status}`) },
   }
-  // First asked at once, so that the test need not wait; then every minute.
-  const { watch } = runningDispatcher(t, db, '', { provider, deliveryCheckAfterMs: 0 })
+  // Started by the first send, so that a test writing its own sent rows has no dispatcher
+  // claiming them meanwhile. First asked at once, so that the test need not wait.
+  let dispatcher: ReturnType<typeof runningDispatcher> | undefined
   const poller = (batchSize = 100) =>
     new ReceiptPoller({ pool: db.pool, provider, log: silentLog, intervalMs: INTERVAL_MS, ttlSeconds: 3_600, batchSize, timeoutMs: 2_000, ...listeners })
   const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
@@ -31,8 +32,9 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
   const get = async (url: string) =>
     (await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()
   const sendOne = async (to: string) => {
+    dispatcher ??= runningDispatcher(t, db, '', { provider, deliveryCheckAfterMs: 0 })
     const id = await enqueue(db, { to })
-    if ((await watch.settled(db, id)) !== 'sent') throw new Error('not sent')
+    if ((await dispatcher.watch.settled(db, id)) !== 'sent') throw new Error('not sent')
     return { id, messageId: fake.ledger.at(-1)!.messageId! }
   }
   return { db, fake, poller, get, sendOne, alerts, receipts }
