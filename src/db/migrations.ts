@@ -15,6 +15,18 @@ const MIGRATION_LOCK_KEY = 7_301_202_611
 /** The outbox's own migration history: never the host application's `public._prisma_migrations`. */
 const HISTORY = `"${OUTBOX_SCHEMA}"."_prisma_migrations"`
 
+/** Prisma's migration history table, column for column, so that `prisma migrate status` reads ours. */
+export const MIGRATION_HISTORY_COLUMNS = `(
+  "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+  "checksum" VARCHAR(64) NOT NULL,
+  "finished_at" TIMESTAMPTZ,
+  "migration_name" VARCHAR(255) NOT NULL,
+  "logs" TEXT,
+  "rolled_back_at" TIMESTAMPTZ,
+  "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+  "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+)`
+
 export interface Migration {
   name: string
   sql: string
@@ -44,17 +56,7 @@ export async function applyMigrations(databaseUrl: string): Promise<string[]> {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
     await inTransaction(client, async () => {
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${OUTBOX_SCHEMA}"`)
-      await client.query(`
-        CREATE TABLE IF NOT EXISTS ${HISTORY} (
-          "id" VARCHAR(36) PRIMARY KEY NOT NULL,
-          "checksum" VARCHAR(64) NOT NULL,
-          "finished_at" TIMESTAMPTZ,
-          "migration_name" VARCHAR(255) NOT NULL,
-          "logs" TEXT,
-          "rolled_back_at" TIMESTAMPTZ,
-          "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
-          "applied_steps_count" INTEGER NOT NULL DEFAULT 0
-        )`)
+      await client.query(`CREATE TABLE IF NOT EXISTS ${HISTORY} ${MIGRATION_HISTORY_COLUMNS}`)
       await moveLegacyLayout(client, migrations.map((migration) => migration.name))
     })
     const applied = await appliedChecksums(client)

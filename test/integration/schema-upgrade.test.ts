@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import t from 'tap'
 import { createOutbox } from '../../src/library/index.ts'
-import { applyMigrations, readMigrations } from '../../src/db/migrations.ts'
+import { applyMigrations, MIGRATION_HISTORY_COLUMNS, readMigrations } from '../../src/db/migrations.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { runningDispatcher } from '../helpers/outbox-fixture.ts'
 import { createEmptyDatabase, openTestDatabase } from '../helpers/test-database.ts'
@@ -21,17 +21,7 @@ async function legacyDatabase(url: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
-    await client.query(`
-      CREATE TABLE "_prisma_migrations" (
-        "id" VARCHAR(36) PRIMARY KEY NOT NULL,
-        "checksum" VARCHAR(64) NOT NULL,
-        "finished_at" TIMESTAMPTZ,
-        "migration_name" VARCHAR(255) NOT NULL,
-        "logs" TEXT,
-        "rolled_back_at" TIMESTAMPTZ,
-        "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
-        "applied_steps_count" INTEGER NOT NULL DEFAULT 0
-      )`)
+    await client.query(`CREATE TABLE "_prisma_migrations" ${MIGRATION_HISTORY_COLUMNS}`)
     for (const migration of legacy) {
       await client.query('BEGIN')
       await client.query(migration.sql)
