@@ -10,9 +10,9 @@ const PositiveInteger = (defaultValue: number, description: string) =>
 const MAX_HOURS = 876_000
 
 /**
- * Every setting, read from the environment and validated at boot by the API (through
- * @fastify/env) and the dispatcher alike. Names and defaults are a contract: README's
- * configuration table lists them.
+ * Every setting, read from the environment and validated once at boot by loadConfig, for
+ * the API, the worker, the CLI and the library alike. Names and defaults are a contract:
+ * docs/configuration.md lists them.
  */
 export const configSchema = Type.Object({
   DATABASE_URL: Type.Optional(

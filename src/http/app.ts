@@ -1,8 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import fastifyCookie from '@fastify/cookie'
-import fastifyEnv from '@fastify/env'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { configSchema, trustProxyOf, type Config } from '../config.ts'
+import { trustProxyOf, type Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import { OneLinePerRequest } from './access-log.ts'
 import { installErrorHandling } from './error-handler.ts'
@@ -23,8 +22,8 @@ import { validatorCompiler } from './schema-validation.ts'
 import { tokenGuard } from './token-guard.ts'
 
 export interface AppOptions {
-  /** Settings; missing ones take their defaults, bad ones fail the build. */
-  config: Partial<Config>
+  /** Settings as loadConfig validated them. */
+  config: Config
   database: Database
   logger?: FastifyServerOptions['loggerInstance']
   /** Where an admin's provider resume is announced. */
@@ -56,9 +55,9 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
   // wrong type should be an error the caller sees.
   app.setValidatorCompiler(validatorCompiler)
 
-  // Only `config`: process.env is main.ts's to read (through loadConfig, which drops empty values).
-  await app.register(fastifyEnv, { schema: configSchema, data: config, dotenv: false, env: false })
-  const settings = app.getEnvs<Config>()
+  // `config` comes validated from loadConfig, the one check every process (API, worker,
+  // CLI, library) makes; validating it again here could only ever agree.
+  const settings = config
 
   installErrorHandling(app)
   // Before any route: the API document learns the routes as they are added, and the

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { AlertEvent } from '../../src/alerts/alert-event.ts'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { enqueue, runningDispatcher, silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
@@ -9,7 +9,7 @@ const ADMIN_TOKEN = 'test-admin-token-0123456789'
 const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
 async function adminApp(t: { teardown(fn: () => unknown): void }, db: TestDatabase, alerts: AlertEvent[] = []) {
-  const app = await buildApp({
+  const app = await buildTestApp({
     config: { DATABASE_URL: db.url, ADMIN_TOKEN, MESSAGE_TTL_SECONDS: 3_600 },
     database: db,
     logger: silentLog,
@@ -65,7 +65,7 @@ t.test('every admin route needs the bearer token; a token in the URL is refused'
 t.test('API_TOKEN, when set, guards the enqueue routes; the admin token does not open them', async (t) => {
   const db = await createTestDatabase(t)
   const API_TOKEN = 'test-api-token-0123456789'
-  const app = await buildApp({ config: { DATABASE_URL: db.url, API_TOKEN, ADMIN_TOKEN }, database: db, logger: silentLog })
+  const app = await buildTestApp({ config: { DATABASE_URL: db.url, API_TOKEN, ADMIN_TOKEN }, database: db, logger: silentLog })
   t.teardown(() => app.close())
   const send = (headers: Record<string, string>) =>
     app.inject({ method: 'POST', url: '/v1/messages', payload: { to: '010-1234-5678', text: 'hi' }, headers })

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import type { Locator } from 'playwright-core'
 import t from 'tap'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { resumeProvider } from '../../src/outbox/dispatch/provider-pauses.ts'
 import { sampleQueue } from '../../src/metrics/queue-samples.ts'
 import { openPage } from '../helpers/browser-page.ts'
@@ -21,7 +21,7 @@ const REFRESH_MS = 300
 
 const db = await createTestDatabase(t)
 const webhook = await startFakeWebhook(t)
-const app = await buildApp({
+const app = await buildTestApp({
   config: { DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN, SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: webhook.url },
   database: db,
   logger: silentLog,

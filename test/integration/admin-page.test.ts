@@ -1,6 +1,6 @@
 import type { Locator, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { openPage } from '../helpers/browser-page.ts'
 import { enqueue, silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
@@ -9,7 +9,7 @@ const TOKEN = 'a-test-admin-token-0123456789'
 const SESSION_COOKIE = 'sms_outbox_admin'
 
 const db = await createTestDatabase(t)
-const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN }, database: db, logger: silentLog })
+const app = await buildTestApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN }, database: db, logger: silentLog })
 t.teardown(() => app.close())
 
 // Fictional numbers. The list may show only their masked form; the detail panel, the full one.

@@ -2,13 +2,13 @@
 // an order number that looks like a phone number, and a list preview that never shows a
 // number whole, however the 40-character cut falls.
 import t from 'tap'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
 
 const ADMIN_TOKEN = 'an-admin-token-for-search-tests'
 const db = await createTestDatabase(t)
-const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
+const app = await buildTestApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
 t.teardown(() => app.close())
 
 const submit = async (body: object, idempotencyKey: string) => {

@@ -3,7 +3,7 @@ import { pino } from 'pino'
 import t from 'tap'
 import { ConfigError, type Config } from '../../src/config.ts'
 import { connectDatabase } from '../../src/db/database.ts'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { enqueue, silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
 
@@ -17,7 +17,7 @@ type Teardown = { teardown(fn: () => unknown): void }
 async function adminApp(t: Teardown, db: TestDatabase, config: Partial<Config> = {}) {
   const lines: Record<string, any>[] = []
   const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) })
-  const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN, ...config }, database: db, logger })
+  const app = await buildTestApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN, ...config }, database: db, logger })
   t.teardown(() => app.close())
   return { app, lines }
 }
@@ -211,7 +211,7 @@ t.test('the database down: a session cookie and a login get 503 with Retry-After
   // Port 1 on this machine: nothing listens there.
   const unreachable = connectDatabase('postgresql://127.0.0.1:1/sms_outbox', { poolSize: 1 })
   t.teardown(() => unreachable.close())
-  const app = await buildApp({ config: { ADMIN_TOKEN }, database: unreachable, logger: silentLog })
+  const app = await buildTestApp({ config: { ADMIN_TOKEN }, database: unreachable, logger: silentLog })
   t.teardown(() => app.close())
   const withCookie = await app.inject({ url: '/v1/admin/stats', cookies: { [SESSION_COOKIE]: 'A'.repeat(43) } })
   t.equal(withCookie.statusCode, 503)

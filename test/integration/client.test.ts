@@ -22,7 +22,7 @@ import {
   ProvidersSchema,
   StatsSchema,
 } from '../../src/http/admin-schemas.ts'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { storedIdempotencyKey } from '../../src/outbox/enqueue/idempotency-key.ts'
 import { BatchAcceptedSchema } from '../../src/http/message-schemas.ts'
 import { AcceptedMessageSchema, BatchRequestSchema, MessageDetailSchema, MessageRequestSchema, ResultReadyRequestSchema } from '../../src/domain/message-schemas.ts'
@@ -34,7 +34,7 @@ const API_TOKEN = 'test-api-token-0123456789'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
 const db = await createTestDatabase(t)
-const app = await buildApp({
+const app = await buildTestApp({
   config: { DATABASE_URL: db.url, ADMIN_TOKEN, API_TOKEN },
   database: db,
   logger: silentLog,

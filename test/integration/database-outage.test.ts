@@ -5,7 +5,7 @@ import t from 'tap'
 import { connectDatabase } from '../../src/db/database.ts'
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts'
 import { applyMigrations } from '../../src/db/migrations.ts'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { silentLog } from '../helpers/outbox-fixture.ts'
 
 // This file owns its PostgreSQL, so stopping it disturbs no other test.
@@ -18,7 +18,7 @@ t.teardown(() => server.stop())
 await applyMigrations(url)
 const database = connectDatabase(url, { poolSize: 2 })
 t.teardown(() => database.close())
-const app = await buildApp({ config: { DATABASE_URL: url }, database, logger: silentLog })
+const app = await buildTestApp({ config: { DATABASE_URL: url }, database, logger: silentLog })
 t.teardown(() => app.close())
 
 const send = () =>

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { IdempotencyConflict } from '../../src/outbox/enqueue/enqueue.ts'
 import { createEnqueueCoalescer } from '../../src/outbox/enqueue/enqueue-coalescer.ts'
 import { prepareMessage } from '../../src/outbox/enqueue/prepare-message.ts'
@@ -66,7 +66,7 @@ t.test('a row the database refuses fails only its own caller', async (t) => {
 })
 
 t.test('over HTTP, parallel requests with one key and two bodies: one 202, 200 for the same body, 409 for the other', async (t) => {
-  const app = await buildApp({ config: { DATABASE_URL: db.url }, database: db, logger: silentLog })
+  const app = await buildTestApp({ config: { DATABASE_URL: db.url }, database: db, logger: silentLog })
   t.teardown(() => app.close())
   const post = (text: string) =>
     app.inject({ method: 'POST', url: '/v1/messages', payload: { to: '+821012345678', text }, headers: { 'idempotency-key': 'race-2' } })

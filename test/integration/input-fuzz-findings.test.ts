@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
 
@@ -7,7 +7,7 @@ import { createTestDatabase } from '../helpers/test-database.ts'
 // the input fuzz. Every one must be a 400 that names the field, and write nothing.
 const ADMIN_TOKEN = 'admin-token-for-fuzz-findings-0123'
 const db = await createTestDatabase(t)
-const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
+const app = await buildTestApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
 t.teardown(() => app.close())
 const rowCount = async () => (await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages'))[0].n as number
 const cursor = (createdAt: string) => Buffer.from(JSON.stringify([createdAt, '8b1e6f6e-0000-4000-8000-000000000000'])).toString('base64url')

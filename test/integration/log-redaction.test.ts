@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import t from 'tap'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { createLogger } from '../../src/logger.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
 
@@ -17,7 +17,7 @@ const sink = new Writable({
     done()
   },
 })
-const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: createLogger('info', sink) })
+const app = await buildTestApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: createLogger('info', sink) })
 // A line that logs the request itself, as Fastify's own error lines do.
 app.get('/test/logs-the-request', async (request) => {
   request.log.warn({ req: request }, 'a line with the request')

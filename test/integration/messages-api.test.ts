@@ -1,10 +1,10 @@
 import t from 'tap'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
 
 const db = await createTestDatabase(t)
-const app = await buildApp({ config: { DATABASE_URL: db.url }, database: db, logger: silentLog })
+const app = await buildTestApp({ config: { DATABASE_URL: db.url }, database: db, logger: silentLog })
 t.teardown(() => app.close())
 
 const post = (payload: unknown, headers: Record<string, string> = {}) =>

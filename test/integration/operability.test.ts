@@ -7,7 +7,7 @@ import t from 'tap'
 import packageJson from '../../package.json' with { type: 'json' }
 import { OneLinePerRequest } from '../../src/http/access-log.ts'
 import { loadConfig } from '../../src/config.ts'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { connectDatabase } from '../../src/db/database.ts'
 import { installErrorHandling } from '../../src/http/error-handler.ts'
 import { registerOperability, type OperabilityOptions } from '../../src/http/operability.ts'
@@ -171,12 +171,12 @@ t.test('METRICS_TOKEN: /metrics needs it as a bearer token (as Prometheus sends 
 
   // app.ts reads METRICS_TOKEN from the settings, in every role: a worker serves /metrics too.
   for (const ROLE of ['all', 'worker'] as const) {
-    const app = await buildApp({ config: { DATABASE_URL: db.url, ROLE, METRICS_TOKEN }, database: db, logger: silentLog })
+    const app = await buildTestApp({ config: { DATABASE_URL: db.url, ROLE, METRICS_TOKEN }, database: db, logger: silentLog })
     t.teardown(() => app.close())
     t.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 401, `ROLE=${ROLE}`)
     t.equal((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).statusCode, 200)
   }
-  const open = await buildApp({ config: { DATABASE_URL: db.url }, database: db, logger: silentLog })
+  const open = await buildTestApp({ config: { DATABASE_URL: db.url }, database: db, logger: silentLog })
   t.teardown(() => open.close())
   t.equal((await open.inject({ method: 'GET', url: '/metrics' })).statusCode, 200, 'unset: open, as before')
 })

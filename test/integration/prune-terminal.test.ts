@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { pino } from 'pino'
 import t from 'tap'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { runHousekeeping, startHousekeeping } from '../../src/outbox/housekeeping/housekeeping.ts'
 import { pruneTerminalMessages } from '../../src/outbox/housekeeping/prune-terminal.ts'
 import { enqueue, silentLog } from '../helpers/outbox-fixture.ts'
@@ -108,7 +108,7 @@ t.test('a row another transaction holds is skipped, not waited for; two pruners 
 
 t.test('after pruning, the message is a 404, its idempotency key is free again, and the stats say where their counts begin', async (t) => {
   const db = await createTestDatabase(t)
-  const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
+  const app = await buildTestApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
   t.teardown(() => app.close())
   const post = () =>
     app.inject({ method: 'POST', url: '/v1/messages', payload: { to: '010-1234-5678', text: 'order 9 shipped' }, headers: { 'idempotency-key': 'order-9' } })
@@ -131,7 +131,7 @@ t.test('after pruning, the message is a 404, its idempotency key is free again, 
   t.ok(prunedBefore <= Date.now() - 720 * 3_600_000 && prunedBefore >= horizon.getTime() - 60_000, 'PRUNE_AFTER_HOURS before the database clock')
   t.same(stats.byStatus, { pending: 1 }, 'the pruned message counts nowhere')
 
-  const never = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN, PRUNE_AFTER_HOURS: 0 }, database: db, logger: silentLog })
+  const never = await buildTestApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN, PRUNE_AFTER_HOURS: 0 }, database: db, logger: silentLog })
   t.teardown(() => never.close())
   t.equal((await never.inject({ url: '/v1/admin/stats', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json().prunedBefore, null)
 })

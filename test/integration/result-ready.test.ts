@@ -2,7 +2,7 @@ import iconv from 'iconv-lite'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { storedIdempotencyKey } from '../../src/outbox/enqueue/idempotency-key.ts'
 import { silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase } from '../helpers/test-database.ts'
@@ -12,7 +12,7 @@ const URL_PATH = '/v1/notifications/result-ready'
 
 const db = await createTestDatabase(t)
 // A short general TTL, so that the 24 hours below can only come from the result link's lifetime.
-const app = await buildApp({
+const app = await buildTestApp({
   config: { DATABASE_URL: db.url, FRONTEND_URL, MESSAGE_TTL_SECONDS: 600, RETRY_MAX_RETRIES: 5 },
   database: db,
   logger: silentLog,
@@ -157,7 +157,7 @@ t.test('a jobId of exactly 64 characters is accepted and linked', async (t) => {
 
 t.test('RESULT_READY_TEMPLATE: a custom template file is what gets stored', async (t) => {
   const dir = t.testdir({ 'custom.txt': '[결과] ${jobId}\n' })
-  const custom = await buildApp({
+  const custom = await buildTestApp({
     config: { DATABASE_URL: db.url, FRONTEND_URL, RESULT_READY_TEMPLATE: join(dir, 'custom.txt') },
     database: db,
     logger: silentLog,
@@ -186,7 +186,7 @@ t.test('a template with an unknown placeholder stops buildApp, naming it', async
   const dir = t.testdir({ 'bad.txt': 'Hi ${name}, see ${FRONTEND_URL}/results/${jobId}\n' })
   const path = join(dir, 'bad.txt')
   await t.rejects(
-    buildApp({
+    buildTestApp({
       config: { DATABASE_URL: db.url, FRONTEND_URL, RESULT_READY_TEMPLATE: path },
       database: db,
       logger: silentLog,
@@ -194,7 +194,7 @@ t.test('a template with an unknown placeholder stops buildApp, naming it', async
     { name: 'InvalidTemplate', message: /unknown placeholders \$\{name\}/ },
   )
   await t.rejects(
-    buildApp({
+    buildTestApp({
       config: { DATABASE_URL: db.url, FRONTEND_URL, RESULT_READY_TEMPLATE: join(dir, 'missing.txt') },
       database: db,
       logger: silentLog,

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import t from 'tap'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { createLogger } from '../../src/logger.ts'
 import { enqueueMessages } from '../../src/outbox/enqueue/enqueue.ts'
 import { prepareMessage } from '../../src/outbox/enqueue/prepare-message.ts'
@@ -62,7 +62,7 @@ t.test('erases number, text and fingerprint of old terminal rows only; keeps the
 
 t.test('after RETENTION_HOURS (0.5 = 30 minutes) nothing personal is left: metadata, key, error texts go; codes, statuses and times stay', async (t) => {
   const db = await createTestDatabase(t)
-  const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
+  const app = await buildTestApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
   t.teardown(() => app.close())
   const request = { to: '010-1234-5678', text: 'your code is 4821', metadata: { customer: 'kim-ji-woo', orderId: 'A-77' } }
   const ended = async (key: string, minutesAgo: number) => {
@@ -124,7 +124,7 @@ t.test('after RETENTION_HOURS (0.5 = 30 minutes) nothing personal is left: metad
 
 t.test('an erased message reads as erased everywhere and cannot be retried', async (t) => {
   const db = await createTestDatabase(t)
-  const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
+  const app = await buildTestApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
   t.teardown(() => app.close())
   const message = prepareMessage({ to: '010-1234-5678', text: 'order shipped' }, { defaultMaxRetries: 3, idempotencyKey: 'order-9' })
   const [{ message: stored }] = await enqueueMessages(db.pool, [message], 86_400)

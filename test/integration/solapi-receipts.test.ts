@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { AlertEvent } from '../../src/alerts/alert-event.ts'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { ReceiptPoller } from '../../src/outbox/dispatch/receipt-poller.ts'
 import { createSolapiProvider } from '../../src/providers/solapi-provider.ts'
 import { startFakeSolapi } from '../helpers/fake-solapi.ts'
@@ -27,7 +27,7 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
   let dispatcher: ReturnType<typeof runningDispatcher> | undefined
   const poller = (batchSize = 100) =>
     new ReceiptPoller({ pool: db.pool, provider, log: silentLog, intervalMs: INTERVAL_MS, ttlSeconds: 3_600, batchSize, timeoutMs: 2_000, ...listeners })
-  const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
+  const app = await buildTestApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
   t.teardown(() => app.close())
   const get = async (url: string) =>
     (await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()

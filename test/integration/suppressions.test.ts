@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { enqueueEach, enqueueMessages } from '../../src/outbox/enqueue/enqueue.ts'
 import { prepareMessage } from '../../src/outbox/enqueue/prepare-message.ts'
 import { RecipientSuppressed } from '../../src/outbox/enqueue/recipient-suppressed.ts'
@@ -23,7 +23,7 @@ const STOPPED = { to: '010-1111-2222', e164: '+821011112222', masked: '+82 10-**
 const OTHER = { to: '010-3333-4444', e164: '+821033334444' }
 
 async function appFor(t: Test, db: TestDatabase) {
-  const app = await buildApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
+  const app = await buildTestApp({ config: { DATABASE_URL: db.url, ADMIN_TOKEN }, database: db, logger: silentLog })
   t.teardown(() => app.close())
   return app
 }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { AlertEvent } from '../../src/alerts/alert-event.ts'
-import { buildApp } from '../../src/http/app.ts'
+import { buildTestApp } from '../helpers/test-app.ts'
 import { createTwilioProvider } from '../../src/providers/twilio-provider.ts'
 import { startFakeTwilio } from '../helpers/fake-twilio.ts'
 import { enqueue, runningDispatcher, silentLog } from '../helpers/outbox-fixture.ts'
@@ -24,7 +24,7 @@ async function setUp(t: { teardown(fn: () => unknown): void }) {
   const db = await createTestDatabase(t)
   const fake = await startFakeTwilio(t, account)
   const alerts: AlertEvent[] = []
-  const app = await buildApp({
+  const app = await buildTestApp({
     config: {
       DATABASE_URL: db.url,
       ADMIN_TOKEN,
@@ -137,8 +137,8 @@ t.test('a bad or missing signature is 403 and writes nothing; an unknown Message
 
 t.test('without PUBLIC_URL no callbacks are asked for and the route does not exist', async (t) => {
   const db = await createTestDatabase(t)
-  const app = await buildApp({
-    config: { DATABASE_URL: db.url, SMS_PROVIDER: 'twilio', TWILIO_AUTH_TOKEN: account.authToken },
+  const app = await buildTestApp({
+    config: { DATABASE_URL: db.url, SMS_PROVIDER: 'twilio', SMS_FROM: '+15005550006', TWILIO_ACCOUNT_SID: account.accountSid, TWILIO_AUTH_TOKEN: account.authToken },
     database: db,
     logger: silentLog,
   })

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { pino } from 'pino'
 import { Agent, request } from 'undici'
 import { connectDatabase } from '../../../src/db/database.ts'
-import { buildApp } from '../../../src/http/app.ts'
+import { buildTestApp } from '../../helpers/test-app.ts'
 import { ADMIN_TOKEN, type Scenario } from '../scenario.ts'
 
 /** A request that must be refused: `body` is raw text, sent as `contentType`. */
@@ -111,7 +111,7 @@ export const inputFuzz: Scenario = {
     const realRequests = ctx.quick ? 1_000 : 10_000
     const database = connectDatabase(ctx.databaseUrl, { poolSize: 4 })
     ctx.onCleanup(() => database.close())
-    const app = await buildApp({ config: { DATABASE_URL: ctx.databaseUrl, ADMIN_TOKEN }, database, logger: pino({ level: 'silent' }) })
+    const app = await buildTestApp({ config: { DATABASE_URL: ctx.databaseUrl, ADMIN_TOKEN }, database, logger: pino({ level: 'silent' }) })
     ctx.onCleanup(() => app.close())
 
     const statuses: Record<string, number> = {}
