@@ -13,7 +13,7 @@ export interface Ratio {
 export function ratiosOf({ outbox, pgBoss, graphileWorker, pgbench }: Omit<BenchResult, 'ratios'>): Ratio[] {
   const ratios: Ratio[] = []
   const atLeast = (name: string, value: number, min: number) =>
-    ratios.push({ name, value: round(value), target: `>= ${min}x`, met: value >= min })
+    ratios.push({ name, value: round(value), target: `>= ${round(min)}x`, met: value >= min })
   const atMost = (name: string, value: number, max: number, unit: string) =>
     ratios.push({ name, value: round(value), target: `<= ${max}${unit}`, met: value <= max })
   const context = (name: string, value: number) => ratios.push({ name, value: round(value), target: null, met: null })

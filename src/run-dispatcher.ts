@@ -70,7 +70,7 @@ export function runDispatcher({ config, databaseUrl, database, log, alerts, metr
     onError: (error) => log.warn({ err: error }, 'LISTEN connection lost; polling until it is back'),
   })
   dispatcher.start()
-  const housekeeping = startHousekeeping(database.prisma, {
+  const housekeeping = startHousekeeping(database, {
     retentionHours: config.RETENTION_HOURS,
     pruneAfterHours: config.PRUNE_AFTER_HOURS,
     intervalMs: config.HOUSEKEEPING_INTERVAL_MS,

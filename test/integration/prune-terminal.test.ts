@@ -48,13 +48,13 @@ t.test('terminal messages past PRUNE_AFTER_HOURS go with their attempts; pending
   await db.sql(`INSERT INTO sms_outbox.admin_actions (actor, action, message_id) VALUES ('alice', 'cancel', $1)`, [old[3]])
   await db.sql(`INSERT INTO sms_outbox.suppressions (recipient, reason, message_id) VALUES ('+821099998888', 'opted_out', $1)`, [old[1]])
 
-  const run = await runHousekeeping(db.prisma, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 720 })
+  const run = await runHousekeeping(db, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 720 })
   t.equal(run.pruned, 4)
   const kept = [oldPending, oldSending, ...recent].sort()
   t.same(await remaining(db, [...old, ...kept]), { messages: kept, attempts: kept })
   t.same(await db.sql('SELECT count(*)::int AS n FROM sms_outbox.admin_actions'), [{ n: 0 }])
   t.same(await db.sql('SELECT recipient, message_id FROM sms_outbox.suppressions'), [{ recipient: '+821099998888', message_id: null }])
-  t.equal((await runHousekeeping(db.prisma, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 720 })).pruned, 0, 'nothing twice')
+  t.equal((await runHousekeeping(db, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 720 })).pruned, 0, 'nothing twice')
 })
 
 t.test('fractions of an hour count, and PRUNE_AFTER_HOURS=0 deletes nothing', async (t) => {
@@ -62,8 +62,8 @@ t.test('fractions of an hour count, and PRUNE_AFTER_HOURS=0 deletes nothing', as
   const fortyMinutes = await lastChanged(db, 'sent', 40 / 60)
   const twentyMinutes = await lastChanged(db, 'sent', 20 / 60)
   const ancient = await lastChanged(db, 'dead', 10 * 365 * 24)
-  t.equal((await runHousekeeping(db.prisma, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 0 })).pruned, 0)
-  t.equal((await runHousekeeping(db.prisma, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 0.5 })).pruned, 2)
+  t.equal((await runHousekeeping(db, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 0 })).pruned, 0)
+  t.equal((await runHousekeeping(db, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 0.5 })).pruned, 2)
   t.same((await remaining(db, [fortyMinutes, twentyMinutes, ancient])).messages, [twentyMinutes])
 })
 
@@ -75,7 +75,7 @@ t.test('batches: a statement takes at most its limit, and a run goes on, batch a
   t.equal(first.count, 2)
   t.same((await remaining(db, ids)).messages.length, 3, 'the oldest two went first')
   t.same((await remaining(db, ids)).messages.sort(), ids.slice(0, 3).sort())
-  const run = await runHousekeeping(db.prisma, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 720, batchSize: 2 })
+  const run = await runHousekeeping(db, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 720, batchSize: 2 })
   t.equal(run.pruned, 3, 'two batches of 2 and 1')
   t.same(await remaining(db, ids), { messages: [], attempts: [] })
 })
@@ -101,7 +101,7 @@ t.test('a row another transaction holds is skipped, not waited for; two pruners 
      FROM generate_series(1, 300) AS n`,
   )
   const settings = { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 720, batchSize: 7 }
-  const runs = await Promise.all([runHousekeeping(db.prisma, settings), runHousekeeping(db.prisma, settings), runHousekeeping(db.prisma, settings)])
+  const runs = await Promise.all([runHousekeeping(db, settings), runHousekeeping(db, settings), runHousekeeping(db, settings)])
   t.equal(runs.reduce((sum, run) => sum + run.pruned, 0), 300, 'each row deleted once, by one of them')
   t.same(await db.sql('SELECT count(*)::int AS n FROM sms_outbox.messages'), [{ n: 0 }])
 })
@@ -117,7 +117,7 @@ t.test('after pruning, the message is a 404, its idempotency key is free again, 
   t.equal((await post()).statusCode, 200, 'before pruning, a replay')
   t.equal((await app.inject({ url: `/v1/messages/${id}` })).statusCode, 200)
 
-  await runHousekeeping(db.prisma, { retentionHours: 168, pruneAfterHours: 720 })
+  await runHousekeeping(db, { retentionHours: 168, pruneAfterHours: 720 })
   const gone = await app.inject({ url: `/v1/messages/${id}` })
   t.equal(gone.statusCode, 404)
   t.equal((await app.inject({ url: `/v1/admin/messages/${id}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).statusCode, 404)
@@ -150,11 +150,70 @@ t.test('the housekeeping loop runs at once when started, retention and pruning t
     },
   })
   // An interval no test waits for: only the run at start can do the work.
-  const housekeeping = startHousekeeping(db.prisma, { retentionHours: 168, pruneAfterHours: 720, intervalMs: 3_600_000, log })
+  const housekeeping = startHousekeeping(db, { retentionHours: 168, pruneAfterHours: 720, intervalMs: 3_600_000, log })
   await done
   await housekeeping.stop()
   // Retention ran first, so the row that was then pruned had been erased too.
   t.match(lines, [{ erased: 2 }, { pruned: 1 }])
   t.same((await remaining(db, [toErase, toPrune])).messages, [toErase])
   t.same(await db.sql('SELECT recipient, erased_at IS NOT NULL AS erased FROM sms_outbox.messages WHERE id = $1', [toErase]), [{ recipient: null, erased: true }])
+})
+
+/** `count` messages sent `hoursAgo`, each with its attempt, in one statement; then ANALYZE, as autovacuum would. */
+async function sentLongAgo(db: TestDatabase, count: number, hoursAgo: number): Promise<void> {
+  await db.sql(
+    `WITH sent AS (
+       INSERT INTO sms_outbox.messages (status, recipient, body, type, bytes, attempts, counted_attempts, max_retries,
+                                        next_attempt_at, expires_at, provider, sent_at, updated_at)
+       SELECT 'sent', '+8210' || lpad(g::text, 8, '0'), 'history', 'SMS', 7, 1, 1, 3, t, t + interval '1 day', 'console', t, t
+       FROM (SELECT g, now() - make_interval(secs => $2::float8 * 3600) AS t FROM generate_series(1, $1::int) AS g) AS s
+       RETURNING id, updated_at
+     )
+     INSERT INTO sms_outbox.message_attempts (message_id, attempt, started_at, finished_at, outcome)
+     SELECT id, 1, updated_at, updated_at, 'ok' FROM sent`,
+    [count, hoursAgo],
+  )
+  await db.sql('ANALYZE sms_outbox.messages')
+}
+
+const indexState = async (db: TestDatabase) =>
+  (await db.sql(
+    `SELECT c.relname AS name, c.relfilenode::text AS file, i.indisvalid AS valid, pg_relation_size(c.oid)::int AS bytes
+     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'sms_outbox' AND i.indrelid IN ('sms_outbox.messages'::regclass, 'sms_outbox.message_attempts'::regclass)
+     ORDER BY c.relname`,
+  )) as { name: string; file: string; valid: boolean; bytes: number }[]
+
+t.test('a run that prunes most of the table rebuilds its indexes, and gives their space back', async (t) => {
+  const db = await createTestDatabase(t)
+  await sentLongAgo(db, 20_000, 31 * 24)
+  await sentLongAgo(db, 2_000, 1)
+  // What a rebuild cut short leaves behind: an invalid copy named *_ccnew.
+  await db.sql('CREATE INDEX messages_pkey_ccnew ON sms_outbox.messages (id)')
+  await db.sql(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'sms_outbox.messages_pkey_ccnew'::regclass`)
+  const before = await indexState(db)
+  const bytesBefore = before.reduce((sum, index) => sum + index.bytes, 0)
+
+  const run = await runHousekeeping(db, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 720, batchSize: 5_000, pauseFactor: 0, compactFromRows: 10_000 })
+  t.equal(run.pruned, 20_000)
+  t.same(run.compacted, ['messages', 'message_attempts'])
+  const after = await indexState(db)
+  t.same(after.map((index) => index.name), before.map((index) => index.name).filter((name) => name !== 'messages_pkey_ccnew'), 'the same indexes, the leftover copy dropped')
+  t.ok(after.every((index) => index.valid), 'every index valid')
+  const rebuilt = after.filter((index) => before.find((old) => old.name === index.name)?.file !== index.file)
+  t.equal(rebuilt.length, after.length, 'every index has a new file')
+  const bytesAfter = after.reduce((sum, index) => sum + index.bytes, 0)
+  t.ok(bytesAfter < bytesBefore / 3, `indexes ${bytesBefore} -> ${bytesAfter} bytes`)
+  t.same(await db.sql(`SELECT count(*)::int AS n FROM sms_outbox.messages`), [{ n: 2_000 }], 'the recent rows are all there')
+})
+
+t.test('a run that prunes less than half of the table leaves its indexes alone', async (t) => {
+  const db = await createTestDatabase(t)
+  await sentLongAgo(db, 8_000, 31 * 24)
+  await sentLongAgo(db, 12_000, 1)
+  const before = await indexState(db)
+  const run = await runHousekeeping(db, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 720, batchSize: 5_000, pauseFactor: 0, compactFromRows: 10_000 })
+  t.equal(run.pruned, 8_000)
+  t.same(run.compacted, [])
+  t.same(await indexState(db).then((indexes) => indexes.map((index) => index.file)), before.map((index) => index.file), 'no index rebuilt')
 })

@@ -173,7 +173,7 @@ t.test('housekeeping deletes expired admin sessions and failed logins past the m
     `INSERT INTO sms_outbox.admin_login_failures (client_address, failed_at)
      VALUES ('192.0.2.1', now() - interval '2 minutes'), ('192.0.2.2', now() - interval '10 seconds')`,
   )
-  const run = await runHousekeeping(db.prisma, { retentionHours: 168, pruneAfterHours: 0 })
+  const run = await runHousekeeping(db, { retentionHours: 168, pruneAfterHours: 0 })
   t.equal(run.staleAdminRows, 2)
   t.same(await db.sql('SELECT session_hash FROM sms_outbox.admin_sessions'), [{ session_hash: 'live' }])
   t.same(await db.sql('SELECT client_address FROM sms_outbox.admin_login_failures'), [{ client_address: '192.0.2.2' }], 'a failure the login limit still counts stays')

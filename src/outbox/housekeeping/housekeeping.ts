@@ -1,6 +1,7 @@
 import { setTimeout } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import type { PrismaClient } from '../../db/database.ts'
+import type { Database } from '../../db/database.ts'
+import { compactPrunedIndexes, estimatedMessageRows } from './compact-indexes.ts'
 import { pruneTerminalMessages } from './prune-terminal.ts'
 import { dropStaleAdminRows, eraseOldAdminActionNumbers, eraseOldPersonalData, type HousekeepingBatch } from './retention.ts'
 
@@ -23,6 +24,12 @@ export interface HousekeepingSettings {
    * second, several times the 1,160 a second of 100M messages a day.
    */
   pauseFactor?: number
+  /**
+   * A run that deletes at least half of `messages`, when it held at least this many rows,
+   * rebuilds the indexes of the pruned tables (compactPrunedIndexes): the first prune of a
+   * long history gives its index space back. Smaller tables are not worth a rebuild.
+   */
+  compactFromRows?: number
 }
 
 export interface HousekeepingRun {
@@ -34,9 +41,13 @@ export interface HousekeepingRun {
   pruned: number
   /** Expired admin sessions and failed logins past the login limit's minute, deleted. */
   staleAdminRows: number
+  /** Tables whose indexes this run rebuilt after pruning most of them, and how long that took. */
+  compacted: string[]
+  compactionMs: number
 }
 
 const DEFAULT_BATCH_SIZE = 1_000
+const DEFAULT_COMPACT_FROM_ROWS = 100_000
 
 /**
  * Runs `batch` from the oldest row on, each time from where the last one stopped, until a
@@ -60,17 +71,24 @@ async function inBatches(
 
 /**
  * One housekeeping run: retention (and stale admin sessions and failed logins), then
- * pruning, each in batches until nothing is due.
+ * pruning, each in batches until nothing is due, then the indexes' compaction when the
+ * pruning emptied most of the table.
  * Every worker may run it at once: SKIP LOCKED keeps them apart. A failing part does not
  * keep the other from running; the first error is thrown once both have had their turn.
  */
 export async function runHousekeeping(
-  prisma: PrismaClient,
-  { retentionHours, pruneAfterHours, batchSize = DEFAULT_BATCH_SIZE, pauseFactor = 2 }: HousekeepingSettings,
+  { prisma, pool }: Pick<Database, 'prisma' | 'pool'>,
+  {
+    retentionHours,
+    pruneAfterHours,
+    batchSize = DEFAULT_BATCH_SIZE,
+    pauseFactor = 2,
+    compactFromRows = DEFAULT_COMPACT_FROM_ROWS,
+  }: HousekeepingSettings,
   stopped: () => boolean = () => false,
 ): Promise<HousekeepingRun> {
   const batches = { limit: batchSize, pauseFactor, stopped }
-  const run: HousekeepingRun = { erased: 0, erasedActions: 0, pruned: 0, staleAdminRows: 0 }
+  const run: HousekeepingRun = { erased: 0, erasedActions: 0, pruned: 0, staleAdminRows: 0, compacted: [], compactionMs: 0 }
   const errors: unknown[] = []
   try {
     run.erased = await inBatches(
@@ -84,10 +102,22 @@ export async function runHousekeeping(
   }
   if (pruneAfterHours > 0) {
     try {
+      const rowsBefore = await estimatedMessageRows(pool)
       run.pruned = await inBatches(
         (after) => pruneTerminalMessages(prisma, { pruneAfterHours, limit: batchSize, after }),
         batches,
       )
+      // Other workers prune beside this one, so this run's share alone says little: the
+      // table's own estimate, refreshed, says how much of it is left. The first check
+      // spares that ANALYZE to the runs that pruned a day's rows as usual.
+      if (!stopped() && rowsBefore >= compactFromRows && run.pruned >= rowsBefore / 10) {
+        const rowsAfter = await estimatedMessageRows(pool, { analyze: true })
+        if (rowsAfter <= rowsBefore / 2) {
+          const started = performance.now()
+          run.compacted = await compactPrunedIndexes(pool)
+          run.compactionMs = performance.now() - started
+        }
+      }
     } catch (error) {
       errors.push(error)
     }
@@ -106,17 +136,18 @@ export interface Housekeeping {
  * going when the next is due is not doubled.
  */
 export function startHousekeeping(
-  prisma: PrismaClient,
+  database: Pick<Database, 'prisma' | 'pool'>,
   { intervalMs, log, ...settings }: HousekeepingSettings & { intervalMs: number; log: Logger },
 ): Housekeeping {
   let running: Promise<void> | undefined
   let stopped = false
   const run = async () => {
     try {
-      const done = await runHousekeeping(prisma, settings, () => stopped)
+      const done = await runHousekeeping(database, settings, () => stopped)
       if (done.erased > 0) log.info({ erased: done.erased }, `erased the personal data of ${done.erased} messages older than ${settings.retentionHours} h`)
       if (done.erasedActions > 0) log.info({ actions: done.erasedActions }, `erased the numbers of ${done.erasedActions} suppression admin actions older than ${settings.retentionHours} h`)
       if (done.pruned > 0) log.info({ pruned: done.pruned }, `deleted ${done.pruned} terminal messages older than ${settings.pruneAfterHours} h`)
+      if (done.compacted.length > 0) log.info({ tables: done.compacted }, `rebuilt the indexes of ${done.compacted.join(' and ')} in ${Math.round(done.compactionMs / 1000)} s: pruning emptied most of them`)
     } catch (error) {
       log.warn({ err: error }, 'housekeeping run failed; trying again at the next interval')
     }
