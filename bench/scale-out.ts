@@ -1,4 +1,6 @@
 import { join } from 'node:path'
+import { setTimeout } from 'node:timers/promises'
+import pg from 'pg'
 import type { CpuShare } from './cpu.ts'
 import type { FakeProvider } from './fake-provider.ts'
 import { busiestSecond, waitUntil } from './measure.ts'
@@ -11,6 +13,11 @@ export interface DrainFigures {
   messages: number
   seconds: number
   messagesPerSecond: number
+  /**
+   * Backend-seconds spent waiting for a heavyweight lock (a row lock among them) during
+   * the drain, from pg_stat_activity sampled every LOCK_SAMPLE_MS; and the same per message.
+   */
+  lockWait: { seconds: number; msPerMessage: number; samples: number }
   cpu: CpuShare
 }
 
@@ -58,8 +65,17 @@ export async function scaleOut(
       await withWorkers(dispatchers, env, workDir, async (workers) => {
         await settle()
         const cpu = meter(workers.map((worker) => worker.pid))
+        const lockWaits = sampleLockWaits(databaseUrl)
         const seconds = await drain(databaseUrl, provider, messages)
-        return { dispatchers, messages, seconds, messagesPerSecond: messages / seconds, cpu: cpu.stop() }
+        const lockWait = await lockWaits.stop()
+        return {
+          dispatchers,
+          messages,
+          seconds,
+          messagesPerSecond: messages / seconds,
+          lockWait: { ...lockWait, msPerMessage: (lockWait.seconds * 1000) / messages },
+          cpu: cpu.stop(),
+        }
       }),
     )
   }
@@ -100,6 +116,42 @@ async function withWorkers<T>(
     return await work(workers)
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()))
+  }
+}
+
+const LOCK_SAMPLE_MS = 20
+
+/**
+ * Counts, every LOCK_SAMPLE_MS, the backends of the outbox's database waiting for a lock,
+ * until stopped: the wait claims spend queued behind one another. One query per sample
+ * from one connection, so the sampler costs little of the cores it shares.
+ */
+function sampleLockWaits(databaseUrl: string): { stop(): Promise<{ seconds: number; samples: number }> } {
+  let waiting = 0
+  let samples = 0
+  let stopped = false
+  const sampling = (async () => {
+    const client = new pg.Client({ connectionString: databaseUrl })
+    await client.connect()
+    try {
+      while (!stopped) {
+        const { rows } = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        )
+        waiting += rows[0].n
+        samples += 1
+        await setTimeout(LOCK_SAMPLE_MS)
+      }
+    } finally {
+      await client.end()
+    }
+  })()
+  return {
+    async stop() {
+      stopped = true
+      await sampling
+      return { seconds: (waiting * LOCK_SAMPLE_MS) / 1000, samples }
+    },
   }
 }
 

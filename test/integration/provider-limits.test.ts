@@ -141,6 +141,23 @@ t.test('retry budget: the previous minute counts by the share of it still inside
   t.equal((await claim(db, { retryBudget })).messages.length, 2, 'counts older than two minutes are forgotten: the floor')
 })
 
+t.test('without a rate limit, claims running side by side each add what they took to the shared counts', async (t) => {
+  const db = await createTestDatabase(t)
+  const retries = await pendingRetries(db, 60)
+  await enqueueMany(db, 240)
+  const pools = Array.from({ length: 6 }, () => connectDatabase(db.url, { poolSize: 1 }))
+  t.teardown(() => Promise.all(pools.map((pool) => pool.close())))
+  // No budget: the claims do not limit each other, so only the counting is under test.
+  const claims = await Promise.all(pools.flatMap((pool) => [1, 2, 3].map(() => claimDue(pool.pool, { ...claimOptions, limit: 20 }))))
+  const taken = claims.flatMap((c) => c.messages.map((m) => m.id))
+  t.equal(taken.length, 300, 'every row claimed once')
+  t.equal(new Set(taken).size, 300)
+  const [counts] = await db.sql<{ first_attempts: number; retries: number }>(
+    `SELECT first_attempts, retries FROM sms_outbox.provider_limits WHERE provider = 'webhook'`,
+  )
+  t.same(counts, { first_attempts: 240, retries: retries.length }, 'no claim overwrote another\'s count')
+})
+
 t.test("a provider without its shared row: the claim makes it and claims nothing, so that two can't spend a fresh bucket each", async (t) => {
   const db = await createTestDatabase(t)
   await enqueueMany(db, 20)

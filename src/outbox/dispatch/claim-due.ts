@@ -60,20 +60,26 @@ export interface Claim {
  * moves that time on, so among many dispatchers only one probes, and a claim that finds
  * nothing due uses no probe.
  *
- * The provider's row in `provider_limits` is locked for the statement, so that every
- * dispatcher's claims take from one rate limit and one retry budget in turn. The
- * migration makes a row for each provider; a claim that finds none (someone deleted it)
- * only makes it, since a missing row cannot be locked and concurrent claims would each
- * spend a fresh bucket. A retry is the claim of a message with a counted attempt behind
- * it: a rate limit's 429 or a paused account does not make one. Retries over the budget
- * stay due, in order, and first attempts go ahead of them; a probe is never held back by
- * the budget.
+ * With a rate limit, the provider's row in `provider_limits` is locked for the
+ * statement, so that every dispatcher's claims take from one token bucket in turn.
+ * Without one nothing needs that order: the row is read, not locked, and each claim adds
+ * what it spent to the row as it is when the claim writes, so claims of many dispatchers
+ * run side by side (bench phase `scale`). The retry budget is then read from a snapshot:
+ * claims running at the same moment may each take the last of it, so a retry storm gets
+ * at most one claim per dispatcher beyond it.
+ * The migration makes a row for each provider; a claim that finds none (someone deleted
+ * it) only makes it, since a missing row cannot be locked and concurrent claims would
+ * each spend a fresh bucket. A retry is the claim of a message with a counted attempt
+ * behind it: a rate limit's 429 or a paused account does not make one. Retries over the
+ * budget stay due, in order, and first attempts go ahead of them; a probe is never held
+ * back by the budget.
  */
 export async function claimDue(
   db: pg.Pool | pg.PoolClient,
   { limit, leaseMs, provider, probeIntervalMs, rateLimit, retryBudget }: ClaimOptions,
 ): Promise<Claim> {
-  const { rows } = await db.query<ClaimedMessage & { claimAgainInMs: number | null }>(CLAIM_DUE, [
+  const statement = rateLimit ? CLAIM_DUE_RATE_LIMITED : CLAIM_DUE
+  const { rows } = await db.query<ClaimedMessage & { claimAgainInMs: number | null }>(statement, [
     provider,
     probeIntervalMs,
     limit,
@@ -96,7 +102,27 @@ export async function claimDue(
 // as the current window plus the previous one weighted by its share still inside them
 // (the sliding-window counter of Cloudflare's rate limiter): exact for steady traffic,
 // and two counters per provider instead of a row per claim.
-const CLAIM_DUE = `
+/**
+ * The retry budget's two minute-windows of the provider_limits row `row` rolled on to
+ * `at`, one SQL expression per column: a window over a minute old becomes the previous
+ * one; over two, both start again.
+ */
+function rolledWindows(row: string, at: string) {
+  const current = `${row}.window_started_at > ${at} - interval '1 minute'`
+  const previous = `${row}.window_started_at > ${at} - interval '2 minutes'`
+  return {
+    window_started_at: `CASE WHEN ${current} THEN ${row}.window_started_at WHEN ${previous} THEN ${row}.window_started_at + interval '1 minute' ELSE ${at} END`,
+    first_attempts: `CASE WHEN ${current} THEN ${row}.first_attempts ELSE 0 END`,
+    retries: `CASE WHEN ${current} THEN ${row}.retries ELSE 0 END`,
+    previous_first_attempts: `CASE WHEN ${current} THEN ${row}.previous_first_attempts WHEN ${previous} THEN ${row}.first_attempts ELSE 0 END`,
+    previous_retries: `CASE WHEN ${current} THEN ${row}.previous_retries WHEN ${previous} THEN ${row}.retries ELSE 0 END`,
+  }
+}
+
+const readWindows = rolledWindows('h', 'h.at')
+const writtenWindows = rolledWindows('p', 'a.at')
+
+const claimDueStatement = ({ lockLimits }: { lockLimits: boolean }) => `
   -- paused: whether the provider is paused at all.
   WITH paused AS (
     SELECT 1 FROM sms_outbox.provider_pauses WHERE provider = $1
@@ -107,9 +133,10 @@ const CLAIM_DUE = `
     -- A pause an admin made by hand is never probed: it lasts until an admin resumes.
     WHERE provider = $1::text AND next_probe_at <= now() AND paused_by IS NULL
     FOR UPDATE
-  -- locked: the provider's shared rate-limit and retry-budget row, held to the end.
+  -- locked: the provider's shared rate-limit and retry-budget row (held to the end
+  -- when there is a rate limit to share).
   ), locked AS (
-    SELECT * FROM sms_outbox.provider_limits WHERE provider = $1 FOR UPDATE
+    SELECT * FROM sms_outbox.provider_limits WHERE provider = $1 ${lockLimits ? 'FOR UPDATE' : ''}
   -- held: that row (or none), and the time its lock was granted.
   ), held AS (
     -- The time the lock was granted, not the statement's start (now()): a claim that
@@ -118,19 +145,10 @@ const CLAIM_DUE = `
     FROM (SELECT) AS always_one_row LEFT JOIN locked l ON true
   -- windows: the bucket refilled to now, and the retry budget's two minute-windows rolled on.
   ), windows AS (
-    SELECT at, missing,
-      coalesce(tokens + $5::float8 * extract(epoch FROM at - refilled_at), $6::float8) AS refilled,
-      CASE WHEN window_started_at > at - interval '1 minute' THEN window_started_at
-           WHEN window_started_at > at - interval '2 minutes' THEN window_started_at + interval '1 minute'
-           ELSE at END AS window_started_at,
-      CASE WHEN window_started_at > at - interval '1 minute' THEN first_attempts ELSE 0 END AS first_attempts,
-      CASE WHEN window_started_at > at - interval '1 minute' THEN retries ELSE 0 END AS retries,
-      CASE WHEN window_started_at > at - interval '1 minute' THEN previous_first_attempts
-           WHEN window_started_at > at - interval '2 minutes' THEN first_attempts ELSE 0 END
-        AS previous_first_attempts,
-      CASE WHEN window_started_at > at - interval '1 minute' THEN previous_retries
-           WHEN window_started_at > at - interval '2 minutes' THEN retries ELSE 0 END AS previous_retries
-    FROM held
+    SELECT h.at, h.missing,
+      coalesce(h.tokens + $5::float8 * extract(epoch FROM h.at - h.refilled_at), $6::float8) AS refilled,
+      ${Object.entries(readWindows).map(([column, value]) => `${value} AS ${column}`).join(',\n      ')}
+    FROM held h
   -- allowance: how many rows this claim may take, and how many of them may be retries.
   ), allowance AS (
     -- LEAST ignores NULLs, so an unset rate limit or retry budget (NULL) caps nothing.
@@ -203,22 +221,26 @@ const CLAIM_DUE = `
     SELECT count(*) FILTER (WHERE counted_attempts = 1) AS first_attempts,
            count(*) FILTER (WHERE counted_attempts > 1) AS retries
     FROM claimed
-  -- written: the shared row with what this claim spent.
+  -- made: a missing shared row, made (a claim that made it at the same time wins).
+  ), made AS (
+    INSERT INTO sms_outbox.provider_limits (provider, tokens, refilled_at, window_started_at)
+    SELECT $1, coalesce(a.tokens, 0), a.at, a.at FROM allowance a WHERE a.missing
+    ON CONFLICT (provider) DO NOTHING
+  -- written: the shared row with what this claim spent, added to the row as it is now.
   ), written AS (
     -- Refilling is a function of time, so a claim that took nothing has nothing to write.
-    -- A missing row is made here; a claim that made it at the same time leaves it alone.
-    INSERT INTO sms_outbox.provider_limits AS p (provider, tokens, refilled_at, window_started_at, first_attempts,
-                                      retries, previous_first_attempts, previous_retries)
-    SELECT $1, coalesce(a.tokens - s.first_attempts - s.retries, 0), a.at, a.window_started_at,
-           a.first_attempts + s.first_attempts, a.retries + s.retries, a.previous_first_attempts,
-           a.previous_retries
+    -- The windows roll on from the row being updated, not from the one read above: when it
+    -- is not locked, another claim may have written it since (the UPDATE then sees that
+    -- claim's row), and its counts are added to, not overwritten. Locked, both are the same.
+    UPDATE sms_outbox.provider_limits p
+    SET tokens = coalesce(a.tokens - s.first_attempts - s.retries, 0), refilled_at = a.at,
+        window_started_at = ${writtenWindows.window_started_at},
+        first_attempts = ${writtenWindows.first_attempts} + s.first_attempts,
+        retries = ${writtenWindows.retries} + s.retries,
+        previous_first_attempts = ${writtenWindows.previous_first_attempts},
+        previous_retries = ${writtenWindows.previous_retries}
     FROM allowance a, spent s
-    WHERE s.first_attempts + s.retries > 0 OR a.missing
-    ON CONFLICT (provider) DO UPDATE
-    SET tokens = excluded.tokens, refilled_at = excluded.refilled_at,
-        window_started_at = excluded.window_started_at, first_attempts = excluded.first_attempts,
-        retries = excluded.retries, previous_first_attempts = excluded.previous_first_attempts,
-        previous_retries = excluded.previous_retries
+    WHERE p.provider = $1 AND s.first_attempts + s.retries > 0
   )
   -- One row even when nothing was claimed, to carry claimAgainInMs.
   SELECT c.id, c.recipient AS "to", c.body AS "text", c.type, c.attempts,
@@ -229,3 +251,6 @@ const CLAIM_DUE = `
               THEN ceil((1 - (a.tokens - s.first_attempts - s.retries)) / $5::float8 * 1000)::int
          END AS "claimAgainInMs"
   FROM allowance a CROSS JOIN spent s LEFT JOIN claimed c ON true`
+
+const CLAIM_DUE = claimDueStatement({ lockLimits: false })
+const CLAIM_DUE_RATE_LIMITED = claimDueStatement({ lockLimits: true })
