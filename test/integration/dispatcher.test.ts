@@ -173,3 +173,19 @@ t.test('sendAt in the future holds the message until then', async (t) => {
   ])
   t.equal(fake.ledger.filter((r) => r.id === id).length, 0)
 })
+
+t.test('a row claimed ahead is not sent when its lease could run out during its call; it comes back once the lease expires', async (t) => {
+  const db = await createTestDatabase(t)
+  const fake = await startFakeWebhook(t)
+  // The first call takes 1.5 s. Meanwhile the other row waits in the queue (one call at a
+  // time), and 1.5 s + PROVIDER_TIMEOUT_MS + the 1 s margin is more than its 5 s lease.
+  fake.reply = (_receipt, n) => (n === 1 && fake.requests === 1 ? { status: 200, delayMs: 1_500 } : { status: 200 })
+  const ids = [await enqueue(db, { text: 'first' }), await enqueue(db, { text: 'second' })]
+  const { watch } = runningDispatcher(t, db, fake.url, { concurrency: 1, leaseMs: 5_000, providerTimeoutMs: 3_000 })
+  const ends = await Promise.all(ids.map((id) => watch.settled(db, id)))
+  t.same(ends, ['sent', 'sent'])
+  const attempts = await Promise.all(ids.map((id) => attemptsOf(db, id)))
+  const outcomes = attempts.map((rows) => rows.map((row) => `${row.outcome}${row.error_code ? ` ${row.error_code}` : ''}`)).sort()
+  t.same(outcomes, [['ambiguous lease_expired', 'ok'], ['ok']], 'one went at once; the queued one only after its lease expired')
+  t.same(fake.ledger.map((receipt) => receipt.id).sort(), [...ids].sort(), 'each reached the provider once')
+})
