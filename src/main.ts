@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     log: log.child({ component: 'alerts' }),
   })
   // One registry per process: the app serves it at /metrics, the dispatcher counts into it.
-  const metrics = createOutboxMetrics({ prisma: database.prisma, log: log.child({ component: 'metrics' }) })
+  const metrics = createOutboxMetrics({ pool: database.pool, log: log.child({ component: 'metrics' }) })
   const app = await buildApp({ config: { ...config, ADMIN_TOKEN: adminToken }, database, logger: log, alerts, metrics })
   const worker = config.ROLE === 'api' ? undefined : runDispatcher({ config, databaseUrl, database, log, alerts, metrics })
   const provider = worker?.provider

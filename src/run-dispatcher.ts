@@ -44,7 +44,6 @@ export function runDispatcher({ config, databaseUrl, database, log, alerts, metr
   // Receipts that must be asked for (SOLAPI); Twilio pushes its own to the API (PUBLIC_URL).
   const pollsReceipts = provider.checkDeliveries !== undefined && config.RECEIPT_POLL_INTERVAL_MS > 0
   const dispatcher = new Dispatcher({
-    prisma: database.prisma,
     pool: database.pool,
     provider,
     log: log.child({ component: 'dispatcher' }),
@@ -76,7 +75,7 @@ export function runDispatcher({ config, databaseUrl, database, log, alerts, metr
     intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
     log: log.child({ component: 'housekeeping' }),
   })
-  const queueSampler = startQueueSampler(database.prisma, {
+  const queueSampler = startQueueSampler(database.pool, {
     intervalMs: QUEUE_SAMPLE_INTERVAL_MS,
     log: log.child({ component: 'queue-sampler' }),
   })

@@ -62,7 +62,7 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
   installErrorHandling(app)
   // Before any route: the API document learns the routes as they are added, and the
   // request-id and load-shedding hooks must run ahead of every route's own hooks.
-  const outboxMetrics = metrics ?? createOutboxMetrics({ prisma: database.prisma, log: app.log })
+  const outboxMetrics = metrics ?? createOutboxMetrics({ pool: database.pool, log: app.log })
   await registerOperability(app, {
     metrics: outboxMetrics,
     apiTokenRequired: settings.API_TOKEN !== undefined,
@@ -98,7 +98,7 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
   const sessions = new AdminSessions(database.prisma, adminToken)
   await app.register(async (adminApi) => {
     adminApi.addHook('onRequest', tokenGuard({ token: adminToken, setting: 'ADMIN_TOKEN', sessions }))
-    await adminApi.register(adminRoutes, { config: settings, prisma: database.prisma, alerts })
+    await adminApi.register(adminRoutes, { config: settings, prisma: database.prisma, pool: database.pool, alerts })
   })
   await app.register(adminPageRoutes, { adminToken, sessions, prisma: database.prisma })
   return app

@@ -1,6 +1,6 @@
 import type { BaseLogger } from 'pino'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { PrismaClient } from '../db/database.ts'
+import type { Connection } from '../db/sql-statement.ts'
 import type { AttemptMetrics, ReceiptMetrics } from '../outbox/dispatch/outcome-metrics.ts'
 import type { MessageStatus } from '../outbox/message.ts'
 import { listProviderPauses } from '../outbox/dispatch/provider-pauses.ts'
@@ -19,7 +19,7 @@ export interface OutboxMetrics extends AttemptMetrics, ReceiptMetrics {
 }
 
 export interface OutboxMetricsOptions {
-  prisma: PrismaClient
+  pool: Connection
   /** pino or Fastify's logger: only read failures are logged. */
   log: Pick<BaseLogger, 'warn'>
   /**
@@ -36,7 +36,7 @@ export interface OutboxMetricsOptions {
  * are this process's; the database gauges are read at scrape time and are the same from
  * every process sharing the database.
  */
-export function createOutboxMetrics({ prisma, log, statusCountMaxAgeMs = 5_000 }: OutboxMetricsOptions): OutboxMetrics {
+export function createOutboxMetrics({ pool, log, statusCountMaxAgeMs = 5_000 }: OutboxMetricsOptions): OutboxMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
 
@@ -49,12 +49,12 @@ export function createOutboxMetrics({ prisma, log, statusCountMaxAgeMs = 5_000 }
       throw error
     }
   }
-  const statusCounts = sharedReading(logged('message counts', () => countMessagesByStatus(prisma)), {
+  const statusCounts = sharedReading(logged('message counts', () => countMessagesByStatus(pool)), {
     maxAgeMs: statusCountMaxAgeMs,
   })
   // Index and tiny-table reads: fresh on every scrape, shared only by the gauges of one scrape.
-  const dueBacklog = sharedReading(logged('the due backlog', () => readDueBacklog(prisma)), { maxAgeMs: 0 })
-  const pauses = sharedReading(logged('provider pauses', () => listProviderPauses(prisma)), { maxAgeMs: 0 })
+  const dueBacklog = sharedReading(logged('the due backlog', () => readDueBacklog(pool)), { maxAgeMs: 0 })
+  const pauses = sharedReading(logged('provider pauses', () => listProviderPauses(pool)), { maxAgeMs: 0 })
 
   new Gauge({
     name: 'sms_outbox_database_gauges_up',

@@ -1,5 +1,4 @@
-import type { PrismaClient } from '../db/database.ts'
-import { Prisma } from '../generated/prisma/client.ts'
+import type { Connection } from '../db/sql-statement.ts'
 
 /**
  * The next_attempt_at of every pending message that is due: two scans, one per due index
@@ -7,7 +6,7 @@ import { Prisma } from '../generated/prisma/client.ts'
  * conditions repeat, so only the due part of the indexes is read however many sent rows
  * the table holds.
  */
-export const DUE_MESSAGES = Prisma.sql`
+export const DUE_MESSAGES = `
   SELECT next_attempt_at FROM sms_outbox.messages
   WHERE status = 'pending' AND counted_attempts = 0 AND next_attempt_at <= now()
   UNION ALL
@@ -15,9 +14,10 @@ export const DUE_MESSAGES = Prisma.sql`
   WHERE status = 'pending' AND counted_attempts > 0 AND next_attempt_at <= now()`
 
 /** Rows per status. Reads the whole table: callers must not run it on every scrape. */
-export async function countMessagesByStatus(prisma: PrismaClient): Promise<Map<string, number>> {
-  const rows = await prisma.$queryRaw<{ status: string; count: number }[]>`
-    SELECT status, count(*)::int AS count FROM sms_outbox.messages GROUP BY status`
+export async function countMessagesByStatus(db: Connection): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ status: string; count: number }>(
+    'SELECT status, count(*)::int AS count FROM sms_outbox.messages GROUP BY status',
+  )
   return new Map(rows.map((row) => [row.status, row.count]))
 }
 
@@ -32,11 +32,12 @@ export interface DueBacklog {
  * The rows dispatchers should be sending now (DUE_MESSAGES: the due part of the two due
  * indexes only). The age comes from the database clock, like every deadline in the outbox.
  */
-export async function readDueBacklog(prisma: PrismaClient): Promise<DueBacklog> {
-  const [row] = await prisma.$queryRaw<{ due: number; oldest_due_age_seconds: number }[]>`
+export async function readDueBacklog(db: Connection): Promise<DueBacklog> {
+  const { rows } = await db.query<{ due: number; oldest_due_age_seconds: number }>(`
     WITH due AS (${DUE_MESSAGES})
     SELECT count(*)::int AS due,
            coalesce(extract(epoch FROM now() - min(next_attempt_at)), 0)::float8 AS oldest_due_age_seconds
-    FROM due`
+    FROM due`)
+  const [row] = rows
   return { due: row.due, oldestDueAgeSeconds: row.oldest_due_age_seconds }
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { PrismaClient } from '../db/database.ts'
+import type { Connection } from '../db/sql-statement.ts'
 import { DUE_MESSAGES } from './outbox-readings.ts'
 
 /** A week of minutes and a day to spare: the admin page charts up to 7 days. */
@@ -11,8 +11,8 @@ const KEEP = '8 days'
  * readings older than 8 days. The counts read the status index and the two due indexes:
  * as cheap as the queue is short. True when this call recorded the minute.
  */
-export async function sampleQueue(prisma: PrismaClient): Promise<boolean> {
-  const recorded = await prisma.$executeRaw`
+export async function sampleQueue(db: Connection): Promise<boolean> {
+  const recorded = await db.query(`
     WITH due AS (${DUE_MESSAGES})
     INSERT INTO sms_outbox.queue_samples (at, queued, due, oldest_due_seconds)
     SELECT date_trunc('minute', now()),
@@ -20,9 +20,9 @@ export async function sampleQueue(prisma: PrismaClient): Promise<boolean> {
            count(*)::int,
            coalesce(extract(epoch FROM now() - min(next_attempt_at)), 0)::float8
     FROM due
-    ON CONFLICT (at) DO NOTHING`
-  await prisma.$executeRaw`DELETE FROM sms_outbox.queue_samples WHERE at < now() - ${KEEP}::interval`
-  return recorded === 1
+    ON CONFLICT (at) DO NOTHING`)
+  await db.query(`DELETE FROM sms_outbox.queue_samples WHERE at < now() - interval '${KEEP}'`)
+  return recorded.rowCount === 1
 }
 
 export interface QueueSampler {
@@ -30,10 +30,10 @@ export interface QueueSampler {
 }
 
 /** Samples the queue now and every `intervalMs` (one reading per minute is kept). */
-export function startQueueSampler(prisma: PrismaClient, { intervalMs, log }: { intervalMs: number; log: Logger }): QueueSampler {
+export function startQueueSampler(db: Connection, { intervalMs, log }: { intervalMs: number; log: Logger }): QueueSampler {
   let running: Promise<void> | undefined
   const tick = () => {
-    running ??= sampleQueue(prisma)
+    running ??= sampleQueue(db)
       .then(() => undefined)
       .catch((error: unknown) => log.warn({ err: error }, 'queue sample failed; trying again at the next interval'))
       .finally(() => (running = undefined))

@@ -120,7 +120,6 @@ export function webhookDispatcher(db: TestDatabase, webhookUrl: string, override
   const provider = overrides.provider ?? createWebhookProvider(webhookUrl)
   const watch = new DispatcherWatch()
   const dispatcher = new Dispatcher({
-    prisma: db.prisma,
     pool: db.pool,
     provider,
     log: silentLog,

@@ -88,8 +88,8 @@ t.test('the queue sampler keeps one reading a minute, whichever worker takes it'
   const later = await enqueue(scratch, { text: 'due later' })
   await scratch.sql(`UPDATE sms_outbox.messages SET next_attempt_at = now() + interval '1 hour' WHERE id = $1`, [later])
   await scratch.sql(`INSERT INTO sms_outbox.queue_samples (at, queued, due, oldest_due_seconds) VALUES (now() - interval '9 days', 1, 1, 1)`)
-  t.equal(await sampleQueue(scratch.prisma), true)
-  t.equal(await sampleQueue(scratch.prisma), false, 'a second worker in the same minute records nothing')
+  t.equal(await sampleQueue(scratch.pool), true)
+  t.equal(await sampleQueue(scratch.pool), false, 'a second worker in the same minute records nothing')
   t.match(await scratch.sql('SELECT queued, due, oldest_due_seconds, at = date_trunc(\'minute\', now()) AS this_minute FROM sms_outbox.queue_samples'), [
     { queued: 2, due: 1, this_minute: true },
   ], 'and readings older than 8 days are dropped')
@@ -354,7 +354,7 @@ t.test('in a browser: charts, search, bulk retry and cancel, live refresh, manua
     const passes = await watch.nextPasses(3)
     t.same(passes.map((pass) => pass.claimed), [0, 0, 0], 'the dispatcher claims nothing')
     t.same(webhook.ledger, [], 'nothing reached the provider')
-    t.equal(await resumeProvider(db.prisma, 'webhook'), false, 'a probe success would not end it either')
+    t.equal(await resumeProvider(db.pool, 'webhook'), false, 'a probe success would not end it either')
 
     await row.getByTestId('provider-resume').click()
     await waitForText(row.getByTestId('provider-state'), 'sending normally')

@@ -157,8 +157,8 @@ t.test('an admin resume ends a pause at once', async (t) => {
   t.match((await db.sql('SELECT error_code FROM sms_outbox.provider_pauses'))[0], { error_code: '1062' })
 
   fake.reply = fakeSolapiReplies.accepted()
-  t.equal(await resumeProvider(db.prisma, 'solapi'), true)
-  t.equal(await resumeProvider(db.prisma, 'solapi'), false, 'resuming twice is harmless')
+  t.equal(await resumeProvider(db.pool, 'solapi'), true)
+  t.equal(await resumeProvider(db.pool, 'solapi'), false, 'resuming twice is harmless')
   await makeDue(db)
   t.equal(await watch.settled(db, id), 'sent')
   t.equal(fake.ledger.length, 2)

@@ -41,7 +41,7 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
     messages: [claim],
   } = await claimDue(db.pool, { limit: 10, leaseMs: 100, provider: 'webhook', probeIntervalMs: 1_000 })
   t.equal(claim.id, id)
-  t.same(await reclaimExpired(db.prisma, { limit: 10 }), [], 'a live lease is left alone')
+  t.same(await reclaimExpired(db.pool, { limit: 10 }), [], 'a live lease is left alone')
 
   await expireLeases(db)
   const { watch } = runningDispatcher(t, db, fake.url)
@@ -78,7 +78,7 @@ t.test('a reclaimed row that used its last attempt is dead, not sent again', asy
   const id = await enqueue(db, { maxRetries: 0 })
   await claimDue(db.pool, { limit: 10, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })
   await expireLeases(db)
-  t.same(await reclaimExpired(db.prisma, { limit: 10 }), [{ id, to: '+821012345678', status: 'dead', provider: 'webhook' }])
+  t.same(await reclaimExpired(db.pool, { limit: 10 }), [{ id, to: '+821012345678', status: 'dead', provider: 'webhook' }])
   const [row] = await db.sql('SELECT status, attempts, last_error_code FROM sms_outbox.messages WHERE id = $1', [id])
   t.same(row, { status: 'dead', attempts: 1, last_error_code: 'lease_expired' })
 })

@@ -81,7 +81,7 @@ const families = (text: string) => new Set([...text.matchAll(/^# TYPE (\S+) (\S+
 t.test('/metrics: the database gauges, attempts and latency, process metrics', async (t) => {
   const db = await createTestDatabase(t)
   // Counts fresh on every scrape here; the caching has a test of its own.
-  const metrics = createOutboxMetrics({ prisma: db.prisma, log: silentLog, statusCountMaxAgeMs: 0 })
+  const metrics = createOutboxMetrics({ pool: db.pool, log: silentLog, statusCountMaxAgeMs: 0 })
   const app = await operableApp(t, db, { metrics })
 
   const longestDue = await enqueue(db)
@@ -153,7 +153,7 @@ t.test('/metrics: the database gauges, attempts and latency, process metrics', a
 t.test('METRICS_TOKEN: /metrics needs it as a bearer token (as Prometheus sends it); unset, /metrics stays open', async (t) => {
   const db = await createTestDatabase(t)
   const METRICS_TOKEN = 'a-scrape-token-0123456789'
-  const guarded = await operableApp(t, db, { metrics: createOutboxMetrics({ prisma: db.prisma, log: silentLog }), metricsToken: METRICS_TOKEN })
+  const guarded = await operableApp(t, db, { metrics: createOutboxMetrics({ pool: db.pool, log: silentLog }), metricsToken: METRICS_TOKEN })
   const scrape = (headers: Record<string, string> = {}) => guarded.inject({ method: 'GET', url: '/metrics', headers })
 
   const anonymous = await scrape()
@@ -183,7 +183,7 @@ t.test('METRICS_TOKEN: /metrics needs it as a bearer token (as Prometheus sends 
 
 t.test('counts per status are reused for statusCountMaxAgeMs; the due backlog is read on every scrape', async (t) => {
   const db = await createTestDatabase(t)
-  const metrics = createOutboxMetrics({ prisma: db.prisma, log: silentLog, statusCountMaxAgeMs: 60_000 })
+  const metrics = createOutboxMetrics({ pool: db.pool, log: silentLog, statusCountMaxAgeMs: 60_000 })
   await enqueue(db)
   const first = await metrics.registry.metrics()
   t.equal(sample(first, 'sms_outbox_messages', { status: 'pending' }), 1)
@@ -200,7 +200,7 @@ t.test('a database that fails a scrape leaves the other metrics served, and says
   const unreachable = connectDatabase(databaseUrl(serverUrl, 'no_such_database'), { poolSize: 1 })
   t.teardown(() => unreachable.close())
   const { log, lines } = capturingLog()
-  const metrics = createOutboxMetrics({ prisma: unreachable.prisma, log, statusCountMaxAgeMs: 0 })
+  const metrics = createOutboxMetrics({ pool: unreachable.pool, log, statusCountMaxAgeMs: 0 })
   metrics.recordAttempt('webhook', 'retryable', 0.05)
 
   const text = await metrics.registry.metrics()
@@ -218,7 +218,7 @@ t.test('a database that fails a scrape leaves the other metrics served, and says
 
 t.test('/docs/json: a valid OpenAPI 3 document of the registered routes; /docs: the UI, served offline', async (t) => {
   const db = await createTestDatabase(t)
-  const metrics = createOutboxMetrics({ prisma: db.prisma, log: silentLog })
+  const metrics = createOutboxMetrics({ pool: db.pool, log: silentLog })
   const app = await operableApp(t, db, { metrics, apiTokenRequired: true })
 
   const response = await app.inject({ method: 'GET', url: '/docs/json' })
@@ -279,7 +279,7 @@ t.test('/docs is served by an @fastify/static with the path advisories fixed (10
 t.test('x-request-id: echoed when acceptable, a fresh UUID otherwise, on every answer and in the log', async (t) => {
   const db = await createTestDatabase(t)
   const { log, lines } = capturingLog()
-  const metrics = createOutboxMetrics({ prisma: db.prisma, log: silentLog })
+  const metrics = createOutboxMetrics({ pool: db.pool, log: silentLog })
   const app = await operableApp(t, db, { metrics, log })
 
   const sent = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'trace-4bf92f3577b34da6' } })
@@ -317,7 +317,7 @@ t.test('x-request-id: echoed when acceptable, a fresh UUID otherwise, on every a
 
 t.test('overloaded: 503 OVERLOADED with Retry-After and nothing written; liveness and metrics still answer', async (t) => {
   const db = await createTestDatabase(t)
-  const metrics = createOutboxMetrics({ prisma: db.prisma, log: silentLog })
+  const metrics = createOutboxMetrics({ pool: db.pool, log: silentLog })
   // Every process uses more than one byte of heap: overloaded from under-pressure's first
   // sample on, one second after registration. It emits nothing when it samples, so the
   // test asks its own isUnderPressure() until then (a bounded poll, for want of an event).

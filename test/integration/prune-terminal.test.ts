@@ -71,7 +71,7 @@ t.test('batches: a statement takes at most its limit, and a run goes on, batch a
   const db = await createTestDatabase(t)
   const ids = []
   for (let day = 31; day < 36; day += 1) ids.push(await lastChanged(db, 'sent', day * 24))
-  const first = await pruneTerminalMessages(db.prisma, { pruneAfterHours: 720, limit: 2 })
+  const first = await pruneTerminalMessages(db.pool, { pruneAfterHours: 720, limit: 2 })
   t.equal(first.count, 2)
   t.same((await remaining(db, ids)).messages.length, 3, 'the oldest two went first')
   t.same((await remaining(db, ids)).messages.sort(), ids.slice(0, 3).sort())
@@ -90,10 +90,10 @@ t.test('a row another transaction holds is skipped, not waited for; two pruners 
   await other.query('BEGIN')
   await other.query('SELECT 1 FROM sms_outbox.messages WHERE id = $1 FOR UPDATE', [held])
   // Would hang on the lock without SKIP LOCKED.
-  t.equal((await pruneTerminalMessages(db.prisma, { pruneAfterHours: 720, limit: 10 })).count, 1)
+  t.equal((await pruneTerminalMessages(db.pool, { pruneAfterHours: 720, limit: 10 })).count, 1)
   t.same((await remaining(db, [held, free])).messages, [held])
   await other.query('COMMIT')
-  t.equal((await pruneTerminalMessages(db.prisma, { pruneAfterHours: 720, limit: 10 })).count, 1)
+  t.equal((await pruneTerminalMessages(db.pool, { pruneAfterHours: 720, limit: 10 })).count, 1)
 
   await db.sql(
     `INSERT INTO sms_outbox.messages (recipient, body, type, bytes, max_retries, expires_at, status, sent_at, updated_at)

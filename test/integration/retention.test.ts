@@ -38,9 +38,9 @@ t.test('erases number, text and fingerprint of old terminal rows only; keeps the
     [old.dead],
   )
 
-  t.equal((await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 2 })).count, 2, 'a batch at most')
-  t.equal((await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 100 })).count, 2)
-  t.equal((await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 100 })).count, 0, 'nothing twice')
+  t.equal((await eraseOldPersonalData(db.pool, { retentionHours: 168, limit: 2 })).count, 2, 'a batch at most')
+  t.equal((await eraseOldPersonalData(db.pool, { retentionHours: 168, limit: 100 })).count, 2)
+  t.equal((await eraseOldPersonalData(db.pool, { retentionHours: 168, limit: 100 })).count, 0, 'nothing twice')
 
   const rows = await db.sql(
     `SELECT id, status, recipient, body, request_hash, erased_at IS NOT NULL AS erased FROM sms_outbox.messages`,
@@ -86,7 +86,7 @@ t.test('after RETENTION_HOURS (0.5 = 30 minutes) nothing personal is left: metad
   const recent = await ended('order-10-kim-ji-woo', 20)
   const before = (await db.sql('SELECT created_at, updated_at, idempotency_key FROM sms_outbox.messages WHERE id = $1', [old]))[0]
 
-  t.equal((await eraseOldPersonalData(db.prisma, { retentionHours: 0.5, limit: 10 })).count, 1, 'only the row that ended 40 minutes ago')
+  t.equal((await eraseOldPersonalData(db.pool, { retentionHours: 0.5, limit: 10 })).count, 1, 'only the row that ended 40 minutes ago')
 
   const [row] = await db.sql('SELECT * FROM sms_outbox.messages WHERE id = $1', [old])
   t.match(row, {
@@ -129,7 +129,7 @@ t.test('an erased message reads as erased everywhere and cannot be retried', asy
   const message = prepareMessage({ to: '010-1234-5678', text: 'order shipped' }, { defaultMaxRetries: 3, idempotencyKey: 'order-9' })
   const [{ message: stored }] = await enqueueMessages(db.pool, [message], 86_400)
   await db.sql(`UPDATE sms_outbox.messages SET status = 'dead', updated_at = now() - interval '1000 hours' WHERE id = $1`, [stored.id])
-  await eraseOldPersonalData(db.prisma, { retentionHours: 168, limit: 10 })
+  await eraseOldPersonalData(db.pool, { retentionHours: 168, limit: 10 })
 
   const headers = { authorization: `Bearer ${ADMIN_TOKEN}` }
   const detail = await app.inject({ url: `/v1/admin/messages/${stored.id}`, headers })

@@ -439,7 +439,7 @@ t.test('retention keeps the suppression list, and erases the number from old adm
             ('alice', 'suppress', $2, '{"to": "+82 10-****-2222"}', now())`,
     [OTHER.e164, STOPPED.e164],
   )
-  t.equal(await eraseOldAdminActionNumbers(db.prisma, { retentionHours: 168 }), 1)
+  t.equal(await eraseOldAdminActionNumbers(db.pool, { retentionHours: 168 }), 1)
   t.same(await db.sql('SELECT action, recipient, detail FROM sms_outbox.admin_actions ORDER BY id'), [
     { action: 'unsuppress', recipient: null, detail: { to: '+82 10-****-4444' } },
     { action: 'suppress', recipient: STOPPED.e164, detail: { to: '+82 10-****-2222' } },

@@ -16,6 +16,7 @@ import { retryMatching, retryMessage } from '../../admin/retry-messages.ts'
 import { addSuppression, listedNumber, listSuppressions, removeSuppression } from '../../admin/suppressions.ts'
 import { providerRateLimit, type Config } from '../../config.ts'
 import type { PrismaClient } from '../../db/database.ts'
+import type { Connection } from '../../db/sql-statement.ts'
 import { findMessage } from '../../outbox/find-message.ts'
 import type { MessageStatus } from '../../outbox/message.ts'
 import { readDueBacklog } from '../../metrics/outbox-readings.ts'
@@ -64,8 +65,10 @@ const DEFAULT_ACTOR = 'admin-api'
 export const adminRoutes: FastifyPluginAsyncTypebox<{
   config: Config
   prisma: PrismaClient
+  /** The pool under `prisma`, for the readings the worker's metrics share (outbox-readings.ts). */
+  pool: Connection
   alerts?: Alerter
-}> = async (app, { config, prisma, alerts }) => {
+}> = async (app, { config, prisma, pool, alerts }) => {
   const notFound = (id: string) => ({ statusCode: 404, code: 'MESSAGE_NOT_FOUND', error: 'Not Found', message: `no message ${id}` })
   const conflict = (code: string, message: string) => ({ statusCode: 409, code, error: 'Conflict', message })
 
@@ -403,7 +406,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
       const [chart, unfinished, backlog] = await Promise.all([
         queueChart(prisma, range),
         countByStatus(prisma, ['pending', 'sending']),
-        readDueBacklog(prisma),
+        readDueBacklog(pool),
       ])
       const queued = unfinished.pending + unfinished.sending
       return {

@@ -1,7 +1,6 @@
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import type { Alerter } from '../../alerts/alerter.ts'
-import type { PrismaClient } from '../../db/database.ts'
 import type { AttemptMetrics } from './outcome-metrics.ts'
 import { withoutMessage } from '../../providers/provider-answer.ts'
 import type { OutgoingSms, SendOutcome, SmsProvider } from '../../providers/provider.ts'
@@ -12,12 +11,12 @@ import { groupCommit } from '../enqueue/group-commit.ts'
 import { pauseProvider, resumeProvider } from './provider-pauses.ts'
 import { reclaimExpired } from './reclaim-expired.ts'
 import { recordOutcomes, type AttemptResult } from './record-outcomes.ts'
+import { releaseClaims } from './release-claims.ts'
 import { retryUntilStored } from './retry-until-stored.ts'
 import { settle } from './settle.ts'
 
 export interface DispatcherOptions {
-  prisma: PrismaClient
-  /** The pool under `prisma`: claims and outcome writes, the hot path, run on it directly. */
+  /** Every statement of the dispatcher runs on the pg pool (not through Prisma; see performance.md). */
   pool: pg.Pool
   provider: SmsProvider
   log: Logger
@@ -113,6 +112,8 @@ export class Dispatcher {
    * once instead of one per finished call. `claimedAt` is this process's clock.
    */
   readonly #queued: { message: ClaimedMessage; claimedAt: number }[] = []
+  /** Writes that give unsent claimed rows back. */
+  readonly #releasing = new Set<Promise<void>>()
   /** Rows this dispatcher holds at most: in calls and queued for them. */
   readonly #capacity: number
   /** How long a row may wait in the queue and still have its lease outlast its call. */
@@ -173,8 +174,10 @@ export class Dispatcher {
     this.#retryTimers.clear()
     this.wake()
     await this.#loop
-    // Each finished call starts the next queued row, so wait until no call is left.
-    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight)
+    // Rows still queued have not gone out: they go back, due at once for whoever runs next.
+    this.#release(this.#queued.splice(0).map(({ message }) => message))
+    await Promise.all(this.#inFlight)
+    await Promise.all(this.#releasing)
     await this.#recorder.drain()
   }
 
@@ -208,9 +211,9 @@ export class Dispatcher {
 
   /** Takes back rows from dispatchers that went quiet, and expires rows that ran out of time. */
   async #sweep(): Promise<{ reclaimed: number; expired: number }> {
-    const { prisma, batchSize, log, alerts } = this.#options
+    const { pool, batchSize, log, alerts } = this.#options
     this.#lastSweepAt = this.#clock.now()
-    const reclaimed = await reclaimExpired(prisma, { limit: batchSize })
+    const reclaimed = await reclaimExpired(pool, { limit: batchSize })
     if (reclaimed.length > 0) {
       log.warn({ messageIds: reclaimed.map((m) => m.id) }, `reclaimed ${reclaimed.length} messages whose lease expired`)
     }
@@ -224,7 +227,7 @@ export class Dispatcher {
         error: 'the last attempt never reported back',
       })
     }
-    const expired = await expireOverdue(prisma, { limit: batchSize })
+    const expired = await expireOverdue(pool, { limit: batchSize })
     if (expired.length > 0) {
       log.warn({ messageIds: expired.map((m) => m.id) }, `${expired.length} messages expired unsent`)
     }
@@ -283,24 +286,39 @@ export class Dispatcher {
   }
 
   /**
-   * Starts calls for queued rows while `concurrency` allows. A row whose lease could run
-   * out during its call (a provider slow enough to keep it queued for most of LEASE_MS) is
-   * not sent: another dispatcher may already have reclaimed it, and it comes back, as
-   * any row of a dispatcher that went quiet, once its lease has expired.
+   * Starts calls for queued rows while `concurrency` allows (none once stopping). A row
+   * whose lease could run out during its call (a provider slow enough to keep it queued
+   * for most of LEASE_MS) is not sent but released: due again, for this dispatcher or
+   * another, with a fresh lease.
    */
   #startCalls(): void {
-    const { concurrency, log } = this.#options
-    while (this.#calls < concurrency && this.#queued.length > 0) {
+    const { concurrency } = this.#options
+    while (!this.#stopping && this.#calls < concurrency && this.#queued.length > 0) {
       const batch: ClaimedMessage[] = []
-      let stale = 0
+      const stale: ClaimedMessage[] = []
       while (batch.length < this.#perCall && this.#queued.length > 0) {
         const { message, claimedAt } = this.#queued.shift()!
-        if (this.#queueWaitMs > 0 && performance.now() - claimedAt > this.#queueWaitMs) stale += 1
+        if (this.#queueWaitMs > 0 && performance.now() - claimedAt > this.#queueWaitMs) stale.push(message)
         else batch.push(message)
       }
-      if (stale > 0) log.warn(`${stale} claimed messages waited too long for a provider call; they are sent again once their lease expires`)
+      if (stale.length > 0) this.#release(stale)
       if (batch.length > 0) this.#send(batch)
     }
+  }
+
+  /** Gives claimed rows back unsent (releaseClaims); stop() waits for it. */
+  #release(messages: ClaimedMessage[]): void {
+    if (messages.length === 0) return
+    const { pool, log } = this.#options
+    const releasing: Promise<void> = releaseClaims(pool, messages)
+      .then((released) => log.info(`gave back ${released} claimed messages unsent; they are due again`))
+      // Not given back, they return when their lease expires (reclaimExpired).
+      .catch((error: unknown) => log.warn({ err: error }, 'could not give back claimed messages; they return when their lease expires'))
+      .finally(() => {
+        this.#releasing.delete(releasing)
+        this.wake()
+      })
+    this.#releasing.add(releasing)
   }
 
   /** One provider call for `messages`; then each message's outcome is settled and recorded. */
@@ -426,9 +444,9 @@ export class Dispatcher {
 
   /** Stops every dispatcher sending through this provider; the first to see it alerts. */
   async #pause(errorCode: string, reason: string): Promise<void> {
-    const { prisma, provider, probeIntervalMs, log, alerts } = this.#options
+    const { pool, provider, probeIntervalMs, log, alerts } = this.#options
     try {
-      const created = await pauseProvider(prisma, { provider: provider.name, errorCode, reason, probeIntervalMs })
+      const created = await pauseProvider(pool, { provider: provider.name, errorCode, reason, probeIntervalMs })
       if (!created) return
       log.error({ provider: provider.name, errorCode }, `provider ${provider.name} paused: ${reason}`)
       alerts.notify({ kind: 'paused', provider: provider.name, errorCode, reason })
@@ -439,9 +457,9 @@ export class Dispatcher {
   }
 
   async #resume(): Promise<void> {
-    const { prisma, provider, log, alerts } = this.#options
+    const { pool, provider, log, alerts } = this.#options
     try {
-      if (!(await resumeProvider(prisma, provider.name))) return
+      if (!(await resumeProvider(pool, provider.name))) return
       log.info({ provider: provider.name }, `provider ${provider.name} resumed: a probe message went through`)
       alerts.notify({ kind: 'resumed', provider: provider.name, by: 'probe' })
     } catch (error) {

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../../db/database.ts'
+import { sql, type Connection } from '../../db/sql-statement.ts'
 
 /** A message that ran out of time unsent. */
 export interface ExpiredMessage {
@@ -13,8 +13,8 @@ export interface ExpiredMessage {
  * and retries, up to `limit` of each): a retry is never scheduled past `expires_at`, so
  * an overdue row is also due.
  */
-export async function expireOverdue(prisma: PrismaClient, { limit }: { limit: number }): Promise<ExpiredMessage[]> {
-  return prisma.$queryRaw<ExpiredMessage[]>`
+export async function expireOverdue(db: Connection, { limit }: { limit: number }): Promise<ExpiredMessage[]> {
+  const { rows } = await db.query<ExpiredMessage>(...sql`
     WITH overdue_first_attempts AS (
       SELECT id FROM sms_outbox.messages
       WHERE status = 'pending' AND counted_attempts = 0 AND next_attempt_at <= now() AND expires_at <= now()
@@ -34,5 +34,6 @@ export async function expireOverdue(prisma: PrismaClient, { limit }: { limit: nu
     SET status = 'expired', updated_at = now(), last_error_code = 'expired',
         last_error = 'not sent before expires_at'
     WHERE m.id = ANY (ARRAY(SELECT id FROM overdue))
-    RETURNING m.id, m.recipient AS "to"`
+    RETURNING m.id, m.recipient AS "to"`)
+  return rows
 }

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../../db/database.ts'
+import { sql, type Connection } from '../../db/sql-statement.ts'
 
 /** A message taken back from a dispatcher that went quiet. */
 export interface ReclaimedMessage {
@@ -15,11 +15,8 @@ export interface ReclaimedMessage {
  * `ambiguous`; the row is due again at once (the lease already outlasted any backoff
  * step worth waiting), or dead if that was its last attempt.
  */
-export async function reclaimExpired(
-  prisma: PrismaClient,
-  { limit }: { limit: number },
-): Promise<ReclaimedMessage[]> {
-  return prisma.$queryRaw<ReclaimedMessage[]>`
+export async function reclaimExpired(db: Connection, { limit }: { limit: number }): Promise<ReclaimedMessage[]> {
+  const { rows } = await db.query<ReclaimedMessage>(...sql`
     WITH stale AS (
       SELECT id FROM sms_outbox.messages
       WHERE status = 'sending' AND locked_until < now()
@@ -41,5 +38,6 @@ export async function reclaimExpired(
       FROM reclaimed r
       WHERE a.message_id = r.id AND a.attempt = r.attempts AND a.outcome IS NULL
     )
-    SELECT id, recipient AS "to", status, provider FROM reclaimed`
+    SELECT id, recipient AS "to", status, provider FROM reclaimed`)
+  return rows
 }

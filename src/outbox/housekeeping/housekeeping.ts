@@ -77,7 +77,7 @@ async function inBatches(
  * keep the other from running; the first error is thrown once both have had their turn.
  */
 export async function runHousekeeping(
-  { prisma, pool }: Pick<Database, 'prisma' | 'pool'>,
+  { pool }: Pick<Database, 'pool'>,
   {
     retentionHours,
     pruneAfterHours,
@@ -92,11 +92,11 @@ export async function runHousekeeping(
   const errors: unknown[] = []
   try {
     run.erased = await inBatches(
-      (after) => eraseOldPersonalData(prisma, { retentionHours, limit: batchSize, after }),
+      (after) => eraseOldPersonalData(pool, { retentionHours, limit: batchSize, after }),
       batches,
     )
-    run.erasedActions = await eraseOldAdminActionNumbers(prisma, { retentionHours })
-    run.staleAdminRows = await dropStaleAdminRows(prisma)
+    run.erasedActions = await eraseOldAdminActionNumbers(pool, { retentionHours })
+    run.staleAdminRows = await dropStaleAdminRows(pool)
   } catch (error) {
     errors.push(error)
   }
@@ -104,7 +104,7 @@ export async function runHousekeeping(
     try {
       const rowsBefore = await estimatedMessageRows(pool)
       run.pruned = await inBatches(
-        (after) => pruneTerminalMessages(prisma, { pruneAfterHours, limit: batchSize, after }),
+        (after) => pruneTerminalMessages(pool, { pruneAfterHours, limit: batchSize, after }),
         batches,
       )
       // Other workers prune beside this one, so this run's share alone says little: the
@@ -136,7 +136,7 @@ export interface Housekeeping {
  * going when the next is due is not doubled.
  */
 export function startHousekeeping(
-  database: Pick<Database, 'prisma' | 'pool'>,
+  database: Pick<Database, 'pool'>,
   { intervalMs, log, ...settings }: HousekeepingSettings & { intervalMs: number; log: Logger },
 ): Housekeeping {
   let running: Promise<void> | undefined

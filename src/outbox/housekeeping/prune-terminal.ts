@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../../db/database.ts'
+import { sql, type Connection } from '../../db/sql-statement.ts'
 import type { HousekeepingBatch } from './retention.ts'
 
 /**
@@ -15,7 +15,7 @@ import type { HousekeepingBatch } from './retention.ts'
  * delete millions: without the cursor the run's cost would grow with its square).
  */
 export async function pruneTerminalMessages(
-  prisma: PrismaClient,
+  db: Connection,
   { pruneAfterHours, limit, after = null }: { pruneAfterHours: number; limit: number; after?: Date | null },
 ): Promise<HousekeepingBatch> {
   // The literal status list matches the partial index messages_prune_due_idx. The ids go
@@ -23,7 +23,7 @@ export async function pruneTerminalMessages(
   // (a hash join) for each batch of 1,000 once it held 200,000 rows. FOR UPDATE
   // re-reads a row changed since the statement began (an admin retry of a dead message)
   // and skips it unless it is still terminal and old.
-  const [batch] = await prisma.$queryRaw<HousekeepingBatch[]>`
+  const { rows } = await db.query<HousekeepingBatch>(...sql`
     WITH doomed AS (
       SELECT id FROM sms_outbox.messages
       WHERE status IN ('sent', 'dead', 'expired', 'canceled')
@@ -36,7 +36,7 @@ export async function pruneTerminalMessages(
       DELETE FROM sms_outbox.messages WHERE id = ANY(ARRAY(SELECT id FROM doomed))
       RETURNING updated_at
     )
-    SELECT count(*)::int AS count, max(updated_at) AS through FROM pruned`
-  return batch
+    SELECT count(*)::int AS count, max(updated_at) AS through FROM pruned`)
+  return rows[0]
 }
 

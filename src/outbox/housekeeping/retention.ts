@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../../db/database.ts'
+import { sql, type Connection } from '../../db/sql-statement.ts'
 
 /** One batch of a housekeeping statement: how many rows, and the last change it reached. */
 export interface HousekeepingBatch {
@@ -21,12 +21,12 @@ export interface HousekeepingBatch {
  * entries of the rows the batches before it erased (they stay in the index until vacuum).
  */
 export async function eraseOldPersonalData(
-  prisma: PrismaClient,
+  db: Connection,
   { retentionHours, limit, after = null }: { retentionHours: number; limit: number; after?: Date | null },
 ): Promise<HousekeepingBatch> {
   // The literal status list matches the partial index messages_retention_due_idx. Ids go
   // on as arrays, so that each UPDATE probes its primary key (see pruneTerminalMessages).
-  const [batch] = await prisma.$queryRaw<HousekeepingBatch[]>`
+  const { rows } = await db.query<HousekeepingBatch>(...sql`
     WITH due AS (
       SELECT id FROM sms_outbox.messages
       WHERE status IN ('sent', 'dead', 'expired', 'canceled') AND erased_at IS NULL
@@ -44,8 +44,8 @@ export async function eraseOldPersonalData(
       UPDATE sms_outbox.message_attempts SET error_message = NULL
       WHERE message_id = ANY(ARRAY(SELECT id FROM erased)) AND error_message IS NOT NULL
     )
-    SELECT count(*)::int AS count, max(updated_at) AS through FROM erased`
-  return batch
+    SELECT count(*)::int AS count, max(updated_at) AS through FROM erased`)
+  return rows[0]
 }
 
 /**
@@ -55,13 +55,14 @@ export async function eraseOldPersonalData(
  * since forgetting an opt-out would text someone who said STOP. Returns how many it erased.
  */
 export async function eraseOldAdminActionNumbers(
-  prisma: PrismaClient,
+  db: Connection,
   { retentionHours }: { retentionHours: number },
 ): Promise<number> {
   // Admin actions are few (people clicking), so one statement takes them all.
-  return prisma.$executeRaw`
+  const { rowCount } = await db.query(...sql`
     UPDATE sms_outbox.admin_actions SET recipient = NULL
-    WHERE recipient IS NOT NULL AND at < now() - make_interval(secs => ${retentionHours}::float8 * 3600)`
+    WHERE recipient IS NOT NULL AND at < now() - make_interval(secs => ${retentionHours}::float8 * 3600)`)
+  return rowCount ?? 0
 }
 
 /**
@@ -69,9 +70,8 @@ export async function eraseOldAdminActionNumbers(
  * minute. Logins clean up after themselves, but a page nobody logs in to again would keep
  * its client addresses forever. Both tables are small: one statement each.
  */
-export async function dropStaleAdminRows(prisma: PrismaClient): Promise<number> {
-  const sessions = await prisma.$executeRaw`DELETE FROM sms_outbox.admin_sessions WHERE expires_at <= now()`
-  const failures = await prisma.$executeRaw`
-    DELETE FROM sms_outbox.admin_login_failures WHERE failed_at < now() - interval '1 minute'`
-  return sessions + failures
+export async function dropStaleAdminRows(db: Connection): Promise<number> {
+  const sessions = await db.query('DELETE FROM sms_outbox.admin_sessions WHERE expires_at <= now()')
+  const failures = await db.query(`DELETE FROM sms_outbox.admin_login_failures WHERE failed_at < now() - interval '1 minute'`)
+  return (sessions.rowCount ?? 0) + (failures.rowCount ?? 0)
 }

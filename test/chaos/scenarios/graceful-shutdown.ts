@@ -3,11 +3,11 @@ import { phoneNumberOf } from '../load-generator.ts'
 import { round, type Scenario } from '../scenario.ts'
 
 /**
- * 22. SIGTERM while a dispatcher has 50 rows claimed and in flight (the provider takes
- * 1.5 s). The in-flight sends must finish and be recorded, no row may stay held (so
- * nothing waits for a lease), and the process must exit within its grace period
- * (PROVIDER_TIMEOUT_MS + 5 s). The dispatcher never claims more rows than it has free
- * slots, so no claimed row is left unstarted; the other 50 stay pending, due at once.
+ * 22. SIGTERM while a dispatcher has 50 rows in flight (the provider takes 1.5 s) and the
+ * other 50 claimed ahead, queued for a call. The in-flight sends must finish and be
+ * recorded, the queued rows must go back unsent (pending, due at once, no attempt
+ * counted), no row may stay held (so nothing waits for a lease), and the process must
+ * exit within its grace period (PROVIDER_TIMEOUT_MS + 5 s).
  */
 export const gracefulShutdown: Scenario = {
   id: 22,
@@ -36,7 +36,12 @@ export const gracefulShutdown: Scenario = {
       body: (i) => ({ to: phoneNumberOf(i), text: `shutdown ${i}` }),
     })
     await until(() => ctx.provider.ledger.length === inFlight, '50 calls in flight', 10_000)
-    const { rows: [held] } = await ctx.pool.query<{ sending: number }>(`SELECT count(*)::int AS sending FROM sms_outbox.messages WHERE status = 'sending'`)
+    const sending = async () =>
+      (await ctx.pool.query<{ sending: number }>(`SELECT count(*)::int AS sending FROM sms_outbox.messages WHERE status = 'sending'`)).rows[0]
+    // The claim ahead follows the first at once, and all 100 stay sending until the first
+    // outcomes are written, 1.5 s on.
+    let held = { sending: 0 }
+    await until(async () => (held = await sending()).sending === 2 * inFlight, '50 more claimed ahead', 3_000)
     const stopping = performance.now()
     await ctx.driver.kill(worker, 'SIGTERM')
     const exitCode = await worker.exited
@@ -47,12 +52,12 @@ export const gracefulShutdown: Scenario = {
              count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= now())::int AS pending_due,
              count(*) FILTER (WHERE status = 'pending' AND attempts = 0)::int AS untouched
       FROM sms_outbox.messages`)
-    ctx.expect('50 rows held when SIGTERM came', held.sending === inFlight, held)
+    ctx.expect('100 rows held when SIGTERM came: 50 in calls, 50 queued', held.sending === 2 * inFlight, held)
     ctx.expect('exit code 0', exitCode === 0, exitCode)
     ctx.expect('exit within the grace period', exitMs < graceMs, round(exitMs, 0))
     ctx.expect('in-flight sends finished and recorded', after.sent === inFlight, after)
     ctx.expect('no row left held under a lease', after.sending === 0, after)
-    ctx.expect('the rest pending, due at once, never attempted', after.pending_due === inFlight && after.untouched === inFlight, after)
+    ctx.expect('the queued rows back, pending, due at once, never attempted', after.pending_due === inFlight && after.untouched === inFlight, after)
 
     await ctx.driver.start('worker-after', workerEnv)
     await ctx.check(ctx.load.acceptedIds().values(), { leaseMs: 0 })

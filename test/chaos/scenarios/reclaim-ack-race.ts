@@ -1,4 +1,4 @@
-import { connectDatabase, type Database, type PrismaClient } from '../../../src/db/database.ts'
+import { connectDatabase, type Database } from '../../../src/db/database.ts'
 import { claimDue, type ClaimedMessage } from '../../../src/outbox/dispatch/claim-due.ts'
 import { enqueueMessages } from '../../../src/outbox/enqueue/enqueue.ts'
 import { prepareMessage } from '../../../src/outbox/enqueue/prepare-message.ts'
@@ -65,12 +65,19 @@ export const reclaimAckRace: Scenario = {
       const gate = new Promise<void>((done) => (release = done))
       let locked!: () => void
       const lockTaken = new Promise<void>((done) => (locked = done))
-      const reclaiming = reclaimer.prisma.$transaction(async (tx) => {
-        const reclaimed = await reclaimExpired(tx as unknown as PrismaClient, { limit: 10 })
-        locked()
-        await gate
-        return reclaimed
-      })
+      const reclaiming = (async () => {
+        const client = await reclaimer.pool.connect()
+        try {
+          await client.query('BEGIN')
+          const reclaimed = await reclaimExpired(client, { limit: 10 })
+          locked()
+          await gate
+          await client.query('COMMIT')
+          return reclaimed
+        } finally {
+          client.release()
+        }
+      })()
       await lockTaken
       const acking = recordOutcomes(acker.pool, [okResult(first)])
       await waitingOnLock('chaos-ack')
@@ -101,11 +108,11 @@ export const reclaimAckRace: Scenario = {
         }
       })()
       await ackWritten
-      const skipped = await reclaimExpired(reclaimer.prisma, { limit: 10 })
+      const skipped = await reclaimExpired(reclaimer.pool, { limit: 10 })
       commit()
       const written = await ackingFirst
       const before = await sentRows(ctx)
-      const afterwards = await reclaimExpired(reclaimer.prisma, { limit: 10 })
+      const afterwards = await reclaimExpired(reclaimer.pool, { limit: 10 })
       figures.ack_first_reclaim_changed += skipped.filter((r) => r.id === second.id).length + afterwards.filter((r) => r.id === second.id).length
       ctx.expect('ack first: it writes the row', written.length === 1, written)
       ctx.expect('ack first: the reclaim skips the locked row', !skipped.some((r) => r.id === second.id), skipped)
@@ -118,7 +125,7 @@ export const reclaimAckRace: Scenario = {
     // Small reclaims in a loop against single acks, so that both sides win some rows.
     const reclaimed: { id: string }[] = []
     const reclaiming = (async () => {
-      for (let batch = await reclaimExpired(reclaimer.prisma, { limit: 1 }); batch.length > 0; batch = await reclaimExpired(reclaimer.prisma, { limit: 1 })) {
+      for (let batch = await reclaimExpired(reclaimer.pool, { limit: 1 }); batch.length > 0; batch = await reclaimExpired(reclaimer.pool, { limit: 1 })) {
         reclaimed.push(...batch)
       }
     })()
@@ -133,7 +140,7 @@ export const reclaimAckRace: Scenario = {
     const snapshot = await sentRows(ctx)
     // The losers come back late: stale acks and another reclaim change nothing sent.
     const lateAcks = await Promise.all(leases.map((lease) => recordOutcomes(acker.pool, [okResult(lease)])))
-    await reclaimExpired(reclaimer.prisma, { limit: 1_000 })
+    await reclaimExpired(reclaimer.pool, { limit: 1_000 })
     ctx.expect('unforced: every row won by exactly one side', figures.both_won === 0 && sent.size + taken.size === leases.length, figures)
     ctx.expect('unforced: late acks change 0 rows', lateAcks.flat().length === 0, lateAcks.flat().length)
     ctx.expect('unforced: sent rows never rewritten', (await sentRows(ctx)) === snapshot)

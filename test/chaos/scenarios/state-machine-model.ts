@@ -138,7 +138,7 @@ const commands = [
     check: () => true,
     async run(model: Model, real: Real) {
       const expired = [...model.messages.entries()].filter(([, m]) => m.status === 'sending' && m.leaseExpired)
-      const reclaimed = await reclaimExpired(real.db.prisma, { limit: 100 })
+      const reclaimed = await reclaimExpired(real.db.pool, { limit: 100 })
       if (reclaimed.length !== expired.length) throw new Error(`reclaimed ${reclaimed.length}, model expects ${expired.length}`)
       for (const row of reclaimed) {
         const m = model.messages.get(row.id)!
