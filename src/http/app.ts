@@ -22,7 +22,10 @@ import { validatorCompiler } from './schema-validation.ts'
 import { tokenGuard } from './token-guard.ts'
 
 export interface AppOptions {
-  /** Settings as loadConfig validated them. */
+  /**
+   * Settings as loadConfig validated them: the one check every process (API, worker, CLI,
+   * library) makes, so the app does not check them again.
+   */
   config: Config
   database: Database
   logger?: FastifyServerOptions['loggerInstance']
@@ -55,37 +58,33 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
   // wrong type should be an error the caller sees.
   app.setValidatorCompiler(validatorCompiler)
 
-  // `config` comes validated from loadConfig, the one check every process (API, worker,
-  // CLI, library) makes; validating it again here could only ever agree.
-  const settings = config
-
   installErrorHandling(app)
   // Before any route: the API document learns the routes as they are added, and the
   // request-id and load-shedding hooks must run ahead of every route's own hooks.
   const outboxMetrics = metrics ?? createOutboxMetrics({ pool: database.pool, log: app.log })
   await registerOperability(app, {
     metrics: outboxMetrics,
-    apiTokenRequired: settings.API_TOKEN !== undefined,
-    metricsToken: settings.METRICS_TOKEN,
+    apiTokenRequired: config.API_TOKEN !== undefined,
+    metricsToken: config.METRICS_TOKEN,
   })
   await app.register(healthRoutes, { pool: database.pool })
-  if (settings.ROLE === 'worker') return app
+  if (config.ROLE === 'worker') return app
 
   await app.register(fastifyCookie)
-  const resultReady = await loadResultReadyTemplate(settings.RESULT_READY_TEMPLATE, settings.FRONTEND_URL)
+  const resultReady = await loadResultReadyTemplate(config.RESULT_READY_TEMPLATE, config.FRONTEND_URL)
   await app.register(async (callerApi) => {
-    if (settings.API_TOKEN) {
-      callerApi.addHook('onRequest', tokenGuard({ token: settings.API_TOKEN, setting: 'API_TOKEN' }))
+    if (config.API_TOKEN) {
+      callerApi.addHook('onRequest', tokenGuard({ token: config.API_TOKEN, setting: 'API_TOKEN' }))
     }
-    await callerApi.register(messageRoutes, { config: settings, prisma: database.prisma, pool: database.pool })
-    await callerApi.register(notificationRoutes, { config: settings, pool: database.pool, resultReady })
+    await callerApi.register(messageRoutes, { config, prisma: database.prisma, pool: database.pool })
+    await callerApi.register(notificationRoutes, { config, pool: database.pool, resultReady })
   })
   // Outside the API_TOKEN guard: the provider signs its callbacks instead.
-  const twilioCallbackUrl = twilioReceiptUrl(settings.PUBLIC_URL)
-  if (twilioCallbackUrl && settings.TWILIO_AUTH_TOKEN) {
+  const twilioCallbackUrl = twilioReceiptUrl(config.PUBLIC_URL)
+  if (twilioCallbackUrl && config.TWILIO_AUTH_TOKEN) {
     await app.register(receiptRoutes, {
       pool: database.pool,
-      twilioAuthToken: settings.TWILIO_AUTH_TOKEN,
+      twilioAuthToken: config.TWILIO_AUTH_TOKEN,
       twilioCallbackUrl,
       metrics: outboxMetrics,
       alerts,
@@ -93,12 +92,12 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
   }
   // main.ts always passes one (it makes one up and prints it when ADMIN_TOKEN is unset);
   // without it, here, there is no admin surface at all rather than one nobody can open.
-  const adminToken = settings.ADMIN_TOKEN
+  const adminToken = config.ADMIN_TOKEN
   if (adminToken === undefined) return app
   const sessions = new AdminSessions(database.prisma, adminToken)
   await app.register(async (adminApi) => {
     adminApi.addHook('onRequest', tokenGuard({ token: adminToken, setting: 'ADMIN_TOKEN', sessions }))
-    await adminApi.register(adminRoutes, { config: settings, prisma: database.prisma, pool: database.pool, alerts })
+    await adminApi.register(adminRoutes, { config, prisma: database.prisma, pool: database.pool, alerts })
   })
   await app.register(adminPageRoutes, { adminToken, sessions, prisma: database.prisma })
   return app

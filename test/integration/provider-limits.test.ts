@@ -150,12 +150,15 @@ t.test('without a rate limit, claims running side by side each add what they too
   // No budget: the claims do not limit each other, so only the counting is under test.
   const claims = await Promise.all(pools.flatMap((pool) => [1, 2, 3].map(() => claimDue(pool.pool, { ...claimOptions, limit: 20 }))))
   const taken = claims.flatMap((c) => c.messages.map((m) => m.id))
-  t.equal(taken.length, 300, 'every row claimed once')
-  t.equal(new Set(taken).size, 300)
+  t.equal(new Set(taken).size, taken.length, 'no row claimed twice')
+  // A claim skips rows another one holds, so how many the 18 took depends on timing; the
+  // counts must match them whatever it was.
+  t.ok(taken.length >= 200, `${taken.length} of 300 rows claimed`)
+  const retriesTaken = taken.filter((id) => retries.includes(id)).length
   const [counts] = await db.sql<{ first_attempts: number; retries: number }>(
     `SELECT first_attempts, retries FROM sms_outbox.provider_limits WHERE provider = 'webhook'`,
   )
-  t.same(counts, { first_attempts: 240, retries: retries.length }, 'no claim overwrote another\'s count')
+  t.same(counts, { first_attempts: taken.length - retriesTaken, retries: retriesTaken }, 'no claim overwrote another\'s count')
 })
 
 t.test("a provider without its shared row: the claim makes it and claims nothing, so that two can't spend a fresh bucket each", async (t) => {

@@ -1,4 +1,4 @@
-import type pg from 'pg'
+import type { Connection } from '../../db/sql-statement.ts'
 import type { MessageType } from '../../sms/message-encoding.ts'
 import { SUPPRESSED_ERROR, SUPPRESSED_ERROR_CODE } from '../enqueue/recipient-suppressed.ts'
 
@@ -75,7 +75,7 @@ export interface Claim {
  * back by the budget.
  */
 export async function claimDue(
-  db: pg.Pool | pg.PoolClient,
+  db: Connection,
   { limit, leaseMs, provider, probeIntervalMs, rateLimit, retryBudget }: ClaimOptions,
 ): Promise<Claim> {
   const statement = rateLimit ? CLAIM_DUE_RATE_LIMITED : CLAIM_DUE

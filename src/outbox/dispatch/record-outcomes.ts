@@ -1,4 +1,4 @@
-import type pg from 'pg'
+import type { Connection } from '../../db/sql-statement.ts'
 import type { OutcomeKind, RecipientRefusal } from '../../domain/outcome.ts'
 
 /** What one finished attempt did to its message, ready to write. */
@@ -37,7 +37,7 @@ export interface AttemptResult {
  * a stale dispatcher suppresses nothing. A number already on the list keeps its first
  * entry (its reason and the message that caused it).
  */
-export async function recordOutcomes(db: pg.Pool | pg.PoolClient, results: AttemptResult[]): Promise<string[]> {
+export async function recordOutcomes(db: Connection, results: AttemptResult[]): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(RECORD_OUTCOMES, [
     results.map((r) => r.id),
     results.map((r) => r.leaseToken),

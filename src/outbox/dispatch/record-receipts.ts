@@ -1,4 +1,4 @@
-import type pg from 'pg'
+import type { Connection } from '../../db/sql-statement.ts'
 import type { Alerter } from '../../alerts/alerter.ts'
 import type { ReceiptMetrics } from './outcome-metrics.ts'
 import type { DeliveryReceipt } from '../../providers/provider.ts'
@@ -15,7 +15,7 @@ export interface ReceiptListeners {
  * receipt changed nothing, so it is neither counted nor alerted twice.
  */
 export async function takeReceipts(
-  db: pg.Pool | pg.PoolClient,
+  db: Connection,
   provider: string,
   receipts: readonly DeliveryReceipt[],
   { metrics, alerts }: ReceiptListeners,
@@ -48,7 +48,7 @@ export interface RecordedReceipt {
  * Returns the messages that changed, for metrics and alerts.
  */
 export async function recordReceipts(
-  db: pg.Pool | pg.PoolClient,
+  db: Connection,
   provider: string,
   receipts: readonly DeliveryReceipt[],
 ): Promise<RecordedReceipt[]> {
