@@ -3,13 +3,13 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { createAlerter } from './alerts/alerter.ts'
 import { ConfigError, enqueueAccess, loadConfig, type Config, type EnqueueAccess } from './config.ts'
-import { connectDatabase } from './db/database.ts'
 import { usePreparedStatements } from './db/prepared-statements.ts'
 import { DataDirInUse } from './db/data-dir-owner.ts'
 import { PASSWORD_FILE } from './db/embedded-password.ts'
 import { startEmbeddedPostgres, type OwnedPostgres } from './db/embedded-postgres.ts'
 import { applyMigrations } from './db/migrations.ts'
-import { buildApp } from './http/app.ts'
+import { connectPool } from './db/pool.ts'
+import { buildOperationsApp } from './http/operations-app.ts'
 import { createLogger } from './logger.ts'
 import { createOutboxMetrics } from './metrics/outbox-metrics.ts'
 import { runDispatcher } from './run-dispatcher.ts'
@@ -70,10 +70,13 @@ async function main(): Promise<void> {
     throw error
   }
 
-  const database = connectDatabase(databaseUrl, {
+  const poolOptions = {
     poolSize: config.DATABASE_POOL_SIZE,
-    onError: (error) => log.warn({ err: error }, 'idle database connection lost'),
-  })
+    onError: (error: Error) => log.warn({ err: error }, 'idle database connection lost'),
+  }
+  // A worker loads neither the API's modules nor Prisma.
+  const database = config.ROLE === 'worker' ? undefined : (await import('./db/database.ts')).connectDatabase(databaseUrl, poolOptions)
+  const pool = database?.pool ?? connectPool(databaseUrl, poolOptions)
   let adminToken = config.ADMIN_TOKEN
   if (!adminToken && config.ROLE !== 'worker') {
     adminToken = randomBytes(24).toString('base64url')
@@ -87,9 +90,11 @@ async function main(): Promise<void> {
     log: log.child({ component: 'alerts' }),
   })
   // One registry per process: the app serves it at /metrics, the dispatcher counts into it.
-  const metrics = createOutboxMetrics({ pool: database.pool, log: log.child({ component: 'metrics' }) })
-  const app = await buildApp({ config: { ...config, ADMIN_TOKEN: adminToken }, database, logger: log, alerts, metrics })
-  const worker = config.ROLE === 'api' ? undefined : runDispatcher({ config, databaseUrl, database, log, alerts, metrics })
+  const metrics = createOutboxMetrics({ pool, log: log.child({ component: 'metrics' }) })
+  const app = database
+    ? await (await import('./http/app.ts')).buildApp({ config: { ...config, ADMIN_TOKEN: adminToken }, database, logger: log, alerts, metrics })
+    : (await buildOperationsApp({ config, pool, logger: log, metrics })).app
+  const worker = config.ROLE === 'api' ? undefined : runDispatcher({ config, databaseUrl, pool, log, alerts, metrics })
   const provider = worker?.provider
 
   const address = await app.listen({ host: config.HOST, port: config.PORT })
@@ -101,7 +106,7 @@ async function main(): Promise<void> {
     await app.close()
     await worker?.stop()
     await alerts.close()
-    await database.close()
+    await (database ? database.close() : pool.end())
     await embedded?.stop()
     log.info('stopped')
   })

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Alerter } from './alerts/alerter.ts'
 import { providerRateLimit, type Config } from './config.ts'
-import type { Database } from './db/database.ts'
+import type pg from 'pg'
 import { Dispatcher } from './outbox/dispatch/dispatcher.ts'
 import { listenForDueMessages } from './outbox/dispatch/due-notifications.ts'
 import type { AttemptMetrics, ReceiptMetrics } from './outbox/dispatch/outcome-metrics.ts'
@@ -25,7 +25,8 @@ export interface RunDispatcherOptions {
   config: Config
   /** For LISTEN, on a connection of its own (a pool's clients come and go). */
   databaseUrl: string
-  database: Database
+  /** Every statement of the worker runs on it (the worker never loads Prisma). */
+  pool: pg.Pool
   log: Logger
   alerts: Alerter
   metrics?: AttemptMetrics & ReceiptMetrics
@@ -39,12 +40,12 @@ export interface RunDispatcherOptions {
  * asked for, the receipt poller. The service's entry (main.ts) and the library's
  * startDispatcher both run it.
  */
-export function runDispatcher({ config, databaseUrl, database, log, alerts, metrics }: RunDispatcherOptions): RunningDispatcher {
+export function runDispatcher({ config, databaseUrl, pool, log, alerts, metrics }: RunDispatcherOptions): RunningDispatcher {
   const provider = createProvider(config, log)
   // Receipts that must be asked for (SOLAPI); Twilio pushes its own to the API (PUBLIC_URL).
   const pollsReceipts = provider.checkDeliveries !== undefined && config.RECEIPT_POLL_INTERVAL_MS > 0
   const dispatcher = new Dispatcher({
-    pool: database.pool,
+    pool,
     provider,
     log: log.child({ component: 'dispatcher' }),
     alerts,
@@ -69,19 +70,19 @@ export function runDispatcher({ config, databaseUrl, database, log, alerts, metr
     onError: (error) => log.warn({ err: error }, 'LISTEN connection lost; polling until it is back'),
   })
   dispatcher.start()
-  const housekeeping = startHousekeeping(database, {
+  const housekeeping = startHousekeeping({ pool }, {
     retentionHours: config.RETENTION_HOURS,
     pruneAfterHours: config.PRUNE_AFTER_HOURS,
     intervalMs: config.HOUSEKEEPING_INTERVAL_MS,
     log: log.child({ component: 'housekeeping' }),
   })
-  const queueSampler = startQueueSampler(database.pool, {
+  const queueSampler = startQueueSampler(pool, {
     intervalMs: QUEUE_SAMPLE_INTERVAL_MS,
     log: log.child({ component: 'queue-sampler' }),
   })
   const receiptPoller = pollsReceipts
     ? new ReceiptPoller({
-        pool: database.pool,
+        pool,
         provider,
         log: log.child({ component: 'receipts' }),
         intervalMs: config.RECEIPT_POLL_INTERVAL_MS,

@@ -1,24 +1,18 @@
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import fastifyCookie from '@fastify/cookie'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { trustProxyOf, type Config } from '../config.ts'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
-import { OneLinePerRequest } from './access-log.ts'
-import { installErrorHandling } from './error-handler.ts'
-import { registerOperability } from './operability.ts'
-import { requestIdOf } from './request-id.ts'
+import type { OutboxMetrics } from '../metrics/outbox-metrics.ts'
+import { buildOperationsApp } from './operations-app.ts'
 import { AdminSessions } from '../admin/admin-sessions.ts'
 import type { Alerter } from '../alerts/alerter.ts'
-import { createOutboxMetrics, type OutboxMetrics } from '../metrics/outbox-metrics.ts'
 import { loadResultReadyTemplate } from '../sms/result-ready-template.ts'
 import { adminPageRoutes } from './routes/admin-page-routes.ts'
 import { adminRoutes } from './routes/admin-routes.ts'
-import { healthRoutes } from './routes/health-routes.ts'
 import { messageRoutes } from './routes/message-routes.ts'
 import { notificationRoutes } from './routes/notification-routes.ts'
 import { receiptRoutes } from './routes/receipt-routes.ts'
 import { twilioReceiptUrl } from '../providers/twilio-status-callback.ts'
-import { validatorCompiler } from './schema-validation.ts'
 import { tokenGuard } from './token-guard.ts'
 
 export interface AppOptions {
@@ -37,37 +31,11 @@ export interface AppOptions {
 
 /**
  * The HTTP application: plugins, routes and the one error handler, nothing about the
- * process (see main.ts). Tests build it and call `inject`. With ROLE=worker it serves
- * only the health routes.
+ * process (see main.ts). Tests build it and call `inject`. With ROLE=worker it is the
+ * operations app alone (main.ts builds that one directly for a worker).
  */
 export async function buildApp({ config, database, logger, alerts, metrics }: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: logger,
-    // Which proxies' X-Forwarded-For/-Proto/-Host to believe: request.ip (the login limit)
-    // and request.protocol (the Secure cookie) come from them.
-    trustProxy: trustProxyOf(config.TRUST_PROXY),
-    // 64 KiB fits the largest single message many times over; the batch route allows more.
-    bodyLimit: 64 * 1024,
-    // requestIdOf reads x-request-id itself: an id unfit for the logs is replaced by a UUID.
-    requestIdHeader: false,
-    genReqId: requestIdOf,
-    requestTimeout: 30_000,
-    logController: new OneLinePerRequest(),
-  }).withTypeProvider<TypeBoxTypeProvider>()
-  // Fastify's default drops unknown properties and coerces types; a typo'd field or a
-  // wrong type should be an error the caller sees.
-  app.setValidatorCompiler(validatorCompiler)
-
-  installErrorHandling(app)
-  // Before any route: the API document learns the routes as they are added, and the
-  // request-id and load-shedding hooks must run ahead of every route's own hooks.
-  const outboxMetrics = metrics ?? createOutboxMetrics({ pool: database.pool, log: app.log })
-  await registerOperability(app, {
-    metrics: outboxMetrics,
-    apiTokenRequired: config.API_TOKEN !== undefined,
-    metricsToken: config.METRICS_TOKEN,
-  })
-  await app.register(healthRoutes, { pool: database.pool })
+  const { app, metrics: outboxMetrics } = await buildOperationsApp({ config, pool: database.pool, logger, metrics })
   if (config.ROLE === 'worker') return app
 
   await app.register(fastifyCookie)

@@ -1,6 +1,6 @@
 import { createAlerter } from '../alerts/alerter.ts'
 import { ConfigError, configSchema, loadConfig, type Config } from '../config.ts'
-import { connectDatabase } from '../db/database.ts'
+import { connectPool } from '../db/pool.ts'
 import { pendingMigrations } from '../db/migrations.ts'
 import { createLogger } from '../logger.ts'
 import { runDispatcher } from '../run-dispatcher.ts'
@@ -40,21 +40,21 @@ export async function startDispatcher(options: DispatcherOptions): Promise<Runni
   const databaseUrl = config.DATABASE_URL
   if (!databaseUrl) throw new ConfigError('invalid configuration: databaseUrl is required')
   const log = createLogger(config.LOG_LEVEL)
-  const database = connectDatabase(databaseUrl, {
+  const pool = connectPool(databaseUrl, {
     poolSize: config.DATABASE_POOL_SIZE,
     onError: (error) => log.warn({ err: error }, 'idle database connection lost'),
   })
   try {
-    const pending = await pendingMigrations(database.pool)
+    const pending = await pendingMigrations(pool)
     if (pending.length > 0) {
       throw new Error(`the database lacks migrations ${pending.join(', ')}: call migrate(databaseUrl) first`)
     }
   } catch (error) {
-    await database.close()
+    await pool.end()
     throw error
   }
   const alerts = createAlerter({ url: config.ALERT_WEBHOOK_URL, windowMs: config.ALERT_WINDOW_MS, log: log.child({ component: 'alerts' }) })
-  const worker = runDispatcher({ config, databaseUrl, database, log, alerts })
+  const worker = runDispatcher({ config, databaseUrl, pool, log, alerts })
   log.info(`sms-outbox dispatcher started in-process (provider ${worker.provider.name})`)
   let stopping: Promise<void> | undefined
   return {
@@ -62,7 +62,7 @@ export async function startDispatcher(options: DispatcherOptions): Promise<Runni
       (stopping ??= (async () => {
         await worker.stop()
         await alerts.close()
-        await database.close()
+        await pool.end()
         log.info('sms-outbox dispatcher stopped')
       })()),
   }
