@@ -32,7 +32,7 @@ t.test('two dispatchers on one table never send a row twice', async (t) => {
   t.same(counts, { sent: 300, most: 1 })
 })
 
-t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and the row is sent again', async (t) => {
+t.test('an expired lease is reclaimed: the interrupted attempt is written ambiguous and the row is sent again', async (t) => {
   const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
   const id = await enqueue(db)
@@ -71,6 +71,54 @@ t.test('an expired lease is reclaimed: the open attempt becomes ambiguous and th
   t.same(written, [], 'a stale lease token changes 0 rows')
   const [row] = await db.sql('SELECT status, last_error_code FROM sms_outbox.messages WHERE id = $1', [id])
   t.same(row, { status: 'sent', last_error_code: null })
+})
+
+t.test('a claim writes no ledger row; the outcome writes one, started when the call started', async (t) => {
+  const db = await createTestDatabase(t)
+  const id = await enqueue(db)
+  const {
+    messages: [claim],
+  } = await claimDue(db.pool, { limit: 1, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })
+  t.same(await attemptsOf(db, id), [], 'nothing in the ledger while the call runs')
+  const result = { id, leaseToken: claim.leaseToken, status: 'sent' as const, delayMs: 0, counted: true, outcome: 'ok' as const }
+  const answer = { errorCode: null, errorMessage: null, httpStatus: 200, latencyMs: 1_500, providerMessageId: 'p-1' }
+  t.same(await recordOutcomes(db.pool, [{ ...result, ...answer }]), [id])
+  const [row] = await db.sql(
+    `SELECT attempt, outcome, http_status, provider_message_id,
+            round(extract(epoch FROM finished_at - started_at) * 1000)::int AS call_ms
+     FROM sms_outbox.message_attempts WHERE message_id = $1`,
+    [id],
+  )
+  t.same(row, { attempt: 1, outcome: 'ok', http_status: 200, provider_message_id: 'p-1', call_ms: 1_500 })
+})
+
+t.test('an attempt an earlier version opened at its claim is closed, by the outcome or by the reclaim', async (t) => {
+  const db = await createTestDatabase(t)
+  const [answered, abandoned] = [await enqueue(db, { text: 'answered' }), await enqueue(db, { text: 'abandoned' })]
+  const { messages } = await claimDue(db.pool, { limit: 2, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })
+  // What the claim of an sms-outbox before this one wrote: the attempt's row, open.
+  await db.sql(`INSERT INTO sms_outbox.message_attempts (message_id, attempt, started_at) SELECT id, attempts, now() FROM sms_outbox.messages`)
+  const claimOf = (id: string) => messages.find((message) => message.id === id)!
+  const written = await recordOutcomes(db.pool, [
+    {
+      id: answered,
+      leaseToken: claimOf(answered).leaseToken,
+      status: 'sent',
+      delayMs: 0,
+      counted: true,
+      outcome: 'ok',
+      errorCode: null,
+      errorMessage: null,
+      httpStatus: 200,
+      latencyMs: 3,
+      providerMessageId: null,
+    },
+  ])
+  t.same(written, [answered], 'the open row does not stop the outcome')
+  await expireLeases(db)
+  t.match(await reclaimExpired(db.pool, { limit: 10 }), [{ id: abandoned, status: 'pending' }])
+  t.match(await attemptsOf(db, answered), [{ attempt: 1, outcome: 'ok', http_status: 200 }])
+  t.match(await attemptsOf(db, abandoned), [{ attempt: 1, outcome: 'ambiguous', error_code: 'lease_expired' }])
 })
 
 t.test('a reclaimed row that used its last attempt is dead, not sent again', async (t) => {

@@ -1,3 +1,4 @@
+import { queryPrepared } from '../../db/prepared-statements.ts'
 import type { Connection } from '../../db/sql-statement.ts'
 import type { MessageType } from '../../sms/message-encoding.ts'
 import { SUPPRESSED_ERROR, SUPPRESSED_ERROR_CODE } from '../enqueue/recipient-suppressed.ts'
@@ -50,7 +51,8 @@ export interface Claim {
 /**
  * Claims up to `limit` due rows in one statement: locks them (skipping rows another
  * dispatcher holds), moves them to `sending` under a fresh lease token that ends
- * `leaseMs` after the database's now(), counts the attempt and opens its history row.
+ * `leaseMs` after the database's now(), and counts the attempt (its history row is
+ * written with its outcome: recordOutcomes, or reclaimExpired for a call never heard of).
  *
  * A due row whose number is on the suppression list is not sent: it ends `canceled` with
  * `RECIPIENT_SUPPRESSED`. Rows past `expires_at` are left for `expireOverdue`.
@@ -78,8 +80,8 @@ export async function claimDue(
   db: Connection,
   { limit, leaseMs, provider, probeIntervalMs, rateLimit, retryBudget }: ClaimOptions,
 ): Promise<Claim> {
-  const statement = rateLimit ? CLAIM_DUE_RATE_LIMITED : CLAIM_DUE
-  const { rows } = await db.query<ClaimedMessage & { claimAgainInMs: number | null }>(statement, [
+  const [name, statement] = rateLimit ? ['sms-outbox.claim-due-rate-limited', CLAIM_DUE_RATE_LIMITED] : ['sms-outbox.claim-due', CLAIM_DUE]
+  const { rows } = await queryPrepared<ClaimedMessage & { claimAgainInMs: number | null }>(db, name, statement, [
     provider,
     probeIntervalMs,
     limit,
@@ -207,10 +209,6 @@ const claimDueStatement = ({ lockLimits }: { lockLimits: boolean }) => `
       AND NOT EXISTS (SELECT 1 FROM sms_outbox.suppressions s WHERE s.recipient = m.recipient)
     RETURNING m.id, m.recipient, m.body, m.type, m.attempts, m.counted_attempts, m.max_retries,
               m.lease_token
-  -- opened: each claimed attempt's row in the ledger.
-  ), opened AS (
-    INSERT INTO sms_outbox.message_attempts (message_id, attempt, started_at)
-    SELECT id, attempts, now() FROM claimed
   -- probed: a probe went out, so the next one waits an interval (none when nothing was due).
   ), probed AS (
     UPDATE sms_outbox.provider_pauses

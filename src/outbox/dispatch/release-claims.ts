@@ -4,9 +4,10 @@ import type { ClaimedMessage } from './claim-due.ts'
 /**
  * Gives back rows this dispatcher claimed but never sent (its queue when it stops, or a
  * row that waited too long for a call): each is pending and due again, as if the claim
- * had not happened. The attempt the claim counted is taken back and its open ledger row
- * deleted, so nothing says a call was made. A row whose lease is no longer this claim's
- * (reclaimed meanwhile) is left alone. Returns how many rows went back.
+ * had not happened. The attempt the claim counted is taken back; the ledger has no row
+ * for it (an attempt's row is written with its outcome), so nothing says a call was
+ * made. A row whose lease is no longer this claim's (reclaimed meanwhile) is left alone.
+ * Returns how many rows went back.
  */
 export async function releaseClaims(db: Connection, messages: Pick<ClaimedMessage, 'id' | 'leaseToken'>[]): Promise<number> {
   const { rows } = await db.query<{ released: number }>(
@@ -16,10 +17,7 @@ export async function releaseClaims(db: Connection, messages: Pick<ClaimedMessag
            lease_token = NULL, locked_until = NULL, updated_at = now()
        FROM unnest($1::uuid[], $2::uuid[]) AS r(id, lease_token)
        WHERE m.id = r.id AND m.lease_token = r.lease_token AND m.status = 'sending'
-       RETURNING m.id, m.attempts + 1 AS attempt
-     ), unopened AS (
-       DELETE FROM sms_outbox.message_attempts a USING released r
-       WHERE a.message_id = r.id AND a.attempt = r.attempt AND a.outcome IS NULL
+       RETURNING m.id
      )
      SELECT count(*)::int AS released FROM released`,
     [messages.map((m) => m.id), messages.map((m) => m.leaseToken)],
