@@ -18,7 +18,7 @@ export interface ReclaimedMessage {
 export async function reclaimExpired(db: Connection, { limit }: { limit: number }): Promise<ReclaimedMessage[]> {
   const { rows } = await db.query<ReclaimedMessage>(...sql`
     WITH stale AS (
-      -- The claim set updated_at: the interrupted attempt started then, at the latest.
+      -- The claim set updated_at; the interrupted call started then or a little later.
       SELECT id, updated_at AS claimed_at FROM sms_outbox.messages
       WHERE status = 'sending' AND locked_until < now()
       ORDER BY locked_until
