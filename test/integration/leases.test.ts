@@ -2,10 +2,14 @@ import t from 'tap'
 import { claimDue } from '../../src/outbox/dispatch/claim-due.ts'
 import { reclaimExpired } from '../../src/outbox/dispatch/reclaim-expired.ts'
 import { recordOutcomes } from '../../src/outbox/dispatch/record-outcomes.ts'
+import { settle } from '../../src/outbox/dispatch/settle.ts'
 import { connectDatabase } from '../../src/db/database.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { attemptsOf, enqueue, runningDispatcher, webhookDispatcher } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
+
+/** Outcomes in these tests are written as the dispatcher writes them (settle), with no backoff to wait for. */
+const NO_BACKOFF = { baseDelayMs: 0, maxDelayMs: 0, jitter: 'none' } as const
 
 /** A dispatcher that claimed and went quiet: its leases run out, on the database's clock. */
 const expireLeases = (db: TestDatabase) =>
@@ -80,9 +84,8 @@ t.test('a claim writes no ledger row; the outcome writes one, started when the c
     messages: [claim],
   } = await claimDue(db.pool, { limit: 1, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })
   t.same(await attemptsOf(db, id), [], 'nothing in the ledger while the call runs')
-  const result = { id, leaseToken: claim.leaseToken, status: 'sent' as const, delayMs: 0, counted: true, outcome: 'ok' as const }
-  const answer = { errorCode: null, errorMessage: null, httpStatus: 200, latencyMs: 1_500, providerMessageId: 'p-1' }
-  t.same(await recordOutcomes(db.pool, [{ ...result, ...answer }]), [id])
+  const answered = settle(claim, { kind: 'ok', httpStatus: 200, providerMessageId: 'p-1' }, 1_500, NO_BACKOFF)
+  t.same(await recordOutcomes(db.pool, [answered]), [id])
   const [row] = await db.sql(
     `SELECT attempt, outcome, http_status, provider_message_id,
             round(extract(epoch FROM finished_at - started_at) * 1000)::int AS call_ms
@@ -98,22 +101,8 @@ t.test('an attempt an earlier version opened at its claim is closed, by the outc
   const { messages } = await claimDue(db.pool, { limit: 2, leaseMs: 30_000, provider: 'webhook', probeIntervalMs: 1_000 })
   // What the claim of an sms-outbox before this one wrote: the attempt's row, open.
   await db.sql(`INSERT INTO sms_outbox.message_attempts (message_id, attempt, started_at) SELECT id, attempts, now() FROM sms_outbox.messages`)
-  const claimOf = (id: string) => messages.find((message) => message.id === id)!
-  const written = await recordOutcomes(db.pool, [
-    {
-      id: answered,
-      leaseToken: claimOf(answered).leaseToken,
-      status: 'sent',
-      delayMs: 0,
-      counted: true,
-      outcome: 'ok',
-      errorCode: null,
-      errorMessage: null,
-      httpStatus: 200,
-      latencyMs: 3,
-      providerMessageId: null,
-    },
-  ])
+  const claim = messages.find((message) => message.id === answered)!
+  const written = await recordOutcomes(db.pool, [settle(claim, { kind: 'ok', httpStatus: 200 }, 3, NO_BACKOFF)])
   t.same(written, [answered], 'the open row does not stop the outcome')
   await expireLeases(db)
   t.match(await reclaimExpired(db.pool, { limit: 10 }), [{ id: abandoned, status: 'pending' }])

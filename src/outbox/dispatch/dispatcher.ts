@@ -301,7 +301,7 @@ export class Dispatcher {
         if (this.#queueWaitMs > 0 && performance.now() - claimedAt > this.#queueWaitMs) stale.push(message)
         else batch.push(message)
       }
-      if (stale.length > 0) this.#release(stale)
+      this.#release(stale)
       if (batch.length > 0) this.#send(batch)
     }
   }
