@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { Agent, request } from 'undici'
+import { Agent, type Dispatcher } from 'undici'
 import { outcomeOfRequestError } from './http-failure.ts'
 import type { SendOutcome } from './provider.ts'
 
@@ -24,9 +24,12 @@ export interface ProviderRequest {
 export function providerHttp() {
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 })
 
-  async function call(url: string, { method = 'POST', headers, body }: ProviderRequest, signal: AbortSignal): Promise<ProviderAnswer> {
-    const response = await request(url, { method, dispatcher: agent, signal, headers, body })
-    return { status: response.statusCode, headers: response.headers, body: await response.body.text() }
+  function call(url: string, { method = 'POST', headers, body }: ProviderRequest, signal: AbortSignal): Promise<ProviderAnswer> {
+    const { origin, pathname, search } = new URL(url)
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason)
+      agent.dispatch({ origin, path: pathname + search, method, headers, body }, new AnswerReader(signal, resolve, reject))
+    })
   }
 
   return {
@@ -43,5 +46,56 @@ export function providerHttp() {
       }
     },
     close: () => agent.close(),
+  }
+}
+
+/**
+ * Reads one answer whole, straight from undici's dispatch handler. undici's `request()`
+ * wraps every answer in a Readable stream and an AsyncResource; for a provider's answer
+ * of a few hundred bytes those were most of the dispatcher's CPU per message (bench
+ * `dispatch`, webhook one message per call; docs/performance.md).
+ */
+class AnswerReader implements Dispatcher.DispatchHandler {
+  readonly #signal: AbortSignal
+  readonly #resolve: (answer: ProviderAnswer) => void
+  readonly #reject: (error: unknown) => void
+  #controller: Dispatcher.DispatchController | undefined
+  #status = 0
+  #headers: IncomingHttpHeaders = {}
+  readonly #chunks: Buffer[] = []
+
+  constructor(signal: AbortSignal, resolve: (answer: ProviderAnswer) => void, reject: (error: unknown) => void) {
+    this.#signal = signal
+    this.#resolve = resolve
+    this.#reject = reject
+    signal.addEventListener('abort', this.#abort)
+  }
+
+  // A signal that fires before the request has a connection aborts it as it starts.
+  readonly #abort = () => this.#controller?.abort(this.#signal.reason)
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#signal.aborted) controller.abort(this.#signal.reason)
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.#status = statusCode
+    this.#headers = headers
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#chunks.push(chunk)
+  }
+
+  onResponseEnd(): void {
+    this.#signal.removeEventListener('abort', this.#abort)
+    const body = this.#chunks.length === 1 ? this.#chunks[0].toString() : Buffer.concat(this.#chunks).toString()
+    this.#resolve({ status: this.#status, headers: this.#headers, body })
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#signal.removeEventListener('abort', this.#abort)
+    this.#reject(error)
   }
 }
