@@ -20,14 +20,30 @@ export function describeAnswer(source: string, detail: string): string {
  * about the call) can quote the message it was about, so its text and every written form
  * of its number are removed, then any other number, then it is cut to 200 characters.
  * In that order: a cut first could leave part of a number or of the text unmatched.
- * The dispatcher applies it to every outcome as it comes back from the provider.
+ * Last, what PostgreSQL cannot store (see UNSTORABLE) becomes U+FFFD, in the provider's
+ * message id too. The dispatcher applies it to every outcome as it comes back from the
+ * provider.
  */
 export function withoutMessage(outcome: SendOutcome, message: Pick<OutgoingSms, 'to' | 'text'>): SendOutcome {
-  if (outcome.kind === 'ok') return outcome
+  if (outcome.kind === 'ok') {
+    const providerMessageId = outcome.providerMessageId && storable(outcome.providerMessageId)
+    return providerMessageId === outcome.providerMessageId ? outcome : { ...outcome, providerMessageId }
+  }
   const scrubbed = redactPhoneNumbers(redactNumber(withoutText(outcome.errorMessage, message.text), message.to))
-  const errorMessage = scrubbed.length > MAX_ERROR_MESSAGE ? `${scrubbed.slice(0, MAX_ERROR_MESSAGE - 1)}…` : scrubbed
-  return errorMessage === outcome.errorMessage ? outcome : { ...outcome, errorMessage }
+  // After the cut, which can split a surrogate pair.
+  const errorMessage = storable(scrubbed.length > MAX_ERROR_MESSAGE ? `${scrubbed.slice(0, MAX_ERROR_MESSAGE - 1)}…` : scrubbed)
+  const errorCode = storable(outcome.errorCode)
+  return errorMessage === outcome.errorMessage && errorCode === outcome.errorCode ? outcome : { ...outcome, errorMessage, errorCode }
 }
+
+/**
+ * NUL and half a surrogate pair: PostgreSQL's text takes neither, and a provider's JSON
+ * can spell both (`\u0000`, `\ud800`). One such answer would fail the outcome write of
+ * every message grouped with its own.
+ */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
+const storable = (text: string): string => text.replace(UNSTORABLE, '\ufffd')
 
 // Shorter texts would cut ordinary words out of the answer, and say little on their own.
 const MIN_TEXT = 3

@@ -77,6 +77,22 @@ t.test('per-message verdicts in one call: sent, retried, dead and suppressed, ea
   t.match(await attemptsOf(db, retriedId), [{ outcome: 'retryable', error_code: '3024' }, { outcome: 'ok' }])
 })
 
+t.test("an answer PostgreSQL cannot store as text (NUL, half a surrogate pair) fails no outcome write, its own or its neighbours'", async (t) => {
+  const { db, fake, start } = await setUp(t)
+  const [sentId, deadId] = await enqueueMany(db, 2)
+  // JSON carries both as escapes; SOLAPI's answer is JSON.
+  fake.reply = (receipt, n) =>
+    receipt.to === '01000000002'
+      ? fakeSolapiReplies.statusCode('3010', 'refused \u0000 \ud800 here')(receipt, n)
+      : fakeSolapiReplies.accepted()(receipt, n)
+  const watch = start()
+  t.same(await Promise.all([sentId, deadId].map((id) => watch.attempt(id))), ['sent', 'dead'], 'both written, in one write')
+  t.same(fake.requests, [2])
+  t.match(await db.sql('SELECT error_code, error_message FROM sms_outbox.message_attempts WHERE message_id = $1', [deadId]), [
+    { error_code: '3010', error_message: /refused \ufffd \ufffd here/ },
+  ])
+})
+
 t.test('a batch refused for the account pauses the provider and burns no attempt', async (t) => {
   const { db, fake, start } = await setUp(t)
   fake.reply = fakeSolapiReplies.error(402, 'NotEnoughBalance')

@@ -91,3 +91,13 @@ t.test('the text, the number and the cut, together: in that order, and 200 chara
   const ok: SendOutcome = { kind: 'ok', providerMessageId: 'm1' }
   t.equal(withoutMessage(ok, { to: '+821012345678', text: 'x' }), ok)
 })
+
+t.test('what PostgreSQL cannot store is replaced: NUL, half a surrogate pair, and a pair the cut split', async (t) => {
+  const message = { to: '+821012345678', text: 'hi there' }
+  const outcome = withoutMessage({ kind: 'permanent', errorCode: 'E\u0000', errorMessage: 'bad \u0000 and \ud800 here 😀' }, message)
+  t.match(outcome, { errorCode: 'E\ufffd', errorMessage: 'bad \ufffd and \ufffd here 😀' }, 'a whole pair stays')
+  // 199 characters, then the high half of an emoji where the cut falls.
+  const cutInPair = scrubbed(`${'x'.repeat(198)}😀 tail`, message)
+  t.equal(cutInPair, `${'x'.repeat(198)}\ufffd…`)
+  t.match(withoutMessage({ kind: 'ok', providerMessageId: 'M\u0000\udc00' }, message), { kind: 'ok', providerMessageId: 'M\ufffd\ufffd' })
+})
