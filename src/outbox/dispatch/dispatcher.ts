@@ -331,9 +331,10 @@ export class Dispatcher {
   }
 
   /**
-   * One async function per call rather than a chain of promises per message: at one
-   * message per call, the chain's promises and closures were a tenth of the dispatcher's
-   * garbage (bench `dispatch`, docs/performance.md).
+   * One async function per call rather than a chain of promises and closures per message,
+   * which at one message per call were garbage made for every message sent (with
+   * provider-http's dispatch handler: 235 → 175 µs of worker time per message, bench
+   * `dispatch`, docs/performance.md).
    */
   async #deliver(messages: ClaimedMessage[]): Promise<void> {
     const started = performance.now()
