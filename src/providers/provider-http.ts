@@ -71,11 +71,11 @@ class AnswerReader implements Dispatcher.DispatchHandler {
     signal.addEventListener('abort', this.#abort)
   }
 
-  // A signal that fires before the request has a connection aborts it as it starts.
   readonly #abort = () => this.#controller?.abort(this.#signal.reason)
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller
+    // A signal that fired while the request waited for a connection aborts it now.
     if (this.#signal.aborted) controller.abort(this.#signal.reason)
   }
 

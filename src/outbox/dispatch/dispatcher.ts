@@ -352,8 +352,7 @@ export class Dispatcher {
     // many times as it had messages.
     const account = outcomes.find((outcome) => outcome.kind === 'account')
     if (account && account.kind !== 'ok') await this.#pause(account.errorCode, account.errorMessage)
-    if (messages.length === 1) await this.#record(messages[0], outcomes[0], latencyMs)
-    else await Promise.all(messages.map((message, index) => this.#record(message, outcomes[index], latencyMs)))
+    await Promise.all(messages.map((message, index) => this.#record(message, outcomes[index], latencyMs)))
   }
 
   /** The provider's outcome for each of `messages`, in order; never rejects. */
