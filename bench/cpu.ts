@@ -2,8 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs'
 
 /**
  * Who used the two cores during a phase, in cores (CPU seconds per second of the phase):
- * the service, PostgreSQL (the embedded server's processes), this process (the load
- * generator and the fake provider) and everything else on the machine. On a shared
+ * the service, PostgreSQL (the embedded server's processes), the bench (this process:
+ * the load generator of REST and batch; and its far end: the fake provider and the lag's
+ * sender) and everything else on the machine. On a shared
  * machine `other` says how much of the phase someone else took.
  */
 export interface CpuShare {
@@ -57,22 +58,26 @@ export interface CpuMeter {
   stop(): CpuShare
 }
 
-/** `servicePid`: the service's process, or several (scaled-out workers) counted together. */
-export function startCpuMeter({ servicePid, postgresPid }: { servicePid?: number | number[]; postgresPid?: number }): CpuMeter {
+/**
+ * `servicePid`: the service's process, or several (scaled-out workers) counted together;
+ * `farEndPid`: the bench's far end, counted with this process as `bench`.
+ */
+export function startCpuMeter({ servicePid, postgresPid, farEndPid }: { servicePid?: number | number[]; postgresPid?: number; farEndPid?: number }): CpuMeter {
   const started = performance.now()
   const servicePids = servicePid === undefined ? [] : [servicePid].flat()
   const serviceSeconds = () => servicePids.reduce((sum, pid) => sum + processSeconds(pid), 0)
   const service0 = serviceSeconds()
   const postgres0 = postgresPid ? treeSeconds(postgresPid) : 0
-  // This process with the children it waited for (pgbench).
-  const bench0 = processSeconds(process.pid, true)
+  // This process with the children it waited for (pgbench), and the far end.
+  const benchSeconds = () => processSeconds(process.pid, true) + (farEndPid ? processSeconds(farEndPid) : 0)
+  const bench0 = benchSeconds()
   const machine0 = machineSeconds()
   return {
     stop() {
       const seconds = (performance.now() - started) / 1000
       const service = servicePids.length > 0 ? (serviceSeconds() - service0) / seconds : null
       const postgres = postgresPid ? (treeSeconds(postgresPid) - postgres0) / seconds : null
-      const bench = (processSeconds(process.pid, true) - bench0) / seconds
+      const bench = (benchSeconds() - bench0) / seconds
       const machine = machineSeconds()
       const busy = (machine.busy - machine0.busy) / seconds
       return {

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { connectDatabase } from '../src/db/database.ts'
 import { runHousekeeping } from '../src/outbox/housekeeping/housekeeping.ts'
 import type { CpuMeter } from './cpu.ts'
-import type { FakeProvider } from './fake-provider.ts'
+import type { FarEnd } from './far-end-process.ts'
 import { claimTimer, clearRecent, dispatch, emptyOutbox, insertDue, restEnqueue } from './outbox.ts'
 import { sql } from './postgres.ts'
 import { startService, type BenchService } from './service.ts'
@@ -65,7 +65,7 @@ interface HistoryOptions {
  * while the pruner (runHousekeeping, as a worker runs it) deletes them, and the tables'
  * sizes before and after. The services run with PRUNE_AFTER_HOURS=0: only the bench prunes.
  */
-export async function history(databaseUrl: string, provider: FakeProvider, options: HistoryOptions): Promise<HistoryFigures> {
+export async function history(databaseUrl: string, provider: FarEnd, options: HistoryOptions): Promise<HistoryFigures> {
   const { historyRows, drain, env, workDir, settle } = options
   const serviceEnv = { ...env, DATABASE_URL: databaseUrl, PRUNE_AFTER_HOURS: '0' }
   const withRole = async <T>(role: 'api' | 'worker', name: string, work: (service: BenchService) => Promise<T>): Promise<T> => {

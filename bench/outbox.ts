@@ -1,18 +1,14 @@
 import autocannon from 'autocannon'
 import pg from 'pg'
-import { Pool } from 'undici'
 import { connectDatabase } from '../src/db/database.ts'
 import { claimDue } from '../src/outbox/dispatch/claim-due.ts'
 import { recordOutcomes } from '../src/outbox/dispatch/record-outcomes.ts'
 import { settle } from '../src/outbox/dispatch/settle.ts'
 import type { CpuMeter, CpuShare } from './cpu.ts'
-import type { FakeProvider } from './fake-provider.ts'
+import type { FarEnd } from './far-end-process.ts'
 import { quantile, sleep, waitUntil } from './measure.ts'
 import { sql } from './postgres.ts'
-
-// A typical OTP text: Hangul, so the EUC-KR measuring runs as it does for real traffic.
-const MESSAGE = { to: '010-1234-5678', text: '[sms-outbox] 인증번호 [482913]를 입력해 주세요.' }
-
+import { MESSAGE } from './send-at-rate.ts'
 
 // What a phase made: the rows of the last day. Older rows are the `history` phase's, which
 // every count below leaves out.
@@ -148,28 +144,34 @@ export const insertDue = (url: string, count: number, text = 'bench dispatch') =
   )
 
 /**
- * Transactions committed in the database so far. PostgreSQL publishes these counters
- * from each backend at most once a second, so wait that long before the last reading.
+ * Transaction ids handed out so far (the next one to be): one per transaction that wrote,
+ * counted at once. (pg_stat_database's commit counter lags: an idle backend publishes it
+ * up to 10 s late, and it counts every read-only poll too.)
  */
-export async function commitCount(url: string): Promise<number> {
-  const [{ n }] = await sql<{ n: string }>(url, 'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()')
+export async function writeCount(url: string): Promise<number> {
+  const [{ n }] = await sql<{ n: string }>(url, 'SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS n')
   return Number(n)
 }
 
 /**
  * Rows per statement, for each write of the hot path: every statement has one now(), so
  * distinct timestamps count statements. `insert`: created_at of the messages (group
- * commit); `claim`: started_at of the attempts; `record`: finished_at of the attempts.
- * Claims that found nothing leave no trace and are not counted.
+ * commit); `record`: finished_at of the attempts. A claim leaves no timestamp of its own
+ * (an attempt's started_at is its outcome write's now() less the call's latency), so
+ * `claim` counts the writes of the phase (`writes`, from writeCount) that were neither:
+ * the claims (one that found nothing writes nothing), and a sweep that took something
+ * back. Without `writes`, `claim` is not measured (NaN).
  */
-export async function rowsPerStatement(url: string): Promise<{ insert: number; claim: number; record: number }> {
-  const [row] = await sql<{ insert: number; claim: number; record: number }>(
+export async function rowsPerStatement(url: string, writes?: number): Promise<{ insert: number; claim: number; record: number }> {
+  const [row] = await sql<{ rows: number; inserts: number; attempts: number; records: number }>(
     url,
-    `SELECT (SELECT count(*)::float8 / nullif(count(DISTINCT created_at), 0) FROM sms_outbox.messages WHERE created_at > ${RECENT}) AS insert,
-            (SELECT count(*)::float8 / nullif(count(DISTINCT started_at), 0) FROM sms_outbox.message_attempts WHERE started_at > ${RECENT}) AS claim,
-            (SELECT count(finished_at)::float8 / nullif(count(DISTINCT finished_at), 0) FROM sms_outbox.message_attempts WHERE started_at > ${RECENT}) AS record`,
+    `SELECT (SELECT count(*)::float8 FROM sms_outbox.messages WHERE created_at > ${RECENT}) AS rows,
+            (SELECT count(DISTINCT created_at)::float8 FROM sms_outbox.messages WHERE created_at > ${RECENT}) AS inserts,
+            (SELECT count(finished_at)::float8 FROM sms_outbox.message_attempts WHERE started_at > ${RECENT}) AS attempts,
+            (SELECT count(DISTINCT finished_at)::float8 FROM sms_outbox.message_attempts WHERE started_at > ${RECENT}) AS records`,
   )
-  return row
+  const claims = writes === undefined ? Number.NaN : writes - row.inserts - row.records
+  return { insert: row.rows / row.inserts, claim: row.attempts / claims, record: row.attempts / row.records }
 }
 
 const sentCount = async (url: string) =>
@@ -179,8 +181,8 @@ export interface DispatchFigures {
   messages: number
   seconds: number
   messagesPerSecond: number
-  /** Transactions in the database per message. */
-  commitsPerMessage: number
+  /** Transactions that wrote to the database, per message. */
+  writesPerMessage: number
   /** Messages per claim statement and per outcome write (batched claims and group commit). */
   rowsPerStatement: { claim: number; record: number }
   /** Messages per provider call: 1, or a batch where the provider takes one. */
@@ -194,13 +196,12 @@ export interface DispatchFigures {
  */
 export async function dispatch(
   databaseUrl: string,
-  provider: FakeProvider,
+  provider: FarEnd,
   { messages }: { messages: number },
   meter: () => CpuMeter,
 ): Promise<DispatchFigures> {
-  const before = provider.received
-  const callsBefore = provider.requests
-  const commitsBefore = await commitCount(databaseUrl)
+  const { received: before, requests: callsBefore } = await provider.counts()
+  const writesBefore = await writeCount(databaseUrl)
   await insertDue(databaseUrl, messages)
   const cpu = meter()
   const started = performance.now()
@@ -208,15 +209,14 @@ export async function dispatch(
   await waitUntil(async () => (await sentCount(databaseUrl)) >= messages, 'every message is recorded sent', 600_000, 10)
   const seconds = (performance.now() - started) / 1000
   const cpuShare = cpu.stop()
-  const messagesPerCall = messages / (provider.requests - callsBefore)
-  await sleep(1_100)
-  const commitsPerMessage = (await commitCount(databaseUrl) - commitsBefore) / messages
-  const { claim, record } = await rowsPerStatement(databaseUrl)
+  const messagesPerCall = messages / ((await provider.counts()).requests - callsBefore)
+  const writes = (await writeCount(databaseUrl)) - writesBefore
+  const { claim, record } = await rowsPerStatement(databaseUrl, writes)
   return {
     messages,
     seconds,
     messagesPerSecond: messages / seconds,
-    commitsPerMessage,
+    writesPerMessage: writes / messages,
     rowsPerStatement: { claim, record },
     messagesPerCall,
     cpu: cpuShare,
@@ -235,97 +235,42 @@ export interface LagFigures {
   /** the enqueue requests' own latency at this rate */
   enqueueP50Ms: number
   enqueueP99Ms: number
-  /** Transactions in the database per message: inserts, claims, outcome writes, polls. */
-  commitsPerMessage: number
+  /** Transactions that wrote to the database, per message: inserts, claims, outcome writes. */
+  writesPerMessage: number
   rowsPerStatement: { insert: number; claim: number; record: number }
   cpu: CpuShare
 }
 
 /**
- * Open-loop load: `ratePerSecond` single POSTs, each stamped when sent, to a service that
- * also dispatches; the fake provider stamps each receipt. Both stamps come from this
- * process's clock. The first `warmupSeconds` at the same rate are reported apart: a
- * fresh process lags up to a second for its first 1.5 s (JIT, pool connections).
+ * End-to-end lag at a steady rate, to a service that also dispatches (the far end sends
+ * and receives, stamping both on its clock; send-at-rate.ts). The first `warmupSeconds`
+ * are reported apart: a fresh process lags up to a second for its first 1.5 s (JIT, pool
+ * connections).
  */
 export async function endToEndLag(
   serviceUrl: string,
-  provider: FakeProvider,
-  { ratePerSecond, seconds, warmupSeconds }: { ratePerSecond: number; seconds: number; warmupSeconds: number },
+  provider: FarEnd,
+  rate: { ratePerSecond: number; seconds: number; warmupSeconds: number },
   meter: () => CpuMeter,
   databaseUrl: string,
 ): Promise<LagFigures> {
-  const pool = new Pool(serviceUrl, { connections: 256, pipelining: 1 })
-  const commitsBefore = await commitCount(databaseUrl)
-  const warmup = Math.round(ratePerSecond * warmupSeconds)
-  const total = warmup + Math.round(ratePerSecond * seconds)
-  const sentAt = new Float64Array(total)
-  const receivedAt = new Float64Array(total).fill(Number.NaN)
-  const enqueueMs: number[] = []
-  const failures: string[] = []
-  let received = 0
-  provider.onMessage = (text, at) => {
-    const seq = Number(text.slice(text.lastIndexOf(' ') + 1))
-    if (Number.isNaN(receivedAt[seq])) {
-      receivedAt[seq] = at
-      received += 1
-    }
-  }
-  const inFlight = new Set<Promise<void>>()
+  const writesBefore = await writeCount(databaseUrl)
   let cpu: CpuMeter | undefined
-  let cpuShare: CpuShare | undefined
-  const send = (seq: number) => {
-    if (seq === warmup) cpu = meter()
-    const started = performance.now()
-    sentAt[seq] = started
-    const request = pool
-      .request({
-        path: '/v1/messages',
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ to: MESSAGE.to, text: `bench lag ${seq}` }),
-      })
-      .then(async (response) => {
-        await response.body.text()
-        if (response.statusCode !== 202) failures.push(`HTTP ${response.statusCode}`)
-        else if (seq >= warmup) enqueueMs.push(performance.now() - started)
-      })
-      .catch((error: unknown) => void failures.push(String(error)))
-      .finally(() => inFlight.delete(request))
-    inFlight.add(request)
-  }
-  try {
-    const started = performance.now()
-    let next = 0
-    while (next < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - started) * ratePerSecond) / 1000) + 1)
-      while (next < due) send(next++)
-      await sleep(1)
-    }
-    await Promise.all(inFlight)
-    if (failures.length > 0) throw new Error(`${failures.length} enqueue requests failed, e.g. ${failures[0]}`)
-    await waitUntil(() => received >= total, `the provider has all ${total} messages`, 60_000, 10)
-    cpuShare = cpu!.stop()
-  } finally {
-    provider.onMessage = undefined
-    await pool.close()
-  }
-  await sleep(1_100)
-  const commitsPerMessage = (await commitCount(databaseUrl) - commitsBefore) / total
-  const statements = await rowsPerStatement(databaseUrl)
-  const lags = Array.from({ length: total - warmup }, (_, i) => receivedAt[warmup + i] - sentAt[warmup + i])
-  const warmupLags = Array.from({ length: warmup }, (_, i) => receivedAt[i] - sentAt[i])
+  const { lags, warmupLags, enqueueMs } = await provider.sendAtRate({ serviceUrl, ...rate }, () => (cpu = meter()))
+  const cpuShare = cpu!.stop()
+  const writes = (await writeCount(databaseUrl)) - writesBefore
   return {
-    warmup: { seconds: warmupSeconds, p99Ms: quantile(warmupLags, 0.99), maxMs: Math.max(...warmupLags) },
-    commitsPerMessage,
-    rowsPerStatement: statements,
-    ratePerSecond,
+    warmup: { seconds: rate.warmupSeconds, p99Ms: quantile(warmupLags, 0.99), maxMs: Math.max(...warmupLags) },
+    writesPerMessage: writes / (lags.length + warmupLags.length),
+    rowsPerStatement: await rowsPerStatement(databaseUrl, writes),
+    ratePerSecond: rate.ratePerSecond,
     messages: lags.length,
     p50Ms: quantile(lags, 0.5),
     p99Ms: quantile(lags, 0.99),
     maxMs: Math.max(...lags),
     enqueueP50Ms: quantile(enqueueMs, 0.5),
     enqueueP99Ms: quantile(enqueueMs, 0.99),
-    cpu: cpuShare!,
+    cpu: cpuShare,
   }
 }
 

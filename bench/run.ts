@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util'
 import { applyMigrations } from '../src/db/migrations.ts'
 import { startCpuMeter, waitForQuietMachine, type CpuShare } from './cpu.ts'
 import { benchGraphileWorker, benchPgBoss, type QueueFigures } from './competitors.ts'
-import { startFakeProvider } from './fake-provider.ts'
+import { startFarEnd } from './far-end-process.ts'
 import { history, type HistoryFigures } from './history.ts'
 import { round } from './measure.ts'
 import {
@@ -126,9 +126,9 @@ const quiet = async () => {
 }
 
 const server = await openBenchServer(process.env.DATABASE_URL, runId)
-/** Who used the cores while a phase ran (the service's share is added where it runs). */
-const meter = () => startCpuMeter({ postgresPid: server.pid })
-const provider = await startFakeProvider()
+const provider = await startFarEnd()
+/** Who used the cores while a phase ran: the service's share is that of `servicePid`. */
+const meter = (servicePid?: number | number[]) => startCpuMeter({ servicePid, postgresPid: server.pid, farEndPid: provider.pid })
 const webhookEnv = { SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: provider.url }
 const WEBHOOK_BATCH_SIZE = 500
 const solapiEnv = {
@@ -191,7 +191,7 @@ try {
     const running = service
     try {
       await quiet()
-      return await work(running, () => startCpuMeter({ servicePid: running.pid, postgresPid: server.pid }))
+      return await work(running, () => meter(running.pid))
     } finally {
       rss[role] = Math.max(rss[role] ?? 0, service.peakRssMB())
       await service.stop()
@@ -264,7 +264,7 @@ try {
       rateLimit: SIZES.rateLimit,
       env: { DATABASE_URL: databaseUrl, ...webhookEnv, ...serviceEnv },
       workDir,
-      meter: (servicePids) => startCpuMeter({ servicePid: servicePids, postgresPid: server.pid }),
+      meter,
       settle: quiet,
     })
   }
@@ -278,7 +278,7 @@ try {
       rest: { connections: CONNECTIONS, seconds: SIZES.seconds, warmupSeconds: SIZES.warmupSeconds },
       env: { ...webhookEnv, ...serviceEnv },
       workDir,
-      meter: (servicePid) => () => startCpuMeter({ servicePid, postgresPid: server.pid }),
+      meter: (servicePid) => () => meter(servicePid),
       settle: quiet,
     })
   }

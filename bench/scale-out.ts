@@ -2,9 +2,9 @@ import { join } from 'node:path'
 import { setTimeout } from 'node:timers/promises'
 import pg from 'pg'
 import type { CpuShare } from './cpu.ts'
-import type { FakeProvider } from './fake-provider.ts'
+import type { FarEnd } from './far-end-process.ts'
 import { busiestSecond, waitUntil } from './measure.ts'
-import { emptyOutbox, insertDue } from './outbox.ts'
+import { emptyOutbox, insertDue, rowsPerStatement, writeCount } from './outbox.ts'
 import { sql } from './postgres.ts'
 import { startService, type BenchService } from './service.ts'
 
@@ -18,6 +18,8 @@ export interface DrainFigures {
    * the drain, from pg_stat_activity sampled every LOCK_SAMPLE_MS; and the same per message.
    */
   lockWait: { seconds: number; msPerMessage: number; samples: number }
+  /** Messages per claim statement and per outcome write, over all the processes. */
+  rowsPerStatement: { claim: number; record: number }
   cpu: CpuShare
 }
 
@@ -56,7 +58,7 @@ interface ScaleOutOptions {
  */
 export async function scaleOut(
   databaseUrl: string,
-  provider: FakeProvider,
+  provider: FarEnd,
   { dispatcherCounts, messages, rateLimit, env, workDir, meter, settle }: ScaleOutOptions,
 ): Promise<ScaleOutFigures> {
   const drains: DrainFigures[] = []
@@ -66,15 +68,19 @@ export async function scaleOut(
         await settle()
         const cpu = meter(workers.map((worker) => worker.pid))
         const lockWaits = sampleLockWaits(databaseUrl)
+        const writesBefore = await writeCount(databaseUrl)
         const seconds = await drain(databaseUrl, provider, messages)
         const lockWait = await lockWaits.stop()
+        const share = cpu.stop()
+        const { claim, record } = await rowsPerStatement(databaseUrl, (await writeCount(databaseUrl)) - writesBefore)
         return {
           dispatchers,
           messages,
           seconds,
           messagesPerSecond: messages / seconds,
           lockWait: { ...lockWait, msPerMessage: (lockWait.seconds * 1000) / messages },
-          cpu: cpu.stop(),
+          rowsPerStatement: { claim, record },
+          cpu: share,
         }
       }),
     )
@@ -82,20 +88,14 @@ export async function scaleOut(
 
   const limited = { ...env, PROVIDER_RATE_LIMIT: String(rateLimit.perSecond) }
   const rateLimited = await withWorkers(rateLimit.dispatchers, limited, workDir, async () => {
-    const receipts: number[] = []
-    provider.onMessage = (_, at) => receipts.push(at)
-    try {
-      const seconds = await drain(databaseUrl, provider, rateLimit.messages)
-      return {
-        dispatchers: rateLimit.dispatchers,
-        limitPerSecond: rateLimit.perSecond,
-        burst: Math.max(2, Math.ceil(rateLimit.perSecond / 10)),
-        messages: rateLimit.messages,
-        messagesPerSecond: rateLimit.messages / seconds,
-        busiestSecond: busiestSecond(receipts),
-      }
-    } finally {
-      provider.onMessage = undefined
+    const { result: seconds, receipts } = await provider.receiptsDuring(() => drain(databaseUrl, provider, rateLimit.messages))
+    return {
+      dispatchers: rateLimit.dispatchers,
+      limitPerSecond: rateLimit.perSecond,
+      burst: Math.max(2, Math.ceil(rateLimit.perSecond / 10)),
+      messages: rateLimit.messages,
+      messagesPerSecond: rateLimit.messages / seconds,
+      busiestSecond: busiestSecond(receipts),
     }
   })
   return { drains, rateLimited }
@@ -156,8 +156,8 @@ function sampleLockWaits(databaseUrl: string): { stop(): Promise<{ seconds: numb
 }
 
 /** Seconds from `count` rows coming due (in one commit) to every one recorded sent. */
-async function drain(databaseUrl: string, provider: FakeProvider, count: number): Promise<number> {
-  const before = provider.received
+async function drain(databaseUrl: string, provider: FarEnd, count: number): Promise<number> {
+  const { received: before } = await provider.counts()
   await insertDue(databaseUrl, count)
   const started = performance.now()
   await provider.waitFor(before + count, 600_000)
