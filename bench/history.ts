@@ -3,7 +3,7 @@ import { connectDatabase } from '../src/db/database.ts'
 import { runHousekeeping } from '../src/outbox/housekeeping/housekeeping.ts'
 import type { CpuMeter } from './cpu.ts'
 import type { FarEnd } from './far-end-process.ts'
-import { claimTimer, clearRecent, dispatch, emptyOutbox, insertDue, restEnqueue } from './outbox.ts'
+import { claimTimer, clearRecent, dispatch, emptyOutbox, restEnqueue } from './outbox.ts'
 import { sql } from './postgres.ts'
 import { startService, type BenchService } from './service.ts'
 

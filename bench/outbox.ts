@@ -1,12 +1,11 @@
 import autocannon from 'autocannon'
-import pg from 'pg'
 import { connectDatabase } from '../src/db/database.ts'
 import { claimDue } from '../src/outbox/dispatch/claim-due.ts'
 import { recordOutcomes } from '../src/outbox/dispatch/record-outcomes.ts'
 import { settle } from '../src/outbox/dispatch/settle.ts'
 import type { CpuMeter, CpuShare } from './cpu.ts'
 import type { FarEnd } from './far-end-process.ts'
-import { quantile, sleep, waitUntil } from './measure.ts'
+import { quantile, waitUntil } from './measure.ts'
 import { sql } from './postgres.ts'
 import { MESSAGE } from './send-at-rate.ts'
 
@@ -145,8 +144,9 @@ export const insertDue = (url: string, count: number, text = 'bench dispatch') =
 
 /**
  * Transaction ids handed out so far (the next one to be): one per transaction that wrote,
- * counted at once. (pg_stat_database's commit counter lags: an idle backend publishes it
- * up to 10 s late, and it counts every read-only poll too.)
+ * counted at once, in the whole server (the bench's, where only the phase writes while it
+ * runs). pg_stat_database's commit counter lags (an idle backend publishes it up to 10 s
+ * late) and counts every read-only poll too.
  */
 export async function writeCount(url: string): Promise<number> {
   const [{ n }] = await sql<{ n: string }>(url, 'SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS n')
