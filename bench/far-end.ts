@@ -2,8 +2,8 @@
 // the fake provider, and the open-loop sender of the lag phase. A message's lag and the
 // provider's receipts are stamped here, on an event loop that nothing else of the bench
 // shares. In the bench's own process they took its pauses too (collecting a heap that
-// holds the phases' results, the drains' database polling): 10-45 ms that landed in the
-// lag's tail and in the rate limit's busiest second.
+// holds the phases' results, the drains' database polling): 10-45 ms that could land in
+// the lag's tail and did in the rate limit's busiest second.
 import { startFakeProvider } from './fake-provider.ts'
 import { sendAtRate, type RateOptions } from './send-at-rate.ts'
 
