@@ -65,7 +65,9 @@ const bulkScope = {
 
 export const BulkRetryRequestSchema = Type.Object(
   {
-    status: Type.Optional(Type.Array(Type.Enum(['dead', 'expired']), { minItems: 1, description: 'default both' })),
+    status: Type.Optional(
+      Type.Array(Type.Enum(['dead', 'expired']), { minItems: 1, description: 'default both; with nothing else in scope, required' }),
+    ),
     ...bulkScope,
     dryRun: Type.Boolean({ default: false, description: 'only count what would be retried' }),
   },
@@ -75,7 +77,7 @@ export const BulkRetryRequestSchema = Type.Object(
 export const BulkCancelRequestSchema = Type.Object(
   {
     status: Type.Optional(
-      Type.Array(Status, { minItems: 1, description: 'the list filter; only its pending messages are canceled' }),
+      Type.Array(Status, { minItems: 1, description: 'the list filter; only its pending messages are canceled; with nothing else in scope, required' }),
     ),
     ...bulkScope,
     dryRun: Type.Boolean({ default: false, description: 'only count what would be canceled' }),

@@ -218,6 +218,28 @@ t.test('bulk redrive: dryRun counts and changes nothing; then it retries exactly
   t.equal((await call('POST', '/v1/admin/messages/retry', { status: ['sent'] })).statusCode, 400)
 })
 
+t.test('bulk retry and cancel: an empty scope is refused, "every one" is a status spelled out', async (t) => {
+  const db = await createTestDatabase(t)
+  const { call } = await adminApp(t, db)
+  const dead = await deadMessage(db, '1030')
+  const pending = [await enqueue(db), await enqueue(db)]
+  for (const route of ['retry', 'cancel']) {
+    for (const body of [{}, { dryRun: true }, { dryRun: false }]) {
+      const refused = await call('POST', `/v1/admin/messages/${route}`, body)
+      t.equal(refused.statusCode, 400, `${route} ${JSON.stringify(body)}`)
+      t.match(refused.json(), { code: 'INVALID_FILTER', message: /say which messages: a status \(\[/ })
+    }
+  }
+  t.equal(await statusOf(db, dead), 'dead', 'nothing was retried')
+  for (const id of pending) t.equal(await statusOf(db, id), 'pending', 'nothing was canceled')
+  t.same(await db.sql('SELECT count(*)::int AS n FROM sms_outbox.admin_actions'), [{ n: 0 }], 'nor recorded')
+
+  t.match((await call('POST', '/v1/admin/messages/cancel', { status: ['pending'] })).json(), { matched: 2, canceled: 2 })
+  for (const id of pending) t.equal(await statusOf(db, id), 'canceled')
+  t.match((await call('POST', '/v1/admin/messages/retry', { status: ['dead', 'expired'] })).json(), { matched: 1, retried: 1 })
+  t.equal(await statusOf(db, dead), 'pending')
+})
+
 t.test('providers: the pause is shown; an admin resume lifts it, is recorded and announced', async (t) => {
   const db = await createTestDatabase(t)
   const alerts: AlertEvent[] = []

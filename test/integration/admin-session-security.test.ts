@@ -112,7 +112,7 @@ t.test('a change made with the cookie must come from the page, as JSON or no bod
     url: `/v1/admin/messages/retry`,
     cookies,
     headers: FROM_THE_PAGE,
-    payload: { dryRun: true },
+    payload: { status: ['dead'], dryRun: true },
   })
   t.equal(fromPage.statusCode, 200, 'JSON from the page')
   const bearer = await app.inject({

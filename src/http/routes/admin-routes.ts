@@ -460,8 +460,8 @@ interface BulkRequest {
 }
 
 /**
- * What bulk retry and bulk cancel share: the scope read from the body, the actor, the dry
- * run that only counts, one log line for what was done, and the answer's common part
+ * What bulk retry and bulk cancel share: the scope read from the body (an empty one
+ * refused), the actor, the dry run that only counts, one log line for what was done, and the answer's common part
  * (`acted` is what the route names `retried` or `canceled`: 0 in a dry run).
  */
 async function bulkAction(
@@ -469,6 +469,12 @@ async function bulkAction(
   done: 'retried' | 'canceled',
   act: (filter: MessageFilter, options: { actor: string; dryRun: boolean }) => Promise<BulkOutcome>,
 ): Promise<BulkOutcome & { acted: number; dryRun: boolean }> {
+  // As the CLI refuses a bare `retry`: an empty body is far more often a mistake than a
+  // wish to act on every message, so "every one" is spelled out as a status.
+  if (status === undefined && Object.values(scope).every((value) => value === undefined)) {
+    const every = done === 'retried' ? '["dead", "expired"] for every dead or expired one' : '["pending"] for every pending one'
+    throw new InvalidFilter(`say which messages: a status (${every}), to, errorCode, since, until, q or ids`)
+  }
   const actor = headers['x-admin-actor'] ?? DEFAULT_ACTOR
   const outcome = await act(parseFilter({ ...scope, status: status?.join(',') }), { actor, dryRun })
   if (!dryRun && outcome.matched > 0) log.info({ actor, [done]: outcome.matched }, `${actor} ${done} ${outcome.matched} messages`)

@@ -60,7 +60,7 @@ export const adminProtection: Scenario = {
       if (!path.startsWith('/v1/admin')) continue
       for (const method of Object.keys(operations)) {
         const concrete = path.replace('{id}', dead.id).replace('{provider}', 'webhook')
-        routes.push({ method: method.toUpperCase(), path: concrete, body: method === 'post' && concrete.endsWith('/messages/retry') ? { dryRun: false } : undefined })
+        routes.push({ method: method.toUpperCase(), path: concrete, body: method === 'post' && concrete.endsWith('/messages/retry') ? { status: ['dead', 'expired'] } : undefined })
       }
     }
     // The page: its HTML and the JSON it calls are what an attacker would reach for.
