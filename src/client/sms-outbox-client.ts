@@ -184,9 +184,15 @@ export interface SmsOutboxAdmin {
   retry(id: string, options?: AdminActionOptions): Promise<MessageActionResult>
   /** Cancel a pending message (`unchanged` if already canceled). */
   cancel(id: string, options?: AdminActionOptions): Promise<MessageActionResult>
-  /** Redrive every dead/expired message matching the filter; `dryRun: true` only counts. An empty scope is refused: every one is `status: ['dead', 'expired']`. */
+  /**
+   * Redrive every dead/expired message matching the filter; `dryRun: true` only counts.
+   * An empty scope is refused (400): every one is `status: ['dead', 'expired']`.
+   */
   bulkRetry(request: BulkRetryRequest, options?: AdminActionOptions): Promise<BulkRetryResult>
-  /** Cancel every pending message matching the filter or among `ids`; `dryRun: true` only counts. An empty scope is refused: every one is `status: ['pending']`. */
+  /**
+   * Cancel every pending message matching the filter or among `ids`; `dryRun: true` only
+   * counts. An empty scope is refused (400): every one is `status: ['pending']`.
+   */
   bulkCancel(request: BulkCancelRequest, options?: AdminActionOptions): Promise<BulkCancelResult>
   /** Which providers are paused, and why. */
   providers(options?: CallOptions): Promise<ProvidersStatus>

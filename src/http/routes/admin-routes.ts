@@ -461,8 +461,9 @@ interface BulkRequest {
 
 /**
  * What bulk retry and bulk cancel share: the scope read from the body (an empty one
- * refused), the actor, the dry run that only counts, one log line for what was done, and the answer's common part
- * (`acted` is what the route names `retried` or `canceled`: 0 in a dry run).
+ * refused), the actor, the dry run that only counts, one log line for what was done, and
+ * the answer's common part (`acted` is what the route names `retried` or `canceled`: 0 in
+ * a dry run).
  */
 async function bulkAction(
   { body: { dryRun, status, ...scope }, headers, log }: BulkRequest,
