@@ -224,7 +224,7 @@ t.test('bulk retry and cancel: an empty scope is refused, "every one" is a statu
   const dead = await deadMessage(db, '1030')
   const pending = [await enqueue(db), await enqueue(db)]
   for (const route of ['retry', 'cancel']) {
-    for (const body of [{}, { dryRun: true }, { dryRun: false }]) {
+    for (const body of [{}, { dryRun: true }, { dryRun: false }, { q: '   ' }]) {
       const refused = await call('POST', `/v1/admin/messages/${route}`, body)
       t.equal(refused.statusCode, 400, `${route} ${JSON.stringify(body)}`)
       t.match(refused.json(), { code: 'INVALID_FILTER', message: /say which messages: a status \(\[/ })

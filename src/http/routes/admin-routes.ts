@@ -470,14 +470,16 @@ async function bulkAction(
   done: 'retried' | 'canceled',
   act: (filter: MessageFilter, options: { actor: string; dryRun: boolean }) => Promise<BulkOutcome>,
 ): Promise<BulkOutcome & { acted: number; dryRun: boolean }> {
-  // As the CLI refuses a bare `retry`: an empty body is far more often a mistake than a
-  // wish to act on every message, so "every one" is spelled out as a status.
-  if (status === undefined && Object.values(scope).every((value) => value === undefined)) {
+  const filter = parseFilter({ ...scope, status: status?.join(',') })
+  // As the CLI refuses a bare `retry`: an empty scope (a blank `q` included) is far more
+  // often a mistake than a wish to act on every message, so "every one" is spelled out as
+  // a status.
+  if (Object.values(filter).every((value) => value === undefined)) {
     const every = done === 'retried' ? '["dead", "expired"] for every dead or expired one' : '["pending"] for every pending one'
     throw new InvalidFilter(`say which messages: a status (${every}), to, errorCode, since, until, q or ids`)
   }
   const actor = headers['x-admin-actor'] ?? DEFAULT_ACTOR
-  const outcome = await act(parseFilter({ ...scope, status: status?.join(',') }), { actor, dryRun })
+  const outcome = await act(filter, { actor, dryRun })
   if (!dryRun && outcome.matched > 0) log.info({ actor, [done]: outcome.matched }, `${actor} ${done} ${outcome.matched} messages`)
   return { ...outcome, acted: dryRun ? 0 : outcome.matched, dryRun }
 }
