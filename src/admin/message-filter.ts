@@ -23,6 +23,16 @@ export interface MessageFilter {
 
 /** The filter as SQL conditions on `messages`, ANDed; `TRUE` when it is empty. */
 export function filterCondition(filter: MessageFilter): Prisma.Sql {
+  const conditions = filterConditions(filter)
+  return conditions.length > 0 ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`
+}
+
+/** Whether the filter leaves every message in: no condition at all. */
+export function isEmptyFilter(filter: MessageFilter): boolean {
+  return filterConditions(filter).length === 0
+}
+
+function filterConditions(filter: MessageFilter): Prisma.Sql[] {
   const conditions: Prisma.Sql[] = []
   if (filter.status?.length) conditions.push(Prisma.sql`status = ANY(${filter.status}::text[])`)
   if (filter.to !== undefined) conditions.push(Prisma.sql`recipient = ${filter.to}`)
@@ -32,7 +42,7 @@ export function filterCondition(filter: MessageFilter): Prisma.Sql {
   if (filter.delivery !== undefined) conditions.push(Prisma.sql`delivery_status = ${filter.delivery}`)
   if (filter.ids !== undefined) conditions.push(Prisma.sql`id = ANY(${filter.ids}::uuid[])`)
   if (filter.search !== undefined) conditions.push(searchCondition(filter.search))
-  return conditions.length > 0 ? Prisma.join(conditions, ' AND ') : Prisma.sql`TRUE`
+  return conditions
 }
 
 /** A filter the caller got wrong (a number that is no number, a cursor we never issued). */

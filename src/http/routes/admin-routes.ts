@@ -8,7 +8,7 @@ import { cancelMatching, cancelMessage } from '../../admin/cancel-message.ts'
 import { countByStatus, latencyChart, queueChart, throughputChart, WATCHED_STATUSES } from '../../admin/charts.ts'
 import { pauseProviderByHand, resumeProviderByHand } from '../../admin/provider-actions.ts'
 import { countMessages, listMessages } from '../../admin/list-messages.ts'
-import { InvalidFilter, type MessageFilter } from '../../admin/message-filter.ts'
+import { InvalidFilter, isEmptyFilter, type MessageFilter } from '../../admin/message-filter.ts'
 import { parseSearch } from '../../admin/message-search.ts'
 import { outboxStats } from '../../admin/outbox-stats.ts'
 import { providerStates } from '../../admin/provider-states.ts'
@@ -474,7 +474,7 @@ async function bulkAction(
   // As the CLI refuses a bare `retry`: an empty scope (a blank `q` included) is far more
   // often a mistake than a wish to act on every message, so "every one" is spelled out as
   // a status.
-  if (Object.values(filter).every((value) => value === undefined)) {
+  if (isEmptyFilter(filter)) {
     const every = done === 'retried' ? '["dead", "expired"] for every dead or expired one' : '["pending"] for every pending one'
     throw new InvalidFilter(`say which messages: a status (${every}), to, errorCode, since, until, q or ids`)
   }
