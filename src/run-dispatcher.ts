@@ -7,6 +7,7 @@ import { listenForDueMessages } from './outbox/dispatch/due-notifications.ts'
 import type { AttemptMetrics, ReceiptMetrics } from './outbox/dispatch/outcome-metrics.ts'
 import { startQueueSampler } from './metrics/queue-samples.ts'
 import { ReceiptPoller } from './outbox/dispatch/receipt-poller.ts'
+import { startEarlyReceipts } from './outbox/dispatch/early-receipts.ts'
 import { startHousekeeping } from './outbox/housekeeping/housekeeping.ts'
 import { createProvider } from './providers/create-provider.ts'
 import type { SmsProvider } from './providers/provider.ts'
@@ -36,9 +37,9 @@ export interface RunDispatcherOptions {
  * What a worker does, on a database that has every migration: a dispatcher sending through
  * SMS_PROVIDER, woken by the insert trigger's NOTIFY (polling as a fallback); the
  * housekeeping loop (retention and pruning); the queue sampler of the admin page's
- * chart; and, where the provider's receipts must be
- * asked for, the receipt poller. The service's entry (main.ts) and the library's
- * startDispatcher both run it.
+ * chart; where the provider's receipts must be asked for, the receipt poller; and where
+ * they are pushed, the pass that applies receipts which came before their send was
+ * recorded. The service's entry (main.ts) and the library's startDispatcher both run it.
  */
 export function runDispatcher({ config, databaseUrl, pool, log, alerts, metrics }: RunDispatcherOptions): RunningDispatcher {
   const provider = createProvider(config, log)
@@ -94,6 +95,9 @@ export function runDispatcher({ config, databaseUrl, pool, log, alerts, metrics 
       })
     : undefined
   receiptPoller?.start()
+  const earlyReceipts = provider.pushesReceipts
+    ? startEarlyReceipts(pool, { log: log.child({ component: 'receipts' }), metrics, alerts })
+    : undefined
   return {
     provider,
     async stop() {
@@ -101,6 +105,7 @@ export function runDispatcher({ config, databaseUrl, pool, log, alerts, metrics 
       await housekeeping.stop()
       await queueSampler.stop()
       await receiptPoller?.stop()
+      await earlyReceipts?.stop()
       await dispatcher.stop()
       await provider.close?.()
     },

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Connection } from '../db/sql-statement.ts'
+import { runPeriodically, type PeriodicTask } from '../periodic-task.ts'
 import { DUE_MESSAGES } from './outbox-readings.ts'
 
 /** A week of minutes and a day to spare: the admin page charts up to 7 days. */
@@ -25,26 +26,9 @@ export async function sampleQueue(db: Connection): Promise<boolean> {
   return recorded.rowCount === 1
 }
 
-export interface QueueSampler {
-  stop(): Promise<void>
-}
-
 /** Samples the queue now and every `intervalMs` (one reading per minute is kept). */
-export function startQueueSampler(db: Connection, { intervalMs, log }: { intervalMs: number; log: Logger }): QueueSampler {
-  let running: Promise<void> | undefined
-  const tick = () => {
-    running ??= sampleQueue(db)
-      .then(() => undefined)
-      .catch((error: unknown) => log.warn({ err: error }, 'queue sample failed; trying again at the next interval'))
-      .finally(() => (running = undefined))
-  }
-  tick()
-  const timer = setInterval(tick, intervalMs)
-  timer.unref()
-  return {
-    async stop() {
-      clearInterval(timer)
-      await running
-    },
-  }
+export function startQueueSampler(db: Connection, { intervalMs, log }: { intervalMs: number; log: Logger }): PeriodicTask {
+  return runPeriodically(intervalMs, () => sampleQueue(db), (error) =>
+    log.warn({ err: error }, 'queue sample failed; trying again at the next interval'),
+  )
 }

@@ -55,5 +55,10 @@ export interface SmsProvider {
    */
   checkDeliveries?(providerMessageIds: string[], signal: AbortSignal): Promise<DeliveryReceipt[]>
   readonly receiptBatchLimit?: number
+  /**
+   * The provider pushes receipts to the API (Twilio's status callbacks, with PUBLIC_URL):
+   * one can arrive before the send is recorded, so workers apply early receipts.
+   */
+  readonly pushesReceipts?: boolean
   close?(): Promise<void>
 }

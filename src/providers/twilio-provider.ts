@@ -23,6 +23,7 @@ export function createTwilioProvider({ accountSid, authToken, baseUrl, from, sta
   const http = providerHttp()
   return {
     name: 'twilio',
+    pushesReceipts: statusCallback !== undefined,
     // Twilio has no idempotency key for Messages: a timeout or reset after the request was
     // written may still have sent the SMS, so those stay ambiguous and a retry may duplicate it.
     send: (sms: OutgoingSms, signal: AbortSignal): Promise<SendOutcome> =>

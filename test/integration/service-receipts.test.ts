@@ -47,6 +47,15 @@ t.test('Twilio: the service asks for callbacks at PUBLIC_URL and shows what they
   const via = `${service.url}/v1/receipts/twilio`
   t.equal(await twilio.sendStatus(sent, 'undelivered', { via, errorCode: '30005' }), 200, 'no bearer token needed')
   t.match(await deliveryOf(service.url, id), { status: 'sent', delivery: { status: 'undelivered', errorCode: '30005' } })
+
+  // A callback that comes before the worker has recorded the send: the worker applies it
+  // once the send is there.
+  const sid = 'SM00000000000000000000000000000e01'
+  twilio.reply = (receipt) => twilio.accept({ ...receipt, sid })
+  t.equal(await twilio.sendStatus({ ...sent, sid }, 'delivered', { via }), 200, 'before its message exists')
+  const second = await submit(service.url)
+  await until(async () => (await deliveryOf(service.url, second)).delivery.status !== 'unknown', 'the early receipt to be applied')
+  t.match(await deliveryOf(service.url, second), { status: 'sent', delivery: { status: 'delivered', errorCode: null } })
   service.child.kill('SIGTERM')
   t.equal(await service.exited, 0)
 })

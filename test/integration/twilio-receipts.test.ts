@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { AlertEvent } from '../../src/alerts/alert-event.ts'
 import { buildTestApp } from '../helpers/test-app.ts'
+import { applyEarlyReceipts, EARLY_RECEIPT_HOURS } from '../../src/outbox/dispatch/early-receipts.ts'
 import { createTwilioProvider } from '../../src/providers/twilio-provider.ts'
 import { startFakeTwilio } from '../helpers/fake-twilio.ts'
 import { enqueue, runningDispatcher, silentLog } from '../helpers/outbox-fixture.ts'
@@ -17,6 +18,11 @@ interface Delivery {
   status: string
   at: string | null
   errorCode: string | null
+}
+
+/** What waits in early_receipts, oldest SID first. */
+async function earlyReceipts(db: TestDatabase) {
+  return db.sql('SELECT provider_message_id, status, error_code FROM sms_outbox.early_receipts ORDER BY provider_message_id')
 }
 
 /** The service's API and a dispatcher sending through the fake Twilio, with PUBLIC_URL set. */
@@ -117,9 +123,12 @@ t.test('undelivered and failed carry the ErrorCode, go into the alerts and the a
   t.equal(row.delivery_check_at, null, 'Twilio pushes receipts: nothing is polled')
 })
 
-t.test('a bad or missing signature is 403 and writes nothing; an unknown MessageSid is 200 and ignored', async (t) => {
+t.test('a bad or missing signature is 403 and writes nothing; an unknown MessageSid is 200 and kept for its message', async (t) => {
   const { fake, serviceUrl, sendOne, deliveryOf, db } = await setUp(t)
   const { id, receipt } = await sendOne()
+  const unsent = { ...receipt, sid: 'SM11111111111111111111111111111111' }
+  t.equal(await fake.sendStatus(unsent, 'delivered', { via: serviceUrl, signature: null }), 403, 'no signature, unknown SID')
+  t.same(await earlyReceipts(db), [], 'nothing kept')
   t.equal(await fake.sendStatus(receipt, 'delivered', { via: serviceUrl, signature: null }), 403, 'no signature')
   t.equal(await fake.sendStatus(receipt, 'delivered', { via: serviceUrl, signature: 'bm90IGEgc2lnbmF0dXJl' }), 403, 'wrong')
   // Signed for the address the request reached rather than PUBLIC_URL: not what Twilio signs.
@@ -133,6 +142,50 @@ t.test('a bad or missing signature is 403 and writes nothing; an unknown Message
   t.equal(await fake.sendStatus(stranger, 'delivered', { via: serviceUrl }), 200)
   const [{ count }] = await db.sql(`SELECT count(*)::int AS count FROM sms_outbox.messages WHERE delivery_status <> 'unknown'`)
   t.equal(count, 0)
+  t.same(await earlyReceipts(db), [{ provider_message_id: stranger.sid, status: 'delivered', error_code: null }], 'kept for its message')
+})
+
+t.test('a receipt that beats the outcome write waits for its message, then counts and alerts like any other', async (t) => {
+  const { db, fake, serviceUrl, sendOne, deliveryOf } = await setUp(t)
+  // Twilio's callback for the message it is about to accept: the worker has not written
+  // the send's outcome, so no row has its SID yet.
+  const sid = 'SM0123456789abcdef0123456789abcdef'
+  const early = { sid, to: '+821012345678', from: '+15005550006', messagingServiceSid: undefined, body: 'hello', statusCallback: CALLBACK_URL, at: Date.now() }
+  t.equal(await fake.sendStatus(early, 'undelivered', { via: serviceUrl, errorCode: '30003' }), 200)
+  t.equal(await fake.sendStatus(early, 'delivered', { via: serviceUrl }), 200, 'a contradicting later one')
+  t.same(await earlyReceipts(db), [{ provider_message_id: sid, status: 'undelivered', error_code: '30003' }], 'the first final one is kept')
+
+  const reported: string[] = []
+  const listeners = {
+    metrics: { recordReceipt: (provider: string, status: string) => reported.push(`${provider} ${status}`) },
+    alerts: { notify: (event: AlertEvent) => reported.push(`alert ${event.kind} ${'messageId' in event ? event.messageId : ''}`), close: async () => {} },
+  }
+  t.same((await applyEarlyReceipts(db.pool, listeners)).applied, [], 'nothing to apply before the send is recorded')
+
+  fake.reply = (receipt) => fake.accept({ ...receipt, sid })
+  const { id } = await sendOne()
+  t.match(await deliveryOf(id), { status: 'sent', delivery: { status: 'unknown' } })
+  const pass = await applyEarlyReceipts(db.pool, listeners)
+  t.match(pass, { applied: [{ id, provider: 'twilio', to: '+821012345678', status: 'undelivered', errorCode: '30003' }], dropped: 0 })
+  t.match(await deliveryOf(id), { status: 'sent', delivery: { status: 'undelivered', errorCode: '30003', at: /^\d{4}-/ } })
+  t.same(reported, ['twilio undelivered', `alert undelivered ${id}`])
+  t.same(await earlyReceipts(db), [], 'applied receipts are gone')
+
+  t.same((await applyEarlyReceipts(db.pool, listeners)).applied, [], 'a second pass finds nothing')
+  t.equal(await fake.sendStatus(early, 'delivered', { via: serviceUrl }), 200)
+  t.match(await deliveryOf(id), { delivery: { status: 'undelivered' } }, 'the first final receipt still stands')
+  t.same(await earlyReceipts(db), [], 'a receipt for a known message is never kept')
+  t.equal(reported.length, 2, 'nothing counted or alerted twice')
+})
+
+t.test('an early receipt whose message never shows its SID is dropped after a day', async (t) => {
+  const { db, fake, serviceUrl, sendOne } = await setUp(t)
+  const { receipt } = await sendOne()
+  const [old, recent] = ['SM000000000000000000000000000000aa', 'SM000000000000000000000000000000bb']
+  for (const sid of [old, recent]) t.equal(await fake.sendStatus({ ...receipt, sid }, 'delivered', { via: serviceUrl }), 200)
+  await db.sql(`UPDATE sms_outbox.early_receipts SET received_at = now() - $2 * interval '1 hour' WHERE provider_message_id = $1`, [old, EARLY_RECEIPT_HOURS + 1])
+  t.match(await applyEarlyReceipts(db.pool, {}), { applied: [], dropped: 1 })
+  t.same((await earlyReceipts(db)).map((row) => row.provider_message_id), [recent])
 })
 
 t.test('without PUBLIC_URL no callbacks are asked for and the route does not exist', async (t) => {

@@ -41,7 +41,7 @@ export const receiptRoutes: FastifyPluginAsyncTypebox<
       schema: {
         summary: "Twilio's status callbacks (delivery receipts), authenticated by X-Twilio-Signature",
         description:
-          'delivered, undelivered and failed set the message\'s delivery; other statuses, repeats and unknown MessageSids change nothing and are answered 200.',
+          'delivered, undelivered and failed set the message\'s delivery; other statuses and repeats change nothing. A final status for a MessageSid no message shows yet is kept and applied once the send is recorded (for a day at most). All are answered 200.',
         headers: Type.Object({ 'x-twilio-signature': Type.Optional(Type.String()) }),
         response: { 200: Type.Null(), 403: ErrorSchema, 503: ErrorSchema },
       },

@@ -10,24 +10,27 @@ export interface ReceiptListeners {
 }
 
 /**
- * Records receipts (see recordReceipts) and reports each one that changed a message: a
- * count per provider and status, and an alert for an undelivered message. A repeated
- * receipt changed nothing, so it is neither counted nor alerted twice.
+ * Records receipts (see recordReceipts) and reports each one that changed a message (see
+ * reportReceipt). A repeated receipt changed nothing, so it is neither counted nor alerted
+ * twice.
  */
 export async function takeReceipts(
   db: Connection,
   provider: string,
   receipts: readonly DeliveryReceipt[],
-  { metrics, alerts }: ReceiptListeners,
+  listeners: ReceiptListeners,
 ): Promise<RecordedReceipt[]> {
   const recorded = await recordReceipts(db, provider, receipts)
-  for (const receipt of recorded) {
-    metrics?.recordReceipt(provider, receipt.status)
-    if (receipt.status === 'undelivered') {
-      alerts?.notify({ kind: 'undelivered', messageId: receipt.id, to: receipt.to, provider, errorCode: receipt.errorCode })
-    }
-  }
+  for (const receipt of recorded) reportReceipt(provider, receipt, listeners)
   return recorded
+}
+
+/** A receipt that changed a message: a count per provider and status, and an alert if undelivered. */
+export function reportReceipt(provider: string, receipt: RecordedReceipt, { metrics, alerts }: ReceiptListeners): void {
+  metrics?.recordReceipt(provider, receipt.status)
+  if (receipt.status === 'undelivered') {
+    alerts?.notify({ kind: 'undelivered', messageId: receipt.id, to: receipt.to, provider, errorCode: receipt.errorCode })
+  }
 }
 
 /** A receipt that changed its message: the first final word on it. */
@@ -44,8 +47,9 @@ export interface RecordedReceipt {
  * Only a message whose receipt is still `unknown` changes: receipts arrive out of order and
  * more than once, and the first final one stands, so a repeat (or a late `sent` after
  * `delivered`, which callers never pass here) changes nothing. A receipt for an id no row
- * has is ignored. The outbox status is left alone: a receipt never resends anything.
- * Returns the messages that changed, for metrics and alerts.
+ * has yet is kept in `early_receipts` (see early-receipts.ts): a pushed receipt can come
+ * before the dispatcher records the send. The outbox status is left alone: a receipt never
+ * resends anything. Returns the messages that changed, for metrics and alerts.
  */
 export async function recordReceipts(
   db: Connection,
@@ -64,11 +68,19 @@ export async function recordReceipts(
 }
 
 // A provider id twice in one call matches one row twice; PostgreSQL applies one of them,
-// and either is a final word.
+// and either is a final word. Every part of the statement sees the same snapshot, so a
+// receipt is either applied or kept, never both nor neither.
 const RECORD_RECEIPTS = `
   WITH receipt AS (
     SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[])
       AS t(provider_message_id, status, error_code, at)
+  ), kept AS (
+    INSERT INTO sms_outbox.early_receipts (provider, provider_message_id, status, error_code, at)
+    SELECT $1, r.provider_message_id, r.status, r.error_code, coalesce(r.at, now())
+    FROM receipt r
+    WHERE NOT EXISTS (SELECT 1 FROM sms_outbox.messages m
+                      WHERE m.provider = $1 AND m.provider_message_id = r.provider_message_id)
+    ON CONFLICT DO NOTHING
   )
   UPDATE sms_outbox.messages m
   SET delivery_status = r.status,

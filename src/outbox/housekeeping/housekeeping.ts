@@ -1,6 +1,7 @@
 import { setTimeout } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { Database } from '../../db/database.ts'
+import { runPeriodically } from '../../periodic-task.ts'
 import { compactIfMostlyPruned, estimatedMessageRows } from './compact-indexes.ts'
 import { pruneTerminalMessages } from './prune-terminal.ts'
 import { dropStaleAdminRows, eraseOldAdminActionNumbers, eraseOldPersonalData, type HousekeepingBatch } from './retention.ts'
@@ -136,30 +137,21 @@ export function startHousekeeping(
   database: Pick<Database, 'pool'>,
   { intervalMs, log, ...settings }: HousekeepingSettings & { intervalMs: number; log: Logger },
 ): Housekeeping {
-  let running: Promise<void> | undefined
   let stopped = false
   const run = async () => {
-    try {
-      const done = await runHousekeeping(database, settings, () => stopped)
-      if (done.erased > 0) log.info({ erased: done.erased }, `erased the personal data of ${done.erased} messages older than ${settings.retentionHours} h`)
-      if (done.erasedActions > 0) log.info({ actions: done.erasedActions }, `erased the numbers of ${done.erasedActions} suppression admin actions older than ${settings.retentionHours} h`)
-      if (done.pruned > 0) log.info({ pruned: done.pruned }, `deleted ${done.pruned} terminal messages older than ${settings.pruneAfterHours} h`)
-      if (done.compacted.length > 0) log.info({ tables: done.compacted }, `rebuilt the indexes of ${done.compacted.join(' and ')} in ${Math.round(done.compactionMs / 1000)} s: pruning emptied most of them`)
-    } catch (error) {
-      log.warn({ err: error }, 'housekeeping run failed; trying again at the next interval')
-    }
+    const done = await runHousekeeping(database, settings, () => stopped)
+    if (done.erased > 0) log.info({ erased: done.erased }, `erased the personal data of ${done.erased} messages older than ${settings.retentionHours} h`)
+    if (done.erasedActions > 0) log.info({ actions: done.erasedActions }, `erased the numbers of ${done.erasedActions} suppression admin actions older than ${settings.retentionHours} h`)
+    if (done.pruned > 0) log.info({ pruned: done.pruned }, `deleted ${done.pruned} terminal messages older than ${settings.pruneAfterHours} h`)
+    if (done.compacted.length > 0) log.info({ tables: done.compacted }, `rebuilt the indexes of ${done.compacted.join(' and ')} in ${Math.round(done.compactionMs / 1000)} s: pruning emptied most of them`)
   }
-  const tick = () => {
-    running ??= run().finally(() => (running = undefined))
-  }
-  tick()
-  const timer = setInterval(tick, intervalMs)
-  timer.unref()
+  const task = runPeriodically(intervalMs, run, (error) =>
+    log.warn({ err: error }, 'housekeeping run failed; trying again at the next interval'),
+  )
   return {
     async stop() {
       stopped = true
-      clearInterval(timer)
-      await running
+      await task.stop()
     },
   }
 }
