@@ -5,7 +5,7 @@ import type { AttemptMetrics, ReceiptMetrics } from '../outbox/dispatch/outcome-
 import type { MessageStatus } from '../outbox/message.ts'
 import { listProviderPauses } from '../outbox/dispatch/provider-pauses.ts'
 import type { OutcomeKind } from '../domain/outcome.ts'
-import { countMessagesByStatus, readDueBacklog } from './outbox-readings.ts'
+import { countMessagesByStatus, readDueBacklog, readOldestTransactionAge } from './outbox-readings.ts'
 import { sharedReading } from './shared-reading.ts'
 
 // Listed so that every series exists from the first scrape: a rate() or an alert on
@@ -55,13 +55,14 @@ export function createOutboxMetrics({ pool, log, statusCountMaxAgeMs = 5_000 }: 
   // Index and tiny-table reads: fresh on every scrape, shared only by the gauges of one scrape.
   const dueBacklog = sharedReading(logged('the due backlog', () => readDueBacklog(pool)), { maxAgeMs: 0 })
   const pauses = sharedReading(logged('provider pauses', () => listProviderPauses(pool)), { maxAgeMs: 0 })
+  const oldestTransaction = sharedReading(logged('the oldest transaction', () => readOldestTransactionAge(pool)), { maxAgeMs: 0 })
 
   new Gauge({
     name: 'sms_outbox_database_gauges_up',
     help: '1 if this scrape read the database; 0 means the database gauges below hold their last values',
     registers: [registry],
     async collect() {
-      const readings = await Promise.allSettled([statusCounts(), dueBacklog(), pauses()])
+      const readings = await Promise.allSettled([statusCounts(), dueBacklog(), pauses(), oldestTransaction()])
       this.set(readings.every((reading) => reading.status === 'fulfilled') ? 1 : 0)
     },
   })
@@ -100,6 +101,16 @@ export function createOutboxMetrics({ pool, log, statusCountMaxAgeMs = 5_000 }: 
   })
 
   new Gauge({
+    name: 'sms_outbox_oldest_transaction_age_seconds',
+    help: 'How long the oldest transaction in this database that holds back cleanup has been open (0: none); while it is, old versions of outbox rows pile up and claims slow down',
+    registers: [registry],
+    async collect() {
+      const seconds = await oldestTransaction().catch(() => undefined)
+      if (seconds !== undefined) this.set(seconds)
+    },
+  })
+
+  new Gauge({
     name: 'sms_outbox_provider_paused',
     help: '1 for each provider paused after an account error (a row in provider_pauses)',
     labelNames: ['provider'],
@@ -130,7 +141,7 @@ export function createOutboxMetrics({ pool, log, statusCountMaxAgeMs = 5_000 }: 
 
   const receipts = new Counter({
     name: 'sms_outbox_receipts_total',
-    help: 'Delivery receipts that changed a message, taken in by this process (Twilio callbacks, SOLAPI polls), by status',
+    help: 'Delivery receipts that changed a message, recorded by this process (Twilio callbacks, early ones a worker applied, SOLAPI polls), by status',
     labelNames: ['provider', 'status'],
     registers: [registry],
   })

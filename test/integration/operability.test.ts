@@ -112,6 +112,7 @@ t.test('/metrics: the database gauges, attempts and latency, process metrics', a
     'sms_outbox_due_messages gauge',
     'sms_outbox_oldest_due_age_seconds gauge',
     'sms_outbox_provider_paused gauge',
+    'sms_outbox_oldest_transaction_age_seconds gauge',
     'sms_outbox_database_gauges_up gauge',
     'sms_outbox_requests_shed_total counter',
     'process_cpu_user_seconds_total counter',
@@ -148,6 +149,37 @@ t.test('/metrics: the database gauges, attempts and latency, process metrics', a
   t.equal(sample(after, 'sms_outbox_provider_paused', { provider: 'solapi' }), undefined, 'a resumed provider has no series')
   t.equal(sample(after, 'sms_outbox_due_messages'), 0)
   t.equal(sample(after, 'sms_outbox_oldest_due_age_seconds'), 0, '0 when nothing is due')
+})
+
+t.test('sms_outbox_oldest_transaction_age_seconds shows a transaction that holds back cleanup, and 0 once it ends', async (t) => {
+  const db = await createTestDatabase(t)
+  const app = await operableApp(t, db, { metrics: createOutboxMetrics({ pool: db.pool, log: silentLog }) })
+  const age = async () => sample((await app.inject({ method: 'GET', url: '/metrics' })).body, 'sms_outbox_oldest_transaction_age_seconds')
+  t.equal(await age(), 0, 'nothing open')
+
+  // A session left idle in a transaction that has read something: its snapshot stays.
+  const idle = await db.pool.connect()
+  t.teardown(() => idle.release())
+  await idle.query('BEGIN ISOLATION LEVEL REPEATABLE READ')
+  await idle.query('SELECT count(*) FROM sms_outbox.messages')
+  // Backdated by the database clock rather than waited for: xact_start is now() of the
+  // transaction, so the gauge must read at least the time since it began.
+  const [{ opened }] = await db.sql<{ opened: number }>(
+    `SELECT extract(epoch FROM now() - xact_start)::float8 AS opened FROM pg_stat_activity WHERE pid = $1`,
+    [(await idle.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid],
+  )
+  const open = (await age())!
+  t.ok(open > 0 && open >= opened, `${open} s, the transaction began ${opened} s before`)
+
+  await idle.query('COMMIT')
+  t.equal(await age(), 0, 'back to 0 when it ends')
+  // A transaction that read nothing in READ COMMITTED holds no snapshot between statements.
+  await idle.query('BEGIN')
+  await idle.query('SELECT 1')
+  t.equal(await age(), 0, 'an idle READ COMMITTED transaction without a write holds nothing back')
+  await idle.query('SELECT txid_current()')
+  t.ok((await age())! > 0, 'one that took a transaction id does')
+  await idle.query('ROLLBACK')
 })
 
 t.test('METRICS_TOKEN: /metrics needs it as a bearer token (as Prometheus sends it); unset, /metrics stays open', async (t) => {
@@ -211,7 +243,12 @@ t.test('a database that fails a scrape leaves the other metrics served, and says
   const warnings = lines.filter((line) => /^metrics: could not read/.test(line.msg))
   t.same(
     warnings.map((line) => line.msg.replace(/;.*/, '')).sort(),
-    ['metrics: could not read message counts', 'metrics: could not read provider pauses', 'metrics: could not read the due backlog'],
+    [
+      'metrics: could not read message counts',
+      'metrics: could not read provider pauses',
+      'metrics: could not read the due backlog',
+      'metrics: could not read the oldest transaction',
+    ],
     'one warning per reading, not one per gauge',
   )
 })

@@ -11,6 +11,7 @@ import { inputFuzz } from './input-fuzz.ts'
 import { killApi } from './kill-api.ts'
 import { killDispatchers } from './kill-dispatchers.ts'
 import { leaseVsProviderTimeout } from './lease-vs-provider-timeout.ts'
+import { longOpenTransaction } from './long-open-transaction.ts'
 import { gracefulShutdown } from './graceful-shutdown.ts'
 import { postgresRestart } from './postgres-restart.ts'
 import { reclaimAckRace } from './reclaim-ack-race.ts'
@@ -41,6 +42,7 @@ export const SCENARIOS: Scenario[] = [
   backoffProperties,
   stateMachineModel,
   reclaimAckRace,
+  longOpenTransaction,
   smallPoolBurst,
   gracefulShutdown,
   inputFuzz,
