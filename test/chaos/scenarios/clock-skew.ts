@@ -62,10 +62,11 @@ export const clockSkew: Scenario = {
         const { rows } = await ctx.pool.query(`SELECT 1 FROM sms_outbox.messages WHERE id = ANY($1::uuid[]) AND status = 'sent'`, [ids])
         return rows.length === perPhase && (ctx.provider.requestsPerId.get(hungId) ?? 0) === 1
       }, 'the retried messages sent and the hung call held', 20_000)
+      // The claim sets updated_at and locked_until from one now() (the attempt's own row
+      // is written only with its outcome, so a call in flight has none yet).
       const { rows: held } = await ctx.pool.query<{ lease_ms: number }>(
-        `SELECT (extract(epoch FROM m.locked_until - a.started_at) * 1000)::float AS lease_ms
-         FROM sms_outbox.messages m JOIN sms_outbox.message_attempts a ON a.message_id = m.id AND a.attempt = m.attempts
-         WHERE m.id = $1 AND m.status = 'sending'`,
+        `SELECT (extract(epoch FROM locked_until - updated_at) * 1000)::float AS lease_ms
+         FROM sms_outbox.messages WHERE id = $1 AND status = 'sending'`,
         [hungId],
       )
       ctx.expect(`${phase}: lease ends LEASE_MS after the claim, in database time`, held.length === 1 && Math.abs(held[0].lease_ms - leaseMs) < 1, held)

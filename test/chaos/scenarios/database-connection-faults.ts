@@ -8,9 +8,13 @@ const pollMs = Number(CHAOS_SERVICE_ENV.POLL_INTERVAL_MS)
 /**
  * 8. Every second, pg_terminate_backend on every dispatcher connection, the LISTEN ones
  * included, while messages arrive one at a time. Nothing may be stranded, and with the
- * notifications dead most of the time, pickup (from the insert's commit to the claim)
- * must stay within the poll interval: polling is the floor under LISTEN.
+ * notifications dead most of the time, pickup (from the insert's commit to the provider's
+ * receipt) must stay within the poll interval, plus the claim and the call: polling is
+ * the floor under LISTEN.
  */
+/** What a claim and the provider call after it may add to the poll interval on 2 busy cores. */
+const CALL_ALLOWANCE_MS = 50
+
 export const backendTermination: Scenario = {
   id: 8,
   name: 'backend termination every second',
@@ -31,7 +35,7 @@ export const backendTermination: Scenario = {
       }
     })()
     // Pickup runs from the insert's commit (when a dispatcher can first see the row; the
-    // INSERT has returned by then) to the claim statement's now(): one machine, one clock.
+    // INSERT has returned by then) to the provider's receipt: one process, one clock.
     const ids: string[] = []
     const committedAt = new Map<string, number>()
     for (let i = 0; i < seconds * 10; i += 1) {
@@ -43,12 +47,16 @@ export const backendTermination: Scenario = {
     inserting = false
     await terminator
     const report = await ctx.check(ids)
-    const { rows } = await ctx.pool.query<{ id: string; started_ms: number }>(`
-      SELECT message_id AS id, (extract(epoch FROM started_at) * 1000)::float AS started_ms FROM sms_outbox.message_attempts WHERE attempt = 1`)
-    const pickups = rows.map((row) => row.started_ms - committedAt.get(row.id)!)
-    const late = pickups.filter((ms) => ms > pollMs)
+    // To the provider's receipt of the first call, on the harness's clock like the commit.
+    // (An attempt's started_at is worked out when its outcome is written, and with the
+    // connections killed every second that write is sometimes retried: not a pickup time.)
+    const firstCall = new Map<string, number>()
+    for (const entry of ctx.provider.ledger) if (!firstCall.has(entry.id)) firstCall.set(entry.id, entry.at)
+    const pickups = ids.map((id) => firstCall.get(id)! - committedAt.get(id)!)
+    // The claim and the call after it take milliseconds; a missed poll would add 200.
+    const late = pickups.filter((ms) => ms > pollMs + CALL_ALLOWANCE_MS)
     ctx.expect('backends were terminated', terminated >= seconds, terminated)
-    ctx.expect('pickup within the poll interval', late.length === 0, { late: late.length, max: round(Math.max(...pickups), 0) })
+    ctx.expect(`pickup within the poll interval + ${CALL_ALLOWANCE_MS} ms`, late.length === 0, { late: late.length, max: round(Math.max(...pickups), 0) })
     ctx.expect('every message sent', report.sent === ids.length, report.sent)
     return {
       messages: ids.length,
@@ -57,6 +65,7 @@ export const backendTermination: Scenario = {
       pickup_p99_ms: round(percentile(pickups, 99), 0),
       pickup_max_ms: round(Math.max(...pickups), 0),
       poll_interval_ms: pollMs,
+      allowance_ms: CALL_ALLOWANCE_MS,
     }
   },
 }
