@@ -34,6 +34,29 @@ t.test('items added together go in one write; items added during it go together 
   t.same(await Promise.all(second), [8, 10])
 })
 
+t.test('the next write starts before the callers of the last one hear, and on the tick before them', async (t) => {
+  const events: string[] = []
+  const gates: (() => void)[] = []
+  const writer = groupCommit(async (items: number[]) => {
+    events.push(`write ${items.join(',')}`)
+    // As pg's pool does with an idle connection: the query goes out on the next tick.
+    process.nextTick(() => events.push(`sent ${items.join(',')}`))
+    await new Promise<void>((open) => gates.push(open))
+    return items
+  })
+  const first = writer.add(1).then(() => events.push('told 1'))
+  await turn()
+  const second = writer.add(2).then(() => events.push('told 2'))
+  gates.shift()!()
+  await first
+  t.same(events, ['write 1', 'sent 1', 'write 2', 'sent 2', 'told 1'], 'write 2 was on its way before caller 1 heard')
+  await turn()
+  gates.shift()!()
+  await second
+  await writer.drain()
+  t.same(events.slice(5), ['told 2'])
+})
+
 t.test('maxBatch bounds each write; the rest wait for the next', async (t) => {
   const { batches, write, release } = recordingWrite()
   const writer = groupCommit(write, { maxBatch: 2 })

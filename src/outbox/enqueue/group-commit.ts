@@ -35,19 +35,25 @@ export function groupCommit<T, R>(
   let scheduled = false
   let idle: { promise: Promise<void>; resolve: () => void } | undefined
 
-  async function writeBatch(batch: Entry[]): Promise<void> {
+  /**
+   * Writes `batch` (in halves, after a refused write that splitOnError allows) and returns
+   * how to tell its callers, so that the next write can go first.
+   */
+  async function writeBatch(batch: Entry[]): Promise<() => void> {
     try {
       const results = await write(batch.map((entry) => entry.item))
-      batch.forEach((entry, index) => entry.resolve(results[index]))
+      return () => batch.forEach((entry, index) => entry.resolve(results[index]))
     } catch (error) {
       if (batch.length > 1 && splitOnError?.(error)) {
         // Halves, not single items: one bad item among n costs about 2 log2(n) writes.
         const half = Math.ceil(batch.length / 2)
-        await writeBatch(batch.slice(0, half))
-        await writeBatch(batch.slice(half))
-      } else {
-        for (const entry of batch) entry.reject(error)
+        const tellFirstHalf = await writeBatch(batch.slice(0, half))
+        tellFirstHalf()
+        const tellSecondHalf = await writeBatch(batch.slice(half))
+        tellSecondHalf()
+        return () => {}
       }
+      return () => batch.forEach((entry) => entry.reject(error))
     }
   }
 
@@ -56,10 +62,17 @@ export function groupCommit<T, R>(
     const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch)
     queue = batch === queue ? [] : queue.slice(maxBatch)
     running = true
-    void writeBatch(batch).finally(() => {
+    void writeBatch(batch).then((tell) => {
       running = false
+      // The next write goes to the database before this one's callers hear: their answers
+      // (for the API, a socket write and a log line each) are written while it runs, not
+      // before it starts. pg's pool hands over an idle connection on the next tick, so the
+      // callers are told on the tick after that.
       pump()
-      settle()
+      process.nextTick(() => {
+        tell()
+        settle()
+      })
     })
   }
 

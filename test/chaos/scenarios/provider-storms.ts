@@ -185,8 +185,10 @@ export const hungProvider: Scenario = {
     const aborted = first.filter((a) => a.outcome === 'ambiguous' && a.error_code === 'timeout')
     const latencies = first.map((a) => a.latency_ms)
     ctx.expect('every hung call recorded ambiguous (timeout)', aborted.length === count, first.slice(0, 3))
-    // Aborted at the timeout: not before it, and not much after (one event-loop turn).
-    ctx.expect('aborted at PROVIDER_TIMEOUT_MS', Math.min(...latencies) >= timeoutMs - 5 && Math.max(...latencies) <= timeoutMs + 250, {
+    // Aborted at the timeout, and not much after (one event-loop turn). Calls that start
+    // within 1% of the timeout share one signal (CallDeadlines), so a call gets at least
+    // 99% of it; a millisecond more for the timer's rounding.
+    ctx.expect('aborted at PROVIDER_TIMEOUT_MS', Math.min(...latencies) >= timeoutMs * 0.99 - 1 && Math.max(...latencies) <= timeoutMs + 250, {
       min: Math.min(...latencies),
       max: Math.max(...latencies),
     })
