@@ -46,10 +46,10 @@ export async function readDueBacklog(db: Connection): Promise<DueBacklog> {
  * How long the oldest transaction in this database that holds back cleanup has been open:
  * one that holds a snapshot (a long query, a REPEATABLE READ transaction) or a transaction
  * id, in any session but this one; 0 when there is none (a statement that began after this
- * one's reads as 0 too). While it is open, PostgreSQL
- * keeps every row version it might still see: the outbox's claimed and sent versions pile
- * up, and each claim steps over them (chaos scenario 20). Sessions of other roles are
- * visible only to a superuser or a member of pg_read_all_stats.
+ * one's reads as 0 too). While it is open, PostgreSQL keeps every row version it might
+ * still see: the outbox's claimed and sent versions pile up, and each claim steps over
+ * them (chaos scenario 20). Sessions of other roles are visible only to a superuser or a
+ * member of pg_read_all_stats.
  */
 export async function readOldestTransactionAge(db: Connection): Promise<number> {
   const { rows } = await db.query<{ seconds: number }>(`

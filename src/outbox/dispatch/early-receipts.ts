@@ -13,7 +13,7 @@ import { reportReceipt, type ReceiptListeners, type RecordedReceipt } from './re
 export const EARLY_RECEIPT_HOURS = 24
 
 /** How often a worker looks for early receipts whose message has caught up. */
-export const EARLY_RECEIPT_INTERVAL_MS = 5_000
+const EARLY_RECEIPT_INTERVAL_MS = 5_000
 
 /** What one pass did. */
 export interface EarlyReceiptPass {
@@ -57,10 +57,7 @@ const DROP_OLD_EARLY_RECEIPTS = `
   DELETE FROM sms_outbox.early_receipts WHERE received_at < now() - $1 * interval '1 hour'`
 
 /** Runs applyEarlyReceipts now and every EARLY_RECEIPT_INTERVAL_MS. */
-export function startEarlyReceipts(
-  pool: pg.Pool,
-  { log, intervalMs = EARLY_RECEIPT_INTERVAL_MS, ...listeners }: ReceiptListeners & { log: Logger; intervalMs?: number },
-): PeriodicTask {
+export function startEarlyReceipts(pool: pg.Pool, { log, ...listeners }: ReceiptListeners & { log: Logger }): PeriodicTask {
   const pass = async () => {
     const { applied, dropped } = await applyEarlyReceipts(pool, listeners)
     if (applied.length > 0) log.info({ applied: applied.length }, `applied ${applied.length} delivery receipts that came before their send was recorded`)
@@ -68,7 +65,7 @@ export function startEarlyReceipts(
       log.warn({ dropped }, `dropped ${dropped} delivery receipts whose message never showed the provider's id in ${EARLY_RECEIPT_HOURS} h`)
     }
   }
-  return runPeriodically(intervalMs, pass, (error) =>
+  return runPeriodically(EARLY_RECEIPT_INTERVAL_MS, pass, (error) =>
     log.warn({ err: error }, 'early delivery receipts: a pass failed; trying again at the next interval'),
   )
 }

@@ -1,5 +1,5 @@
 import { claimDue } from '../../../src/outbox/dispatch/claim-due.ts'
-import { percentile } from '../checker.ts'
+import { percentile, waitForDrain } from '../checker.ts'
 import { round, type Scenario, type ScenarioContext } from '../scenario.ts'
 
 /** Dead row versions of `messages`, as PostgreSQL's statistics count them. */
@@ -22,13 +22,9 @@ async function churn(ctx: ScenarioContext, count: number, label: string): Promis
      RETURNING id`,
     [count, label],
   )
-  for (;;) {
-    const { rows: [{ open }] } = await ctx.pool.query<{ open: number }>(
-      `SELECT count(*)::int AS open FROM sms_outbox.messages WHERE status IN ('pending', 'sending')`,
-    )
-    if (open === 0) return rows.map((row) => row.id)
-    await new Promise((done) => setTimeout(done, 200))
-  }
+  const { drained } = await waitForDrain(ctx.pool, { leaseMs: 0, timeoutMs: 120_000 })
+  if (!drained) throw new Error(`the ${label} messages were not all sent within 2 minutes`)
+  return rows.map((row) => row.id)
 }
 
 /**
