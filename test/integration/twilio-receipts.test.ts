@@ -203,4 +203,8 @@ t.test('without PUBLIC_URL no callbacks are asked for and the route does not exi
   t.teardown(() => provider.close?.())
   t.match(await provider.send({ id: 'x', to: '+821012345678', text: 'hi', type: 'SMS' }, AbortSignal.timeout(2_000)), { kind: 'ok' })
   t.equal(fake.ledger[0].statusCallback, undefined)
+  t.notOk(provider.pushesReceipts, 'no callbacks, so workers run no pass over early receipts')
+  const withCallbacks = createTwilioProvider({ ...account, baseUrl: fake.baseUrl, from: '+15005550006', statusCallback: CALLBACK_URL })
+  t.teardown(() => withCallbacks.close?.())
+  t.ok(withCallbacks.pushesReceipts)
 })
