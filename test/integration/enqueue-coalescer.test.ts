@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildTestApp } from '../helpers/test-app.ts'
-import { IdempotencyConflict } from '../../src/outbox/enqueue/enqueue.ts'
+import { enqueueMessages, IdempotencyConflict } from '../../src/outbox/enqueue/enqueue.ts'
 import { createEnqueueCoalescer } from '../../src/outbox/enqueue/enqueue-coalescer.ts'
 import { prepareMessage } from '../../src/outbox/enqueue/prepare-message.ts'
 import { silentLog } from '../helpers/outbox-fixture.ts'
@@ -27,6 +27,33 @@ t.test('concurrent messages share one INSERT, and each caller hears only after i
   // One statement, one now(): the 20 rows share a created_at.
   const statements = (await db.sql(`SELECT count(DISTINCT created_at)::int AS n FROM sms_outbox.messages`))[0].n - statementsBefore
   t.equal(statements, 1)
+})
+
+t.test('what a caller gets back is the row as stored, whatever the message carried', async (t) => {
+  const storedRow = async (id: string) =>
+    (
+      await db.sql(
+        `SELECT id, status, recipient AS "to", body AS "text", type, bytes, attempts, max_retries AS "maxRetries",
+                next_attempt_at AS "nextAttemptAt", last_error_code AS "lastErrorCode", last_error AS "lastError",
+                provider, provider_message_id AS "providerMessageId", metadata, created_at AS "createdAt",
+                updated_at AS "updatedAt", sent_at AS "sentAt", expires_at AS "expiresAt", erased_at AS "erasedAt",
+                delivery_status AS "deliveryStatus", delivery_at AS "deliveryAt", delivery_error_code AS "deliveryErrorCode"
+         FROM sms_outbox.messages WHERE id = $1`,
+        [id],
+      )
+    )[0]
+  const later = new Date(Date.now() + 3_600_000).toISOString()
+  const requests = [
+    { to: '010-1234-5678', text: 'plain' },
+    { to: '+821012345678', text: '예약 알림', sendAt: later, metadata: { order: 7, tags: ['a'], nested: { ok: true } } },
+    { to: '010-1234-5678', text: 'x'.repeat(200), maxRetries: 0, expiresAt: later },
+  ]
+  const single = await Promise.all(requests.map((request, i) => coalescer.enqueue(prepareMessage(request, { defaultMaxRetries: 3, idempotencyKey: `as-stored-${i}` }), 600)))
+  const batch = await enqueueMessages(db.pool, requests.map((request) => prepareMessage(request, { defaultMaxRetries: 3 })), 600)
+  for (const { message: returned, created } of [...single, ...batch]) {
+    t.equal(created, true)
+    t.strictSame(returned, await storedRow(returned.id), `message "${returned.text?.slice(0, 10)}"`)
+  }
 })
 
 t.test('one key twice in one INSERT: the first is created, a same-body repeat gets it back, another body a conflict', async (t) => {
