@@ -300,9 +300,10 @@ try {
 }
 
 /**
- * pgbench, 32 clients, each committing one INSERT of a message row at a time: into a
- * table shaped like `messages` (same columns, constraints and indexes) without its
- * NOTIFY trigger, the ceiling; and into `messages` itself, trigger and all.
+ * pgbench, 32 clients, each committing one INSERT of a message row (with an id of the
+ * service's kind) at a time: into a table shaped like `messages` (same columns,
+ * constraints and indexes) without its NOTIFY trigger, the ceiling; and into `messages`
+ * itself, trigger and all.
  */
 async function measurePgbench(): Promise<NonNullable<BenchResult['pgbench']>> {
   const binary = findPgbench()
@@ -311,12 +312,17 @@ async function measurePgbench(): Promise<NonNullable<BenchResult['pgbench']>> {
   const url = await server.createDatabase('pgbench')
   await applyMigrations(url)
   await sql(url, 'CREATE TABLE messages_plain (LIKE sms_outbox.messages INCLUDING ALL)')
+  // The service's ids are time-ordered (UUIDv7); so are the ceiling's. PostgreSQL has
+  // uuidv7() from 18; before, the same layout: the clock's milliseconds, version 7.
+  const timeOrderedId = Number.parseInt(server.version, 10) >= 18
+    ? 'uuidv7()'
+    : `encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid`
   const script = (table: string) => {
     const file = join(workDir, `${table.replace('.', '-')}.sql`)
     writeFileSync(
       file,
       `INSERT INTO ${table} (id, recipient, body, type, bytes, max_retries, next_attempt_at, expires_at)
-       VALUES (gen_random_uuid(), '+821012345678', '[sms-outbox] 인증번호 [482913]를 입력해 주세요.', 'SMS', 43, 3, now(), now() + interval '1 day');\n`,
+       VALUES (${timeOrderedId}, '+821012345678', '[sms-outbox] 인증번호 [482913]를 입력해 주세요.', 'SMS', 43, 3, now(), now() + interval '1 day');\n`,
     )
     return file
   }

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { version } from 'uuid'
 import { buildTestApp } from '../helpers/test-app.ts'
 import { enqueueMessages, IdempotencyConflict } from '../../src/outbox/enqueue/enqueue.ts'
 import { createEnqueueCoalescer } from '../../src/outbox/enqueue/enqueue-coalescer.ts'
@@ -54,6 +55,17 @@ t.test('what a caller gets back is the row as stored, whatever the message carri
     t.equal(created, true)
     t.strictSame(returned, await storedRow(returned.id), `message "${returned.text?.slice(0, 10)}"`)
   }
+})
+
+t.test('ids are time-ordered (UUIDv7), so new rows join the end of the primary key', async (t) => {
+  const ids: string[] = []
+  for (let round = 0; round < 3; round += 1) {
+    ids.push((await coalescer.enqueue(message(`ordered ${round}`), 600)).message.id)
+    ids.push(...(await enqueueMessages(db.pool, [message(`ordered ${round}a`), message(`ordered ${round}b`)], 600)).map((result) => result.message.id))
+  }
+  t.strictSame(ids.map((id) => version(id)), ids.map(() => 7))
+  const byKey = (await db.sql(`SELECT id FROM sms_outbox.messages WHERE id = ANY($1::uuid[]) ORDER BY id`, [ids])).map((row) => row.id)
+  t.strictSame(byKey, ids, 'the primary key orders them as they were written')
 })
 
 t.test('one key twice in one INSERT: the first is created, a same-body repeat gets it back, another body a conflict', async (t) => {
