@@ -50,7 +50,8 @@ const MESSAGE_COLUMNS = `
   max_retries AS "maxRetries", next_attempt_at AS "nextAttemptAt",
   last_error_code AS "lastErrorCode", last_error AS "lastError", provider,
   provider_message_id AS "providerMessageId", metadata, created_at AS "createdAt",
-  updated_at AS "updatedAt", sent_at AS "sentAt", expires_at AS "expiresAt", erased_at AS "erasedAt"`
+  updated_at AS "updatedAt", sent_at AS "sentAt", expires_at AS "expiresAt", erased_at AS "erasedAt",
+  delivery_status AS "deliveryStatus", delivery_at AS "deliveryAt", delivery_error_code AS "deliveryErrorCode"`
 
 // What only the database knows of a row it just inserted: its clock's deadlines. The rest
 // of the row is the caller's message and the columns' defaults (insertedRecord). Returning
