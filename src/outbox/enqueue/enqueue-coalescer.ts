@@ -1,4 +1,3 @@
-import { appendFileSync } from "node:fs"
 import type pg from 'pg'
 import { isDatabaseUnavailable } from '../../db/database-unavailable.ts'
 import { enqueueEach, type Enqueued, type NewMessage } from './enqueue.ts'
@@ -27,23 +26,13 @@ const MAX_BATCH = 1_000
  * whole group at once.
  */
 export function createEnqueueCoalescer(pool: pg.Pool): EnqueueCoalescer {
-  const durations: number[] = []
-  const sizes: number[] = []
-  if (process.env.SCRATCH_TIMING) process.on('exit', () => {
-    const d = durations.slice(2000).sort((a, b) => a - b), q = (p: number) => d[Math.floor(p * d.length)]?.toFixed(3)
-    appendFileSync("/tmp/scratch-timing.txt", `SCRATCH writes ${d.length} p10 ${q(0.1)} p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} rows ${(sizes.reduce((a, b) => a + b, 0) / sizes.length).toFixed(1)}\n`)
-  })
   const writer = groupCommit(
-    async (items: { message: NewMessage; ttlSeconds: number }[]) => {
-      const t0 = performance.now()
-      const r = await enqueueEach(
+    (items: { message: NewMessage; ttlSeconds: number }[]) =>
+      enqueueEach(
         pool,
         items.map((item) => item.message),
         items.map((item) => item.ttlSeconds),
-      )
-      durations.push(performance.now() - t0); sizes.push(items.length)
-      return r
-    },
+      ),
     { maxBatch: MAX_BATCH, splitOnError: (error) => !isDatabaseUnavailable(error) },
   )
   return {
