@@ -36,6 +36,27 @@ t.test('two dispatchers on one table never send a row twice', async (t) => {
   t.same(counts, { sent: 300, most: 1 })
 })
 
+t.test('a claim that starts after its deadline claims nothing: its caller stopped waiting for it', async (t) => {
+  const db = await createTestDatabase(t)
+  const id = await enqueue(db)
+  const [{ now }] = await db.sql(`SELECT now()`)
+  const options = { limit: 10, leaseMs: 60_000, provider: 'webhook', probeIntervalMs: 1_000 }
+
+  const late = await claimDue(db.pool, { ...options, deadline: new Date(now.getTime() - 1_000) })
+  t.same(late.messages, [])
+  t.match(
+    (await db.sql(`SELECT status, attempts, counted_attempts, lease_token FROM sms_outbox.messages WHERE id = $1`, [id]))[0],
+    { status: 'pending', attempts: 0, counted_attempts: 0, lease_token: null },
+    'the row is as it was: no lease that nobody holds',
+  )
+  t.match(await db.sql(`SELECT first_attempts, retries FROM sms_outbox.provider_limits WHERE provider = 'webhook'`), [{ first_attempts: 0, retries: 0 }])
+
+  const onTime = await claimDue(db.pool, { ...options, deadline: new Date(now.getTime() + 60_000) })
+  t.same(onTime.messages.map((message) => message.id), [id])
+  // What a DatabaseClock reads the database's time from.
+  t.ok(Math.abs(onTime.databaseTime.getTime() - now.getTime()) < 60_000, `databaseTime ${onTime.databaseTime.toISOString()} near now()`)
+})
+
 t.test('an expired lease is reclaimed: the interrupted attempt is written ambiguous and the row is sent again', async (t) => {
   const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)

@@ -36,6 +36,11 @@ export interface ClaimOptions {
    * `minPerMinute`. Unset: no budget.
    */
   retryBudget?: { ratio: number; minPerMinute: number }
+  /**
+   * The database's time after which nobody waits for this claim's answer any more: a
+   * claim that runs later claims nothing. Unset: no deadline.
+   */
+  deadline?: Date
 }
 
 export interface Claim {
@@ -46,6 +51,8 @@ export interface Claim {
    * again then, not at its next poll.
    */
   claimAgainInMs: number | null
+  /** The database's clock when the statement started, for a DatabaseClock. */
+  databaseTime: Date
 }
 
 /**
@@ -75,13 +82,15 @@ export interface Claim {
  * behind it: a rate limit's 429 or a paused account does not make one. Retries over the
  * budget stay due, in order, and first attempts go ahead of them; a probe is never held
  * back by the budget.
+ *
+ * A claim that starts after its `deadline` claims nothing: its caller gave up on it.
  */
 export async function claimDue(
   db: Connection,
-  { limit, leaseMs, provider, probeIntervalMs, rateLimit, retryBudget }: ClaimOptions,
+  { limit, leaseMs, provider, probeIntervalMs, rateLimit, retryBudget, deadline }: ClaimOptions,
 ): Promise<Claim> {
   const [name, statement] = rateLimit ? ['sms-outbox.claim-due-rate-limited', CLAIM_DUE_RATE_LIMITED] : ['sms-outbox.claim-due', CLAIM_DUE]
-  const { rows } = await queryPrepared<ClaimedMessage & { claimAgainInMs: number | null }>(db, name, statement, [
+  const { rows } = await queryPrepared<ClaimedMessage & { claimAgainInMs: number | null; databaseTime: Date }>(db, name, statement, [
     provider,
     probeIntervalMs,
     limit,
@@ -90,11 +99,12 @@ export async function claimDue(
     rateLimit?.bucketSize ?? null,
     retryBudget?.ratio ?? null,
     retryBudget?.minPerMinute ?? null,
+    deadline ?? null,
   ])
-  // The statement returns one row even when it claims nothing, to carry claimAgainInMs.
-  const claimAgainInMs = rows[0]?.claimAgainInMs ?? null
-  const messages = rows.filter((row) => row.id !== null).map(({ claimAgainInMs: _, ...message }) => message)
-  return { messages, claimAgainInMs }
+  // The statement returns one row even when it claims nothing.
+  const { claimAgainInMs, databaseTime } = rows[0]
+  const messages = rows.filter((row) => row.id !== null).map(({ claimAgainInMs: _, databaseTime: __, ...message }) => message)
+  return { messages, claimAgainInMs, databaseTime }
 }
 
 // The dispatcher's hot path runs on the pg pool under Prisma, not through Prisma's raw
@@ -156,7 +166,11 @@ const claimDueStatement = ({ lockLimits }: { lockLimits: boolean }) => `
     -- LEAST ignores NULLs, so an unset rate limit or retry budget (NULL) caps nothing.
     SELECT w.*,
       least($6::float8, w.refilled) AS tokens,
-      CASE WHEN EXISTS (SELECT 1 FROM probe) THEN 1
+      -- Past the deadline its caller has stopped waiting (a statement held up in a network
+      -- partition runs when the link comes back): rows claimed now would sit under a lease
+      -- nobody holds until it ran out.
+      CASE WHEN clock_timestamp() > $9::timestamptz THEN 0
+           WHEN EXISTS (SELECT 1 FROM probe) THEN 1
            WHEN EXISTS (SELECT 1 FROM paused) OR w.missing THEN 0
            ELSE least($3::int, floor(least($6::float8, w.refilled)))::int END AS take,
       CASE WHEN EXISTS (SELECT 1 FROM probe) THEN 1
@@ -240,14 +254,15 @@ const claimDueStatement = ({ lockLimits }: { lockLimits: boolean }) => `
     FROM allowance a, spent s
     WHERE p.provider = $1 AND s.first_attempts + s.retries > 0
   )
-  -- One row even when nothing was claimed, to carry claimAgainInMs.
+  -- One row even when nothing was claimed, to carry claimAgainInMs and the database's time.
   SELECT c.id, c.recipient AS "to", c.body AS "text", c.type, c.attempts,
          c.counted_attempts AS "countedAttempts", c.max_retries AS "maxRetries",
          c.lease_token::text AS "leaseToken", EXISTS (SELECT 1 FROM probe) AS probe,
          CASE WHEN a.missing THEN 0
               WHEN a.tokens - s.first_attempts - s.retries < 1
               THEN ceil((1 - (a.tokens - s.first_attempts - s.retries)) / $5::float8 * 1000)::int
-         END AS "claimAgainInMs"
+         END AS "claimAgainInMs",
+         statement_timestamp() AS "databaseTime"
   FROM allowance a CROSS JOIN spent s LEFT JOIN claimed c ON true`
 
 const CLAIM_DUE = claimDueStatement({ lockLimits: false })

@@ -7,6 +7,8 @@ import type { OutgoingSms, SendOutcome, SmsProvider } from '../../providers/prov
 import type { BackoffPolicy } from './backoff.ts'
 import { CallDeadlines } from './call-deadlines.ts'
 import { claimDue, type ClaimedMessage, type ClaimOptions } from './claim-due.ts'
+import { DatabaseClock } from './database-clock.ts'
+import { CONNECTION_TIMEOUT_MS, QUERY_TIMEOUT_MS } from '../../db/pool.ts'
 import { expireOverdue } from './expire-overdue.ts'
 import { groupCommit } from '../enqueue/group-commit.ts'
 import { pauseProvider, resumeProvider } from './provider-pauses.ts'
@@ -67,6 +69,12 @@ const CLAIMED_AHEAD = 3
 /** Lease left over for a queued row's call beyond PROVIDER_TIMEOUT_MS: the claim's own round trip. */
 const LEASE_MARGIN_MS = 1_000
 
+/**
+ * The longest a claim's caller waits for its answer (the pool's wait for a connection,
+ * then for the statement): a claim that starts later claims nothing (claimDue's deadline).
+ */
+const CLAIM_ANSWER_WAIT_MS = CONNECTION_TIMEOUT_MS + QUERY_TIMEOUT_MS
+
 const processClock: LoopClock = {
   now: () => performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
@@ -125,6 +133,8 @@ export class Dispatcher {
   readonly #perCall: number
   readonly #recorder: ReturnType<typeof groupCommit<AttemptResult, boolean>>
   readonly #deadlines: CallDeadlines
+  /** For the claims' deadlines, in the database's time. */
+  readonly #databaseClock: DatabaseClock
   #stopping = false
   #loop: Promise<void> | undefined
   #wakeUp: (() => void) | undefined
@@ -139,6 +149,7 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     this.#options = options
     this.#clock = options.clock ?? processClock
+    this.#databaseClock = new DatabaseClock(() => this.#clock.now())
     const { provider, batchSize } = options
     this.#perCall = provider.sendMany ? Math.max(1, Math.min(batchSize, provider.batchLimit ?? 1)) : 1
     const inCalls = options.concurrency * this.#perCall
@@ -267,14 +278,17 @@ export class Dispatcher {
     const { pool, provider, leaseMs, probeIntervalMs, rateLimit, retryBudget } = this.#options
     const limit = this.#freeSlots()
     if (limit <= 0 || this.#stopping) return 0
-    const { messages: claimed, claimAgainInMs } = await claimDue(pool, {
+    const sentAt = this.#databaseClock.now()
+    const { messages: claimed, claimAgainInMs, databaseTime } = await claimDue(pool, {
       limit,
       leaseMs,
       provider: provider.name,
       probeIntervalMs,
       rateLimit,
       retryBudget,
+      deadline: this.#databaseClock.inMs(CLAIM_ANSWER_WAIT_MS),
     })
+    this.#databaseClock.observe(databaseTime, sentAt, this.#databaseClock.now())
     this.#backlog = claimed.length === limit
     // Held back by the rate limit, a backlog is claimed again as soon as the limit allows
     // another message, not a poll interval later.
