@@ -12,7 +12,7 @@ export class DatabaseClock {
     this.#now = now
   }
 
-  /** A statement sent at `sentAt` and answered at `answeredAt` (this clock) ran at `databaseTime`. */
+  /** A statement sent at `sentAt` and answered at `answeredAt` (on the clock this one was made with) ran at `databaseTime`. */
   observe(databaseTime: Date, sentAt: number, answeredAt: number): void {
     this.#offsetMs = databaseTime.getTime() - (sentAt + answeredAt) / 2
   }
@@ -20,10 +20,5 @@ export class DatabaseClock {
   /** The database's time `ms` from now; undefined until a statement has reported one. */
   inMs(ms: number): Date | undefined {
     return this.#offsetMs === undefined ? undefined : new Date(this.#now() + this.#offsetMs + ms)
-  }
-
-  /** This clock's now, to pass to observe(). */
-  now(): number {
-    return this.#now()
   }
 }

@@ -278,7 +278,7 @@ export class Dispatcher {
     const { pool, provider, leaseMs, probeIntervalMs, rateLimit, retryBudget } = this.#options
     const limit = this.#freeSlots()
     if (limit <= 0 || this.#stopping) return 0
-    const sentAt = this.#databaseClock.now()
+    const sentAt = this.#clock.now()
     const { messages: claimed, claimAgainInMs, databaseTime } = await claimDue(pool, {
       limit,
       leaseMs,
@@ -288,7 +288,7 @@ export class Dispatcher {
       retryBudget,
       deadline: this.#databaseClock.inMs(CLAIM_ANSWER_WAIT_MS),
     })
-    this.#databaseClock.observe(databaseTime, sentAt, this.#databaseClock.now())
+    this.#databaseClock.observe(databaseTime, sentAt, this.#clock.now())
     this.#backlog = claimed.length === limit
     // Held back by the rate limit, a backlog is claimed again as soon as the limit allows
     // another message, not a poll interval later.
