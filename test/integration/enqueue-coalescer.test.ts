@@ -120,3 +120,26 @@ t.test('over HTTP, parallel requests with one key and two bodies: one 202, 200 f
   t.equal(new Set(responses.filter((r) => r.statusCode < 300).map((r) => r.json().id)).size, 1)
   t.equal(await rowsWithKey('race-2'), 1)
 })
+
+t.test('keys still deduplicate on a unique index of the keys alone, the one the next release builds', async (t) => {
+  // A partial index drops the NULL key of every keyless message (and of each of its
+  // updates) from the index. The INSERT must work with both indexes, since a release that
+  // swaps them runs beside the one before it while it deploys.
+  const partial = await createTestDatabase(t)
+  await partial.sql(`DROP INDEX sms_outbox.messages_idempotency_key_key`)
+  await partial.sql(`CREATE UNIQUE INDEX messages_idempotency_key_key ON sms_outbox.messages (idempotency_key) WHERE idempotency_key IS NOT NULL`)
+  const enqueue = createEnqueueCoalescer(partial.pool)
+  const [first, repeat, keyless, another] = await Promise.all([
+    enqueue.enqueue(message('order shipped', 'order-8'), 600),
+    enqueue.enqueue(message('order shipped', 'order-8'), 600),
+    enqueue.enqueue(message('no key'), 600),
+    enqueue.enqueue(message('no key either'), 600),
+  ])
+  t.equal(first.created, true)
+  t.match(repeat, { created: false, message: { id: first.message.id } }, 'the repeat gets the first one back')
+  t.match([keyless.created, another.created], [true, true], 'messages without a key never conflict')
+  const later = await enqueueMessages(partial.pool, [message('order shipped', 'order-8')], 600)
+  t.match(later, [{ created: false, message: { id: first.message.id } }], 'and so does a later batch')
+  const [{ n }] = await partial.sql(`SELECT count(*)::int AS n FROM sms_outbox.messages`)
+  t.equal(n, 3)
+})

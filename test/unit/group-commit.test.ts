@@ -123,3 +123,45 @@ t.test('drain waits for queued and running writes', async (t) => {
   await draining
   t.equal(settled, 2)
 })
+
+t.test('with a fill, each write waits until it carries that many items', async (t) => {
+  const { batches, write, release } = recordingWrite()
+  // A wait no test outlasts: only the count can start these writes.
+  const writer = groupCommit(write, { fill: { items: 3, waitMs: 3_600_000 } })
+  const first = [1, 2].map((item) => writer.add(item))
+  await turn()
+  t.same(batches, [], 'two of three: no write yet')
+  first.push(writer.add(3))
+  await turn()
+  t.same(batches, [[1, 2, 3]])
+  const second = [4, 5, 6, 7].map((item) => writer.add(item))
+  release()
+  t.same(await Promise.all(first), [2, 4, 6])
+  await turn()
+  t.same(batches, [[1, 2, 3], [4, 5, 6, 7]], 'items that came during a write already fill the next one')
+  release()
+  t.same(await Promise.all(second), [8, 10, 12, 14])
+})
+
+t.test('with a fill, a write that is not full starts waitMs after its first item', async (t) => {
+  const started: { items: number[]; at: number }[] = []
+  const writer = groupCommit(
+    async (items: number[]) => {
+      started.push({ items, at: performance.now() })
+      return items
+    },
+    { fill: { items: 100, waitMs: 40 } },
+  )
+  const addedAt = performance.now()
+  const results = [writer.add(1)]
+  await turn()
+  results.push(writer.add(2))
+  await turn()
+  t.same(started, [], 'not full, not yet waited: no write')
+  t.same(await Promise.all(results), [1, 2])
+  t.same(started.map((write) => write.items), [[1, 2]], 'both in the one write')
+  // Node's timers count whole milliseconds from the loop's cached time: up to 1 ms early
+  // against performance.now().
+  t.ok(started[0].at - addedAt >= 39, `the write started ${(started[0].at - addedAt).toFixed(1)} ms after the first item`)
+  await writer.drain()
+})

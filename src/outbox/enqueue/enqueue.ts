@@ -115,7 +115,10 @@ const INSERT_MESSAGES = `
   -- In the callers' order: of two messages with one key, the first is the one written (the
   -- anti-join above may hand rows over in any order).
   ORDER BY i.position
-  ON CONFLICT (idempotency_key) DO NOTHING
+  -- Matches today's unique index on every key, NULLs included, and a partial one on the
+  -- keys alone, which a later release may build instead (each keyless row's NULL entry,
+  -- and one more for each of its updates, then leaves that index).
+  ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING ${INSERTED_COLUMNS}`
 
 const FIND_BY_KEYS = `

@@ -8,6 +8,12 @@ export interface GroupCommitOptions {
    * such as an unreachable database.
    */
   splitOnError?: (error: unknown) => boolean
+  /**
+   * A write waits until it carries `items`, or `waitMs` after the first of them came:
+   * fewer, larger writes for callers that can wait. Default: no wait, a write starts as
+   * soon as the one before it is done.
+   */
+  fill?: { items: number; waitMs: number }
 }
 
 export interface GroupCommit<T, R> {
@@ -20,14 +26,15 @@ export interface GroupCommit<T, R> {
 /**
  * Turns a function that writes many items in one statement into one that takes a single
  * item. Items that arrive while a write is running wait and go together in the next one,
- * so a busy caller makes a few large writes and an idle one waits for nobody. A write
- * starts at the end of the current turn of the event loop (setImmediate), so that items
- * that arrived together (requests read from many sockets at once) also go together.
+ * so a busy caller makes a few large writes and an idle one waits for nobody (unless it
+ * asked for a `fill`). A write starts at the end of the current turn of the event loop
+ * (setImmediate), so that items that arrived together (requests read from many sockets
+ * at once) also go together.
  * `write` returns one result per item, in order.
  */
 export function groupCommit<T, R>(
   write: (items: T[]) => Promise<R[]>,
-  { maxBatch = Number.POSITIVE_INFINITY, splitOnError }: GroupCommitOptions = {},
+  { maxBatch = Number.POSITIVE_INFINITY, splitOnError, fill }: GroupCommitOptions = {},
 ): GroupCommit<T, R> {
   type Entry = { item: T; resolve: (result: R) => void; reject: (error: unknown) => void }
   let queue: Entry[] = []
@@ -57,8 +64,23 @@ export function groupCommit<T, R>(
     }
   }
 
-  function pump(): void {
+  let fillTimer: NodeJS.Timeout | undefined
+  let firstQueuedAt = 0
+
+  function pump(waited = false): void {
     if (running || queue.length === 0) return
+    if (fill && !waited && queue.length < fill.items) {
+      const waitMs = fill.waitMs - (performance.now() - firstQueuedAt)
+      if (waitMs > 0) {
+        fillTimer ??= setTimeout(() => {
+          fillTimer = undefined
+          pump(true)
+        }, waitMs)
+        return
+      }
+    }
+    clearTimeout(fillTimer)
+    fillTimer = undefined
     const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch)
     queue = batch === queue ? [] : queue.slice(maxBatch)
     running = true
@@ -85,6 +107,7 @@ export function groupCommit<T, R>(
 
   return {
     add(item) {
+      if (queue.length === 0) firstQueuedAt = performance.now()
       const result = new Promise<R>((resolve, reject) => queue.push({ item, resolve, reject }))
       if (!scheduled) {
         scheduled = true
