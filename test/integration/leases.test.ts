@@ -57,6 +57,30 @@ t.test('a claim that starts after its deadline claims nothing: its caller stoppe
   t.ok(Math.abs(onTime.databaseTime.getTime() - now.getTime()) < 60_000, `databaseTime ${onTime.databaseTime.toISOString()} near now()`)
 })
 
+t.test(`a dispatcher's claims carry a deadline in the database's time, once it has read that time`, async (t) => {
+  const db = await createTestDatabase(t)
+  const fake = await startFakeWebhook(t)
+  // The pool is the real one; it only notes each claim's deadline ($9) on its way out.
+  const deadlines: (Date | null)[] = []
+  const query = db.pool.query.bind(db.pool) as (...args: unknown[]) => Promise<unknown>
+  db.pool.query = ((config: unknown, ...rest: unknown[]) => {
+    const statement = config as { name?: string; values?: unknown[] }
+    if (statement?.name === 'sms-outbox.claim-due') deadlines.push((statement.values?.[8] as Date | null) ?? null)
+    return query(config, ...rest)
+  }) as typeof db.pool.query
+  const { watch } = runningDispatcher(t, db, fake.url)
+  await watch.pass(3)
+  const [{ now }] = await db.sql(`SELECT clock_timestamp() AS now`)
+  t.equal(deadlines[0], null, `the first claim has no reading of the database's clock yet`)
+  t.ok(deadlines.length >= 3)
+  const last = deadlines.at(-1)
+  if (!t.ok(last instanceof Date, 'every claim after it has one')) return
+  // CONNECTION_TIMEOUT_MS + QUERY_TIMEOUT_MS (20 s) after the claim was sent, read off a
+  // clock measured to within half a round trip; the claim was sent a moment ago.
+  const ahead = (last as Date).getTime() - now.getTime()
+  t.ok(ahead > 10_000 && ahead < 21_000, `the last deadline is ${ahead} ms after the database's now()`)
+})
+
 t.test('an expired lease is reclaimed: the interrupted attempt is written ambiguous and the row is sent again', async (t) => {
   const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
