@@ -76,9 +76,10 @@ t.test(`a dispatcher's claims carry a deadline in the database's time, once it h
   const last = deadlines.at(-1)
   if (!t.ok(last instanceof Date, 'every claim after it has one')) return
   // CONNECTION_TIMEOUT_MS + QUERY_TIMEOUT_MS (20 s) after the claim was sent, read off a
-  // clock measured to within half a round trip; the claim was sent a moment ago.
+  // clock measured to within half a round trip (seconds, on a machine busy enough); the
+  // claim was sent a moment before now().
   const ahead = (last as Date).getTime() - now.getTime()
-  t.ok(ahead > 10_000 && ahead < 21_000, `the last deadline is ${ahead} ms after the database's now()`)
+  t.ok(ahead > 10_000 && ahead < 25_000, `the last deadline is ${ahead} ms after the database's now()`)
 })
 
 t.test('an expired lease is reclaimed: the interrupted attempt is written ambiguous and the row is sent again', async (t) => {
