@@ -9,6 +9,7 @@ import { CallDeadlines } from './call-deadlines.ts'
 import { claimDue, type ClaimedMessage, type ClaimOptions } from './claim-due.ts'
 import { DatabaseClock } from './database-clock.ts'
 import { CONNECTION_TIMEOUT_MS, QUERY_TIMEOUT_MS } from '../../db/pool.ts'
+import { PlanRefresh } from '../../db/plan-refresh.ts'
 import { expireOverdue } from './expire-overdue.ts'
 import { groupCommit } from '../enqueue/group-commit.ts'
 import { pauseProvider, resumeProvider } from './provider-pauses.ts'
@@ -79,6 +80,12 @@ const CLAIMED_AHEAD = 3
  */
 const OUTCOME_FILL_WAIT_MS = 20
 
+/**
+ * A backlog after a quiet spell has the pool's connections plan the hot statements again
+ * (PlanRefresh), at most this often: plans made while the outbox was empty read it whole.
+ */
+const PLAN_REFRESH_INTERVAL_MS = 60_000
+
 /** Lease left over for a queued row's call beyond PROVIDER_TIMEOUT_MS: the claim's own round trip. */
 const LEASE_MARGIN_MS = 1_000
 
@@ -148,6 +155,8 @@ export class Dispatcher {
   readonly #deadlines: CallDeadlines
   /** For the claims' deadlines, in the database's time. */
   readonly #databaseClock: DatabaseClock
+  readonly #plans: PlanRefresh
+  #plansRefreshedAt = Number.NEGATIVE_INFINITY
   #stopping = false
   #loop: Promise<void> | undefined
   #wakeUp: (() => void) | undefined
@@ -163,6 +172,7 @@ export class Dispatcher {
     this.#options = options
     this.#clock = options.clock ?? processClock
     this.#databaseClock = new DatabaseClock(() => this.#clock.now())
+    this.#plans = new PlanRefresh(options.pool)
     const { provider, batchSize } = options
     this.#perCall = provider.sendMany ? Math.max(1, Math.min(batchSize, provider.batchLimit ?? 1)) : 1
     const inCalls = options.concurrency * this.#perCall
@@ -203,6 +213,7 @@ export class Dispatcher {
     await Promise.all(this.#deliveries)
     await Promise.all(this.#releasing)
     await this.#recorder.drain()
+    this.#plans.close()
   }
 
   async #run(): Promise<void> {
@@ -302,7 +313,9 @@ export class Dispatcher {
       deadline: this.#databaseClock.inMs(CLAIM_ANSWER_WAIT_MS),
     })
     this.#databaseClock.observe(databaseTime, sentAt, this.#clock.now())
-    this.#backlog = claimed.length === limit
+    const backlog = claimed.length === limit
+    if (backlog && !this.#backlog) this.#backlogBegan()
+    this.#backlog = backlog
     // Held back by the rate limit, a backlog is claimed again as soon as the limit allows
     // another message, not a poll interval later.
     if (claimAgainInMs !== null) this.#wakeAfter(claimAgainInMs)
@@ -310,6 +323,17 @@ export class Dispatcher {
     for (const message of claimed) this.#queued.push({ message, claimedAt })
     this.#startCalls()
     return claimed.length
+  }
+
+  /**
+   * The outbox may have grown since this pool's plans were made (a burst after a quiet
+   * spell): each connection plans the statements again before its next one.
+   */
+  #backlogBegan(): void {
+    const now = this.#clock.now()
+    if (now - this.#plansRefreshedAt < PLAN_REFRESH_INTERVAL_MS) return
+    this.#plansRefreshedAt = now
+    this.#plans.request()
   }
 
   /**
