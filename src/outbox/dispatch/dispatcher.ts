@@ -83,8 +83,11 @@ const OUTCOME_FILL_WAIT_MS = 20
 /**
  * A backlog after a quiet spell has the pool's connections plan the hot statements again
  * (PlanRefresh), at most this often: plans made while the outbox was empty read it whole.
+ * PostgreSQL plans again whenever `messages` is analyzed or truncated, so a quiet spell
+ * can leave such plans behind at any time; a minute's limit let a second burst within
+ * the minute of the first drain on them (the bench's `scale` phase, every time).
  */
-const PLAN_REFRESH_INTERVAL_MS = 60_000
+const PLAN_REFRESH_INTERVAL_MS = 1_000
 
 /** Lease left over for a queued row's call beyond PROVIDER_TIMEOUT_MS: the claim's own round trip. */
 const LEASE_MARGIN_MS = 1_000
@@ -157,6 +160,8 @@ export class Dispatcher {
   readonly #databaseClock: DatabaseClock
   readonly #plans: PlanRefresh
   #plansRefreshedAt = Number.NEGATIVE_INFINITY
+  /** A claim found nothing due since the last refresh: plans may have been made meanwhile on an empty outbox. */
+  #quietSincePlansRefreshed = false
   #stopping = false
   #loop: Promise<void> | undefined
   #wakeUp: (() => void) | undefined
@@ -313,6 +318,7 @@ export class Dispatcher {
       deadline: this.#databaseClock.inMs(CLAIM_ANSWER_WAIT_MS),
     })
     this.#databaseClock.observe(databaseTime, sentAt, this.#clock.now())
+    if (claimed.length === 0) this.#quietSincePlansRefreshed = true
     const backlog = claimed.length === limit
     if (backlog && !this.#backlog) this.#backlogBegan()
     this.#backlog = backlog
@@ -331,8 +337,10 @@ export class Dispatcher {
    */
   #backlogBegan(): void {
     const now = this.#clock.now()
-    if (now - this.#plansRefreshedAt < PLAN_REFRESH_INTERVAL_MS) return
+    // A dispatcher that stays busy never finds nothing due, and never pays for this.
+    if (!this.#quietSincePlansRefreshed || now - this.#plansRefreshedAt < PLAN_REFRESH_INTERVAL_MS) return
     this.#plansRefreshedAt = now
+    this.#quietSincePlansRefreshed = false
     this.#plans.request()
   }
 
