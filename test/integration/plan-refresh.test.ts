@@ -1,11 +1,9 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { connectDatabase } from '../../src/db/database.ts'
 import type { LoopClock } from '../../src/outbox/dispatch/dispatcher.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { runningDispatcher } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
-
-type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
 /**
  * A dispatcher on a one-connection pool, where every statement of it is planned and the
