@@ -3,9 +3,10 @@ import type pg from 'pg'
 /**
  * Has each connection of a pool plan its prepared statements again, once, before its
  * next statement after `request()`. PostgreSQL keeps a prepared statement's generic plan,
- * costed for the tables as they were when it was made, until a table is next analyzed:
- * a worker that polled an empty outbox drained the burst that followed with plans that
- * read `messages` whole (3,730-3,860 msg/s against 6,380-6,400; docs/performance.md).
+ * costed for the tables as they were when it was made, until a table is next analyzed or
+ * truncated, and then makes it again for the table as it is at that moment: a worker that
+ * polled an empty outbox drained the burst that followed with plans that read `messages`
+ * whole (3,730-3,860 msg/s against 6,380-6,400; docs/performance.md).
  * `DISCARD PLANS` keeps the statements and drops only their plans.
  */
 export class PlanRefresh {
