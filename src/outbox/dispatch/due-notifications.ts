@@ -1,8 +1,9 @@
 import pg from 'pg'
 
 /**
- * How long a notification waits for others before it wakes the dispatcher: 5 ms more
- * latency for one claim per burst of inserts instead of one per INSERT.
+ * The dispatcher is woken at most once per this many ms: a burst of inserts makes one
+ * claim per gather instead of one per INSERT. The first notification after a quiet
+ * gather wakes it at once, so a lone message waits for no one.
  */
 const DEFAULT_GATHER_MS = 5
 
@@ -29,13 +30,21 @@ export function listenForDueMessages(
   let gatherTimer: NodeJS.Timeout | undefined
   // Every statement that inserts due rows notifies. Calling onDue for each made a claim
   // per INSERT: at a steady 200 msg/s, a claim and an outcome write for every message; at
-  // 1,000 msg/s, 3.8 messages per claim, and 7.3 with the gather (bench/, README
-  // "Performance"). Notifications that arrive while one waits are folded into its onDue.
+  // 1,000 msg/s, 3.8 messages per claim, and 7.3 with a gather (bench/, docs/performance.md).
+  // Notifications within a gather of the last onDue are folded into one at its end. The
+  // gather used to start at the first notification, which held every message after a quiet
+  // spell 5 ms for company that at low rates never came.
+  let lastDueAt = Number.NEGATIVE_INFINITY
+  const due = () => {
+    gatherTimer = undefined
+    lastDueAt = performance.now()
+    onDue()
+  }
   const notified = () => {
-    gatherTimer ??= setTimeout(() => {
-      gatherTimer = undefined
-      onDue()
-    }, gatherMs)
+    if (gatherTimer) return
+    const wait = lastDueAt + gatherMs - performance.now()
+    if (wait <= 0) due()
+    else gatherTimer = setTimeout(due, wait)
   }
 
   function reconnectLater(error: Error) {
