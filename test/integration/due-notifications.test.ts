@@ -70,7 +70,7 @@ t.test('the first due message after a quiet spell wakes the dispatcher at once, 
   t.pass('woken without waiting for the gather')
 })
 
-t.test('messages due within a gather of the last wake-up wake the dispatcher once, a gather after it', async (t) => {
+t.test('messages due within a gather of the last wake-up wake the dispatcher at the end of that gather, not at once', async (t) => {
   const db = await createTestDatabase(t)
   const gatherMs = 1_000
   const listener = countedListener(t, db.url, gatherMs)
