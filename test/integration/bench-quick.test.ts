@@ -4,8 +4,8 @@ import t from 'tap'
 // The bench itself, smoke-tested: `npm run bench -- --quick` against the suite's server
 // runs every phase and prints one JSON document of the documented shape. The figures
 // are not checked: the suite shares a small machine, and timing belongs to the bench.
-// About 100 s alone, longer beside another file: the file's own timeout replaces the
-// 120 s of .taprc.
+// About 100 s on 2 cores (it runs alone: `serial` in .taprc), more on a slower host: the
+// file's own timeout replaces the 120 s of .taprc.
 t.setTimeout(300_000)
 
 t.test('npm run bench -- --quick completes and prints its JSON document', { timeout: 240_000 }, async (t) => {
