@@ -13,8 +13,8 @@ import { MESSAGE } from './send-at-rate.ts'
 // every count below leaves out.
 const RECENT = `now() - interval '1 day'`
 
-const FRESH_LIMITS = `UPDATE sms_outbox.provider_limits SET tokens = 0, refilled_at = now() - interval '1 hour', window_started_at = now(),
-  first_attempts = 0, retries = 0, previous_first_attempts = 0, previous_retries = 0`
+const FRESH_LIMITS = `UPDATE sms_outbox.provider_limits SET tokens = 0, refilled_at = now() - interval '1 hour';
+  DELETE FROM sms_outbox.retry_budget_counts`
 
 /** No messages, and every provider's rate limit and retry budget as fresh as a new install's. */
 export const emptyOutbox = (url: string) =>

@@ -13,13 +13,14 @@ export interface ProviderState {
     nextProbeAt: Date | null
     probes: number
   } | null
-  /** Claims in the last 60 seconds, estimated as the claim statement does (claim-due.ts). */
+  /** Claims in the last 60 seconds, as the retry budget counts them (the view retry_budget_last_minute). */
   lastMinute: { firstAttempts: number; retries: number }
 }
 
 /**
- * Every provider with a shared-limits row (the migration makes one for each): its pause,
- * and what it claimed in the last minute, from which the retry budget in use follows.
+ * Every provider the outbox knows (the migration makes a rate-limit row for each; a claim
+ * or a pause names one): its pause, and what it claimed in the last minute, from which
+ * the retry budget in use follows.
  */
 export async function providerStates(prisma: PrismaClient): Promise<ProviderState[]> {
   const rows = await prisma.$queryRaw<
@@ -35,25 +36,17 @@ export async function providerStates(prisma: PrismaClient): Promise<ProviderStat
       retries: number
     }[]
   >`
-    WITH limits AS (
-      SELECT provider,
-        CASE WHEN window_started_at > now() - interval '1 minute'
-               THEN first_attempts + previous_first_attempts * (1 - extract(epoch FROM now() - window_started_at) / 60)
-             WHEN window_started_at > now() - interval '2 minutes'
-               THEN first_attempts * (1 - extract(epoch FROM now() - window_started_at - interval '1 minute') / 60)
-             ELSE 0 END AS first_attempts,
-        CASE WHEN window_started_at > now() - interval '1 minute'
-               THEN retries + previous_retries * (1 - extract(epoch FROM now() - window_started_at) / 60)
-             WHEN window_started_at > now() - interval '2 minutes'
-               THEN retries * (1 - extract(epoch FROM now() - window_started_at - interval '1 minute') / 60)
-             ELSE 0 END AS retries
-      FROM sms_outbox.provider_limits
+    WITH known AS (
+      SELECT provider FROM sms_outbox.provider_limits
+      UNION SELECT provider FROM sms_outbox.retry_budget_counts
     )
     SELECT coalesce(l.provider, p.provider) AS provider, p.error_code AS "errorCode", p.reason,
            p.paused_at AS "pausedAt", p.paused_by AS "pausedBy",
            CASE WHEN p.paused_by IS NULL THEN p.next_probe_at END AS "nextProbeAt", p.probes,
-           coalesce(l.first_attempts, 0)::float8 AS "firstAttempts", coalesce(l.retries, 0)::float8 AS retries
-    FROM limits l FULL JOIN sms_outbox.provider_pauses p ON p.provider = l.provider
+           coalesce(b.first_attempts, 0) AS "firstAttempts", coalesce(b.retries, 0) AS retries
+    FROM known l
+    FULL JOIN sms_outbox.provider_pauses p ON p.provider = l.provider
+    LEFT JOIN sms_outbox.retry_budget_last_minute b ON b.provider = coalesce(l.provider, p.provider)
     ORDER BY 1`
   return rows.map((row) => ({
     provider: row.provider,

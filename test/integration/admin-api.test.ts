@@ -265,6 +265,24 @@ t.test('providers: the pause is shown; an admin resume lifts it, is recorded and
   t.equal((await call('POST', '/v1/admin/providers/acme/resume')).statusCode, 400)
 })
 
+t.test("providers: the retry budget in use sums this minute's claims over every slot", async (t) => {
+  const db = await createTestDatabase(t)
+  const { call } = await adminApp(t, db)
+  // Small counts: rounded, they read the same even if the minute turns before the GET
+  // (4 first attempts stay 4 for the 7.5 s in which the weight stays above 7/8).
+  await db.sql(`
+    INSERT INTO sms_outbox.retry_budget_counts (provider, slot, minute, first_attempts, retries)
+    VALUES ('webhook', 1, date_trunc('minute', now()), 3, 0), ('webhook', 5, date_trunc('minute', now()), 1, 2)`)
+  const { providers } = (await call('GET', '/v1/admin/providers')).json()
+  t.match(providers.find((p: { provider: string }) => p.provider === 'webhook'), {
+    state: 'sending',
+    retryBudget: { firstAttemptsLastMinute: 4, retriesLastMinute: 2 },
+  })
+  t.match(providers.find((p: { provider: string }) => p.provider === 'twilio'), {
+    retryBudget: { firstAttemptsLastMinute: 0, retriesLastMinute: 0 },
+  })
+})
+
 t.test('stats: counts per status, dead per error code, 24 hours by hour', async (t) => {
   const db = await createTestDatabase(t)
   const { call } = await adminApp(t, db)

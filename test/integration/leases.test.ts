@@ -49,7 +49,7 @@ t.test('a claim that starts after its deadline claims nothing: its caller stoppe
     { status: 'pending', attempts: 0, counted_attempts: 0, lease_token: null },
     'the row is as it was: no lease that nobody holds',
   )
-  t.match(await db.sql(`SELECT first_attempts, retries FROM sms_outbox.provider_limits WHERE provider = 'webhook'`), [{ first_attempts: 0, retries: 0 }])
+  t.same(await db.sql(`SELECT * FROM sms_outbox.retry_budget_counts`), [], 'and no claim counted')
 
   const onTime = await claimDue(db.pool, { ...options, deadline: new Date(now.getTime() + 60_000) })
   t.same(onTime.messages.map((message) => message.id), [id])
@@ -60,12 +60,12 @@ t.test('a claim that starts after its deadline claims nothing: its caller stoppe
 t.test(`a dispatcher's claims carry a deadline in the database's time, once it has read that time`, async (t) => {
   const db = await createTestDatabase(t)
   const fake = await startFakeWebhook(t)
-  // The pool is the real one; it only notes each claim's deadline ($9) on its way out.
+  // The pool is the real one; it only notes each claim's deadline ($7) on its way out.
   const deadlines: (Date | null)[] = []
   const query = db.pool.query.bind(db.pool) as (...args: unknown[]) => Promise<unknown>
   db.pool.query = ((config: unknown, ...rest: unknown[]) => {
     const statement = config as { name?: string; values?: unknown[] }
-    if (statement?.name === 'sms-outbox.claim-due') deadlines.push((statement.values?.[8] as Date | null) ?? null)
+    if (statement?.name === 'sms-outbox.claim-due') deadlines.push((statement.values?.[6] as Date | null) ?? null)
     return query(config, ...rest)
   }) as typeof db.pool.query
   const { watch } = runningDispatcher(t, db, fake.url)

@@ -1,3 +1,4 @@
+import type pg from 'pg'
 import t from 'tap'
 import { connectDatabase } from '../../src/db/database.ts'
 import { busiestSecond } from '../../bench/measure.ts'
@@ -24,6 +25,32 @@ function claim(db: TestDatabase, options: Partial<ClaimOptions>) {
   return claimDue(db.pool, { ...claimOptions, ...options })
 }
 
+/** `work` in one transaction on one connection: now() stands still in it, whatever the machine's speed. */
+async function atOneMoment<T>(db: TestDatabase, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.pool.connect()
+  try {
+    await client.query('BEGIN')
+    const result = await work(client)
+    await client.query('COMMIT')
+    return result
+  } finally {
+    client.release()
+  }
+}
+
+/**
+ * Every claim the retry budget counted for the webhook, over all its slots: a count moves
+ * from a slot's minute to its previous minute, so within a test's two minutes the sum of
+ * both is every claim since the test began.
+ */
+async function budgetCounts(db: TestDatabase): Promise<{ first_attempts: number; retries: number }> {
+  const [counts] = await db.sql<{ first_attempts: number; retries: number }>(`
+    SELECT coalesce(sum(first_attempts + previous_first_attempts), 0)::int AS first_attempts,
+           coalesce(sum(retries + previous_retries), 0)::int AS retries
+    FROM sms_outbox.retry_budget_counts WHERE provider = 'webhook'`)
+  return counts
+}
+
 t.test('rate limit: a fresh bucket lets out its burst, then one message per 1/rate seconds', async (t) => {
   const db = await createTestDatabase(t)
   await enqueueMany(db, 20)
@@ -45,10 +72,7 @@ t.test('rate limit: a fresh bucket lets out its burst, then one message per 1/ra
   const third = await claim(db, { rateLimit })
   t.equal(third.messages.length, 3, 'six messages of refill are capped at the burst')
 
-  const [row] = await db.sql<{ first_attempts: number; retries: number }>(
-    `SELECT first_attempts, retries FROM sms_outbox.provider_limits WHERE provider = 'webhook'`,
-  )
-  t.same(row, { first_attempts: 6, retries: 0 }, 'the shared row counts what was claimed')
+  t.same(await budgetCounts(db), { first_attempts: 6, retries: 0 }, 'the retry budget counts what was claimed')
   const unlimited = await claim(db, {})
   t.equal(unlimited.messages.length, 14, 'without a rate limit the rest goes at once')
   t.equal(unlimited.claimAgainInMs, null)
@@ -127,18 +151,76 @@ t.test('retry budget: first attempts always go; retries get the ratio of first a
 
 t.test('retry budget: the previous minute counts by the share of it still inside the last 60 s', async (t) => {
   const db = await createTestDatabase(t)
-  const retryBudget = { ratio: 0.5, minPerMinute: 2 }
+  const retryBudget = { ratio: 0.5, minPerMinute: 0 }
   await pendingRetries(db, 20)
-  // 70 s into a window that saw 10 first attempts and 6 retries: it is now the previous
-  // window, 50 s of it still inside the last minute (weight 5/6).
-  await db.sql(`
-    UPDATE sms_outbox.provider_limits SET window_started_at = now() - interval '70 seconds', first_attempts = 10, retries = 6
-    WHERE provider = 'webhook'`)
-  const claimed = await claim(db, { retryBudget })
-  t.equal(claimed.messages.length, 1, 'floor(0.5 x 10 x 5/6 + 2 - 6 x 5/6) = floor(1.17) = 1')
+  const { seconds, claimed } = await atOneMoment(db, async (client) => {
+    // The previous clock minute saw 12 first attempts, spread over two slots.
+    await client.query(`
+      INSERT INTO sms_outbox.retry_budget_counts (provider, slot, minute, first_attempts)
+      VALUES ('webhook', 3, date_trunc('minute', now()) - interval '1 minute', 8),
+             ('webhook', 9, date_trunc('minute', now()) - interval '1 minute', 4)`)
+    const [{ seconds }] = (await client.query(`SELECT extract(epoch FROM now() - date_trunc('minute', now()))::float8 AS seconds`)).rows
+    return { seconds: seconds as number, claimed: await claimDue(client, { ...claimOptions, retryBudget }) }
+  })
+  const expected = Math.floor(0.5 * 12 * (1 - seconds / 60))
+  t.equal(claimed.messages.length, expected, `${seconds.toFixed(1)} s into this minute: floor(0.5 x 12 x ${(1 - seconds / 60).toFixed(3)}) = ${expected}`)
 
-  await db.sql(`UPDATE sms_outbox.provider_limits SET window_started_at = now() - interval '3 minutes', first_attempts = 0, retries = 50`)
-  t.equal((await claim(db, { retryBudget })).messages.length, 2, 'counts older than two minutes are forgotten: the floor')
+  await db.sql(`DELETE FROM sms_outbox.retry_budget_counts`)
+  await db.sql(`
+    INSERT INTO sms_outbox.retry_budget_counts (provider, slot, minute, first_attempts)
+    VALUES ('webhook', 0, date_trunc('minute', now()) - interval '2 minutes', 50)`)
+  t.equal((await claim(db, { retryBudget: { ratio: 0.5, minPerMinute: 2 } })).messages.length, 2, 'counts two minutes old are forgotten: the floor')
+})
+
+t.test('retry budget: a slot rolls on to the minute it is written in', async (t) => {
+  const db = await createTestDatabase(t)
+  await enqueueMany(db, 3)
+  const rolled = await atOneMoment(db, async (client) => {
+    // Every slot a claim can pick, last written a minute ago.
+    await client.query(`
+      INSERT INTO sms_outbox.retry_budget_counts (provider, slot, minute, first_attempts, retries, previous_first_attempts)
+      SELECT 'webhook', slot, date_trunc('minute', now()) - interval '1 minute', 10, 5, 7 FROM generate_series(0, 15) AS slot`)
+    await claimDue(client, { ...claimOptions, limit: 3 })
+    return (await client.query(`
+      SELECT first_attempts, retries, previous_first_attempts, previous_retries
+      FROM sms_outbox.retry_budget_counts WHERE minute = date_trunc('minute', now())`)).rows
+  })
+  t.same(
+    rolled,
+    [{ first_attempts: 3, retries: 0, previous_first_attempts: 10, previous_retries: 5 }],
+    "the claim's slot: its minute's counts became the previous ones, the ones before them forgotten",
+  )
+})
+
+t.test("without a rate limit, a claim does not wait for another's uncommitted count", async (t) => {
+  const db = await createTestDatabase(t)
+  await enqueueMany(db, 4)
+  const holder = await db.pool.connect()
+  const other = await db.pool.connect()
+  t.teardown(() => {
+    holder.release()
+    other.release()
+  })
+  // Seeds for random() under which the two claims pick different slots, as most claims
+  // side by side do; picking the same one, the second would wait for the first's commit.
+  const slotAfter = async (seed: number) => {
+    await other.query('SELECT setseed($1)', [seed])
+    return (await other.query('SELECT floor(random() * 16)::int AS slot')).rows[0].slot as number
+  }
+  const holderSeed = 0.25
+  let otherSeed = -0.5
+  while ((await slotAfter(otherSeed)) === (await slotAfter(holderSeed))) otherSeed += 0.01
+
+  await holder.query('BEGIN')
+  await holder.query('SELECT setseed($1)', [holderSeed])
+  t.equal((await claimDue(holder, { ...claimOptions, limit: 2 })).messages.length, 2, 'the first claim holds its count, uncommitted')
+  // Waiting for the holder's commit would end in the pool's statement timeout, not a hang.
+  await other.query('SELECT setseed($1)', [otherSeed])
+  t.equal((await claimDue(other, { ...claimOptions, limit: 2 })).messages.length, 2, 'the second claims beside it')
+  await holder.query('COMMIT')
+  const slots = await db.sql<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox.retry_budget_counts WHERE provider = 'webhook'`)
+  t.equal(slots[0].n, 2, 'each counted in its own slot')
+  t.same(await budgetCounts(db), { first_attempts: 4, retries: 0 })
 })
 
 t.test('without a rate limit, claims running side by side each add what they took to the shared counts', async (t) => {
@@ -155,10 +237,7 @@ t.test('without a rate limit, claims running side by side each add what they too
   // counts must match them whatever it was.
   t.ok(taken.length >= 200, `${taken.length} of 300 rows claimed`)
   const retriesTaken = taken.filter((id) => retries.includes(id)).length
-  const [counts] = await db.sql<{ first_attempts: number; retries: number }>(
-    `SELECT first_attempts, retries FROM sms_outbox.provider_limits WHERE provider = 'webhook'`,
-  )
-  t.same(counts, { first_attempts: taken.length - retriesTaken, retries: retriesTaken }, 'no claim overwrote another\'s count')
+  t.same(await budgetCounts(db), { first_attempts: taken.length - retriesTaken, retries: retriesTaken }, 'no claim overwrote another\'s count')
 })
 
 t.test("a provider without its shared row: the claim makes it and claims nothing, so that two can't spend a fresh bucket each", async (t) => {
@@ -181,7 +260,7 @@ t.test('a probe of a paused provider is not held back by the budget', async (t) 
   await pendingRetries(db, 3)
   await db.sql(`
     INSERT INTO sms_outbox.provider_pauses (provider, error_code, reason, next_probe_at) VALUES ('webhook', 'x', 'test', now());
-    UPDATE sms_outbox.provider_limits SET retries = 100 WHERE provider = 'webhook'`)
+    INSERT INTO sms_outbox.retry_budget_counts (provider, slot, minute, retries) VALUES ('webhook', 0, date_trunc('minute', now()), 100)`)
   const probe = await claim(db, { retryBudget: { ratio: 0.2, minPerMinute: 1 } })
   t.equal(probe.messages.length, 1)
   t.equal(probe.messages[0].probe, true)

@@ -69,19 +69,21 @@ export interface Claim {
  * moves that time on, so among many dispatchers only one probes, and a claim that finds
  * nothing due uses no probe.
  *
- * With a rate limit, the provider's row in `provider_limits` is locked for the
- * statement, so that every dispatcher's claims take from one token bucket in turn.
- * Without one nothing needs that order: the row is read, not locked, and each claim adds
- * what it spent to the row as it is when the claim writes, so claims of many dispatchers
- * run side by side (bench phase `scale`). The retry budget is then read from a snapshot:
- * claims running at the same moment may each take the last of it, so a retry storm gets
- * at most one claim per dispatcher beyond it.
- * The migration makes a row for each provider; a claim that finds none (someone deleted
- * it) only makes it, since a missing row cannot be locked and concurrent claims would
- * each spend a fresh bucket. A retry is the claim of a message with a counted attempt
- * behind it: a rate limit's 429 or a paused account does not make one. Retries over the
- * budget stay due, in order, and first attempts go ahead of them; a probe is never held
- * back by the budget.
+ * With a rate limit, the provider's row in `provider_limits` (its token bucket) is locked
+ * for the statement, so that every dispatcher's claims take from one bucket in turn. The
+ * migration makes a row for each provider; a claim that finds none (someone deleted it)
+ * only makes it, since a missing row cannot be locked and concurrent claims would each
+ * spend a fresh bucket. Without a rate limit the statement does not touch that row.
+ *
+ * The retry budget is read from the view `retry_budget_last_minute`, and each claim adds
+ * what it took to one of its provider's `retry_budget_counts` rows, a slot picked at
+ * random: claims of many dispatchers run side by side, waiting for one another only when
+ * two pick the same slot (bench phase `scale`). The budget is read from a snapshot, so
+ * claims running at the same moment may each take the last of it: a retry storm gets at
+ * most one claim per dispatcher beyond it. A retry is the claim of a message with a
+ * counted attempt behind it: a rate limit's 429 or a paused account does not make one.
+ * Retries over the budget stay due, in order, and first attempts go ahead of them; a
+ * probe is never held back by the budget.
  *
  * A claim that starts after its `deadline` claims nothing: its caller gave up on it.
  */
@@ -89,18 +91,11 @@ export async function claimDue(
   db: Connection,
   { limit, leaseMs, provider, probeIntervalMs, rateLimit, retryBudget, deadline }: ClaimOptions,
 ): Promise<Claim> {
-  const [name, statement] = rateLimit ? ['sms-outbox.claim-due-rate-limited', CLAIM_DUE_RATE_LIMITED] : ['sms-outbox.claim-due', CLAIM_DUE]
-  const { rows } = await queryPrepared<ClaimedMessage & { claimAgainInMs: number | null; databaseTime: Date }>(db, name, statement, [
-    provider,
-    probeIntervalMs,
-    limit,
-    leaseMs,
-    rateLimit?.perSecond ?? null,
-    rateLimit?.bucketSize ?? null,
-    retryBudget?.ratio ?? null,
-    retryBudget?.minPerMinute ?? null,
-    deadline ?? null,
-  ])
+  const params = [provider, probeIntervalMs, limit, leaseMs, retryBudget?.ratio ?? null, retryBudget?.minPerMinute ?? null, deadline ?? null]
+  type Row = ClaimedMessage & { claimAgainInMs: number | null; databaseTime: Date }
+  const { rows } = rateLimit
+    ? await queryPrepared<Row>(db, 'sms-outbox.claim-due-rate-limited', CLAIM_DUE_RATE_LIMITED, [...params, rateLimit.perSecond, rateLimit.bucketSize])
+    : await queryPrepared<Row>(db, 'sms-outbox.claim-due', CLAIM_DUE, params)
   // The statement returns one row even when it claims nothing.
   const { claimAgainInMs, databaseTime } = rows[0]
   const messages = rows.filter((row) => row.id !== null).map(({ claimAgainInMs: _, databaseTime: __, ...message }) => message)
@@ -109,32 +104,14 @@ export async function claimDue(
 
 // The dispatcher's hot path runs on the pg pool under Prisma, not through Prisma's raw
 // queries, which took 2.4 times the CPU (see outbox/enqueue/enqueue.ts and README "Performance").
-//
-// The retry budget counts claims in one-minute windows and estimates the last 60 seconds
-// as the current window plus the previous one weighted by its share still inside them
-// (the sliding-window counter of Cloudflare's rate limiter): exact for steady traffic,
-// and two counters per provider instead of a row per claim.
-/**
- * The retry budget's two minute-windows of the provider_limits row `row` rolled on to
- * `at`, one SQL expression per column: a window over a minute old becomes the previous
- * one; over two, both start again.
- */
-function rolledWindows(row: string, at: string) {
-  const current = `${row}.window_started_at > ${at} - interval '1 minute'`
-  const previous = `${row}.window_started_at > ${at} - interval '2 minutes'`
-  return {
-    window_started_at: `CASE WHEN ${current} THEN ${row}.window_started_at WHEN ${previous} THEN ${row}.window_started_at + interval '1 minute' ELSE ${at} END`,
-    first_attempts: `CASE WHEN ${current} THEN ${row}.first_attempts ELSE 0 END`,
-    retries: `CASE WHEN ${current} THEN ${row}.retries ELSE 0 END`,
-    previous_first_attempts: `CASE WHEN ${current} THEN ${row}.previous_first_attempts WHEN ${previous} THEN ${row}.first_attempts ELSE 0 END`,
-    previous_retries: `CASE WHEN ${current} THEN ${row}.previous_retries WHEN ${previous} THEN ${row}.retries ELSE 0 END`,
-  }
-}
 
-const readWindows = rolledWindows('h', 'h.at')
-const writtenWindows = rolledWindows('p', 'a.at')
+/** Rows of retry_budget_counts per provider: enough that a few dispatchers seldom pick the same. */
+const RETRY_BUDGET_SLOTS = 16
 
-const claimDueStatement = ({ lockLimits }: { lockLimits: boolean }) => `
+// Parameters: $1 provider, $2 probe interval (ms), $3 limit, $4 lease (ms), $5 and $6 the
+// retry budget's ratio and floor per minute, $7 deadline; rate-limited, $8 messages per
+// second and $9 the bucket's size.
+const claimDueStatement = ({ rateLimited }: { rateLimited: boolean }) => `
   -- paused: whether the provider is paused at all.
   WITH paused AS (
     SELECT 1 FROM sms_outbox.provider_pauses WHERE provider = $1
@@ -145,41 +122,28 @@ const claimDueStatement = ({ lockLimits }: { lockLimits: boolean }) => `
     -- A pause an admin made by hand is never probed: it lasts until an admin resumes.
     WHERE provider = $1::text AND next_probe_at <= now() AND paused_by IS NULL
     FOR UPDATE
-  -- locked: the provider's shared rate-limit and retry-budget row (held to the end
-  -- when there is a rate limit to share).
-  ), locked AS (
-    SELECT * FROM sms_outbox.provider_limits WHERE provider = $1 ${lockLimits ? 'FOR UPDATE' : ''}
-  -- held: that row (or none), and the time its lock was granted.
-  ), held AS (
-    -- The time the lock was granted, not the statement's start (now()): a claim that
-    -- waited for another's lock must not count that wait as refill the other one spent.
-    SELECT l.*, l.provider IS NULL AS missing, clock_timestamp() AS at
-    FROM (SELECT) AS always_one_row LEFT JOIN locked l ON true
-  -- windows: the bucket refilled to now, and the retry budget's two minute-windows rolled on.
-  ), windows AS (
-    SELECT h.at, h.missing,
-      coalesce(h.tokens + $5::float8 * extract(epoch FROM h.at - h.refilled_at), $6::float8) AS refilled,
-      ${Object.entries(readWindows).map(([column, value]) => `${value} AS ${column}`).join(',\n      ')}
-    FROM held h
+  -- bucket: the rate limit's tokens, refilled to now (none without a rate limit).
+  ), ${rateLimited ? RATE_LIMIT_BUCKET : `bucket AS (
+    SELECT NULL::float8 AS tokens, false AS missing, NULL::timestamptz AS at`}
+  -- spent: the claims the retry budget counted in the last 60 seconds.
+  ), spent_before AS (
+    SELECT coalesce(sum(first_attempts), 0) AS first_attempts, coalesce(sum(retries), 0) AS retries
+    FROM sms_outbox.retry_budget_last_minute WHERE provider = $1
   -- allowance: how many rows this claim may take, and how many of them may be retries.
   ), allowance AS (
     -- LEAST ignores NULLs, so an unset rate limit or retry budget (NULL) caps nothing.
-    SELECT w.*,
-      least($6::float8, w.refilled) AS tokens,
+    SELECT b.*,
       -- Past the deadline its caller has stopped waiting (a statement held up in a network
       -- partition runs when the link comes back): rows claimed now would sit under a lease
       -- nobody holds until it ran out.
-      CASE WHEN clock_timestamp() > $9::timestamptz THEN 0
+      CASE WHEN clock_timestamp() > $7::timestamptz THEN 0
            WHEN EXISTS (SELECT 1 FROM probe) THEN 1
-           WHEN EXISTS (SELECT 1 FROM paused) OR w.missing THEN 0
-           ELSE least($3::int, floor(least($6::float8, w.refilled)))::int END AS take,
+           WHEN EXISTS (SELECT 1 FROM paused) OR b.missing THEN 0
+           ELSE least($3::int, floor(b.tokens))::int END AS take,
       CASE WHEN EXISTS (SELECT 1 FROM probe) THEN 1
-           WHEN $7::float8 IS NULL THEN NULL
-           ELSE greatest(0, floor(
-             $7::float8 * (w.first_attempts + w.previous_first_attempts * previous_weight)
-             + $8::int - (w.retries + w.previous_retries * previous_weight)))::int END AS retries_allowed
-    FROM windows w,
-      LATERAL (SELECT 1 - extract(epoch FROM w.at - w.window_started_at) / 60 AS previous_weight) weight
+           WHEN $5::float8 IS NULL THEN NULL
+           ELSE greatest(0, floor($5::float8 * s.first_attempts + $6::int - s.retries))::int END AS retries_allowed
+    FROM bucket b, spent_before s
   -- first_attempts_due: the oldest due messages never tried, locked (others' locks skipped).
   ), first_attempts_due AS (
     -- Each of these two scans has its own index (messages_first_attempts_due_idx,
@@ -228,42 +192,72 @@ const claimDueStatement = ({ lockLimits }: { lockLimits: boolean }) => `
     UPDATE sms_outbox.provider_pauses
     SET next_probe_at = now() + $2::int * interval '1 millisecond', probes = probes + 1
     WHERE provider = $1::text AND EXISTS (SELECT 1 FROM probe) AND EXISTS (SELECT 1 FROM claimed)
-  -- spent: first attempts and retries taken, for the shared row.
+  -- spent: first attempts and retries taken.
   ), spent AS (
     SELECT count(*) FILTER (WHERE counted_attempts = 1) AS first_attempts,
            count(*) FILTER (WHERE counted_attempts > 1) AS retries
     FROM claimed
-  -- made: a missing shared row, made (a claim that made it at the same time wins).
-  ), made AS (
-    INSERT INTO sms_outbox.provider_limits (provider, tokens, refilled_at, window_started_at)
-    SELECT $1, coalesce(a.tokens, 0), a.at, a.at FROM allowance a WHERE a.missing
-    ON CONFLICT (provider) DO NOTHING
-  -- written: the shared row with what this claim spent, added to the row as it is now.
-  ), written AS (
-    -- Refilling is a function of time, so a claim that took nothing has nothing to write.
-    -- The windows roll on from the row being updated, not from the one read above: when it
-    -- is not locked, another claim may have written it since (the UPDATE then sees that
-    -- claim's row), and its counts are added to, not overwritten. Locked, both are the same.
-    UPDATE sms_outbox.provider_limits p
-    SET tokens = coalesce(a.tokens - s.first_attempts - s.retries, 0), refilled_at = a.at,
-        window_started_at = ${writtenWindows.window_started_at},
-        first_attempts = ${writtenWindows.first_attempts} + s.first_attempts,
-        retries = ${writtenWindows.retries} + s.retries,
-        previous_first_attempts = ${writtenWindows.previous_first_attempts},
-        previous_retries = ${writtenWindows.previous_retries}
-    FROM allowance a, spent s
-    WHERE p.provider = $1 AND s.first_attempts + s.retries > 0
-  )
+  -- counted: what this claim took, added to one slot of the retry budget's counts.
+  ), counted AS (
+    -- The slot rolls on to this minute first: counts of the minute before become the
+    -- previous ones; older counts are forgotten. A slot another claim has already rolled
+    -- past this claim's minute (across the minute's turn) is added to as it is.
+    INSERT INTO sms_outbox.retry_budget_counts AS c (provider, slot, minute, first_attempts, retries)
+    SELECT $1, floor(random() * ${RETRY_BUDGET_SLOTS}), date_trunc('minute', now()), s.first_attempts, s.retries
+    FROM spent s WHERE s.first_attempts + s.retries > 0
+    ON CONFLICT (provider, slot) DO UPDATE SET
+      minute = greatest(c.minute, excluded.minute),
+      first_attempts = CASE WHEN c.minute >= excluded.minute THEN c.first_attempts ELSE 0 END + excluded.first_attempts,
+      retries = CASE WHEN c.minute >= excluded.minute THEN c.retries ELSE 0 END + excluded.retries,
+      previous_first_attempts = CASE WHEN c.minute >= excluded.minute THEN c.previous_first_attempts
+                                     WHEN c.minute = excluded.minute - interval '1 minute' THEN c.first_attempts
+                                     ELSE 0 END,
+      previous_retries = CASE WHEN c.minute >= excluded.minute THEN c.previous_retries
+                              WHEN c.minute = excluded.minute - interval '1 minute' THEN c.retries
+                              ELSE 0 END
+  )${rateLimited ? RATE_LIMIT_WRITES : ''}
   -- One row even when nothing was claimed, to carry claimAgainInMs and the database's time.
   SELECT c.id, c.recipient AS "to", c.body AS "text", c.type, c.attempts,
          c.counted_attempts AS "countedAttempts", c.max_retries AS "maxRetries",
          c.lease_token::text AS "leaseToken", EXISTS (SELECT 1 FROM probe) AS probe,
-         CASE WHEN a.missing THEN 0
+         ${rateLimited ? `CASE WHEN a.missing THEN 0
               WHEN a.tokens - s.first_attempts - s.retries < 1
-              THEN ceil((1 - (a.tokens - s.first_attempts - s.retries)) / $5::float8 * 1000)::int
-         END AS "claimAgainInMs",
+              THEN ceil((1 - (a.tokens - s.first_attempts - s.retries)) / $8::float8 * 1000)::int
+         END` : 'NULL::int'} AS "claimAgainInMs",
          statement_timestamp() AS "databaseTime"
   FROM allowance a CROSS JOIN spent s LEFT JOIN claimed c ON true`
 
-const CLAIM_DUE = claimDueStatement({ lockLimits: false })
-const CLAIM_DUE_RATE_LIMITED = claimDueStatement({ lockLimits: true })
+/**
+ * The token bucket, read under its row's lock (`locked`, then `held`: the row or none, and
+ * when the lock was granted), refilled to that time and capped at the bucket's size.
+ */
+const RATE_LIMIT_BUCKET = `locked AS (
+    SELECT * FROM sms_outbox.provider_limits WHERE provider = $1 FOR UPDATE
+  ), held AS (
+    -- The time the lock was granted, not the statement's start (now()): a claim that
+    -- waited for another's lock must not count that wait as refill the other one spent.
+    SELECT l.*, l.provider IS NULL AS missing, clock_timestamp() AS at
+    FROM (SELECT) AS always_one_row LEFT JOIN locked l ON true
+  ), bucket AS (
+    SELECT least($9::float8, coalesce(h.tokens + $8::float8 * extract(epoch FROM h.at - h.refilled_at), $9::float8)) AS tokens,
+           h.missing, h.at
+    FROM held h`
+
+/** The token bucket written back: a missing row made, or what this claim took from it. */
+const RATE_LIMIT_WRITES = `
+  -- made: a missing bucket row, made (a claim that made it at the same time wins).
+  , made AS (
+    INSERT INTO sms_outbox.provider_limits (provider, tokens, refilled_at)
+    SELECT $1, a.tokens, a.at FROM allowance a WHERE a.missing
+    ON CONFLICT (provider) DO NOTHING
+  -- written: the bucket less what this claim took.
+  ), written AS (
+    -- Refilling is a function of time, so a claim that took nothing has nothing to write.
+    UPDATE sms_outbox.provider_limits p
+    SET tokens = a.tokens - s.first_attempts - s.retries, refilled_at = a.at
+    FROM allowance a, spent s
+    WHERE p.provider = $1 AND s.first_attempts + s.retries > 0
+  )`
+
+const CLAIM_DUE = claimDueStatement({ rateLimited: false })
+const CLAIM_DUE_RATE_LIMITED = claimDueStatement({ rateLimited: true })
