@@ -32,7 +32,7 @@ async function singleConnectionDispatcher(t: Test, db: TestDatabase) {
   const claimPlan = async () => {
     const client = await single.pool.connect()
     try {
-      const { rows } = await client.query(`EXPLAIN EXECUTE "sms-outbox.claim-due"('webhook', 200, 50, 5000, NULL, NULL, NULL, NULL, NULL)`)
+      const { rows } = await client.query(`EXPLAIN EXECUTE "sms-outbox.claim-due"('webhook', 200, 50, 5000, NULL, NULL, NULL)`)
       return rows.map((row) => row['QUERY PLAN']).join('\n')
     } finally {
       client.release()

@@ -125,7 +125,7 @@ const claimDueStatement = ({ rateLimited }: { rateLimited: boolean }) => `
   -- bucket: the rate limit's tokens, refilled to now (none without a rate limit).
   ), ${rateLimited ? RATE_LIMIT_BUCKET : `bucket AS (
     SELECT NULL::float8 AS tokens, false AS missing, NULL::timestamptz AS at`}
-  -- spent: the claims the retry budget counted in the last 60 seconds.
+  -- spent_before: the claims the retry budget counted in the last 60 seconds.
   ), spent_before AS (
     SELECT coalesce(sum(first_attempts), 0) AS first_attempts, coalesce(sum(retries), 0) AS retries
     FROM sms_outbox.retry_budget_last_minute WHERE provider = $1
