@@ -3,7 +3,7 @@ import t from 'tap'
 import { connectDatabase } from '../../src/db/database.ts'
 import { busiestSecond } from '../../bench/measure.ts'
 import { loadConfig, providerRateLimit } from '../../src/config.ts'
-import { claimDue, type ClaimOptions } from '../../src/outbox/dispatch/claim-due.ts'
+import { claimDue, RETRY_BUDGET_SLOTS, type ClaimOptions } from '../../src/outbox/dispatch/claim-due.ts'
 import { startFakeWebhook } from '../helpers/fake-webhook.ts'
 import { enqueue, runningDispatcher } from '../helpers/outbox-fixture.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts'
@@ -179,7 +179,7 @@ t.test('retry budget: a slot rolls on to the minute it is written in', async (t)
     // Every slot a claim can pick, last written a minute ago.
     await client.query(`
       INSERT INTO sms_outbox.retry_budget_counts (provider, slot, minute, first_attempts, retries, previous_first_attempts)
-      SELECT 'webhook', slot, date_trunc('minute', now()) - interval '1 minute', 10, 5, 7 FROM generate_series(0, 15) AS slot`)
+      SELECT 'webhook', slot, date_trunc('minute', now()) - interval '1 minute', 10, 5, 7 FROM generate_series(0, $1::int - 1) AS slot`, [RETRY_BUDGET_SLOTS])
     await claimDue(client, { ...claimOptions, limit: 3 })
     return (await client.query(`
       SELECT first_attempts, retries, previous_first_attempts, previous_retries
@@ -205,7 +205,7 @@ t.test("without a rate limit, a claim does not wait for another's uncommitted co
   // side by side do; picking the same one, the second would wait for the first's commit.
   const slotAfter = async (seed: number) => {
     await other.query('SELECT setseed($1)', [seed])
-    return (await other.query('SELECT floor(random() * 16)::int AS slot')).rows[0].slot as number
+    return (await other.query('SELECT floor(random() * $1)::int AS slot', [RETRY_BUDGET_SLOTS])).rows[0].slot as number
   }
   const holderSeed = 0.25
   let otherSeed = -0.5

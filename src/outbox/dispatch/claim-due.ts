@@ -106,7 +106,7 @@ export async function claimDue(
 // queries, which took 2.4 times the CPU (see outbox/enqueue/enqueue.ts and README "Performance").
 
 /** Rows of retry_budget_counts per provider: enough that a few dispatchers seldom pick the same. */
-const RETRY_BUDGET_SLOTS = 16
+export const RETRY_BUDGET_SLOTS = 16
 
 // Parameters: $1 provider, $2 probe interval (ms), $3 limit, $4 lease (ms), $5 and $6 the
 // retry budget's ratio and floor per minute, $7 deadline; rate-limited, $8 messages per
