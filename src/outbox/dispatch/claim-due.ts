@@ -53,6 +53,8 @@ export interface Claim {
   claimAgainInMs: number | null
   /** The database's clock when the statement started, for a DatabaseClock. */
   databaseTime: Date
+  /** The size of the messages table on disk, for PlanRefresh. */
+  outboxBytes: number
 }
 
 /**
@@ -92,14 +94,16 @@ export async function claimDue(
   { limit, leaseMs, provider, probeIntervalMs, rateLimit, retryBudget, deadline }: ClaimOptions,
 ): Promise<Claim> {
   const params = [provider, probeIntervalMs, limit, leaseMs, retryBudget?.ratio ?? null, retryBudget?.minPerMinute ?? null, deadline ?? null]
-  type Row = ClaimedMessage & { claimAgainInMs: number | null; databaseTime: Date }
+  type Row = ClaimedMessage & Omit<Claim, 'messages'>
   const { rows } = rateLimit
     ? await queryPrepared<Row>(db, 'sms-outbox.claim-due-rate-limited', CLAIM_DUE_RATE_LIMITED, [...params, rateLimit.perSecond, rateLimit.bucketSize])
     : await queryPrepared<Row>(db, 'sms-outbox.claim-due', CLAIM_DUE, params)
   // The statement returns one row even when it claims nothing.
-  const { claimAgainInMs, databaseTime } = rows[0]
-  const messages = rows.filter((row) => row.id !== null).map(({ claimAgainInMs: _, databaseTime: __, ...message }) => message)
-  return { messages, claimAgainInMs, databaseTime }
+  const { claimAgainInMs, databaseTime, outboxBytes } = rows[0]
+  const messages = rows
+    .filter((row) => row.id !== null)
+    .map(({ claimAgainInMs: _, databaseTime: __, outboxBytes: ___, ...message }) => message)
+  return { messages, claimAgainInMs, databaseTime, outboxBytes }
 }
 
 // The dispatcher's hot path runs on the pg pool under Prisma, not through Prisma's raw
@@ -215,8 +219,12 @@ const claimDueStatement = ({ rateLimited }: { rateLimited: boolean }) => `
       previous_retries = CASE WHEN c.minute >= excluded.minute THEN c.previous_retries
                               WHEN c.minute = excluded.minute - interval '1 minute' THEN c.retries
                               ELSE 0 END
+  -- outbox: the table's size, read once (a function in the SELECT below runs per row).
+  ), outbox AS MATERIALIZED (
+    SELECT pg_relation_size('sms_outbox.messages')::float8 AS bytes
   )${rateLimited ? RATE_LIMIT_WRITES : ''}
-  -- One row even when nothing was claimed, to carry claimAgainInMs and the database's time.
+  -- One row even when nothing was claimed, to carry claimAgainInMs, the database's time
+  -- and the outbox's size.
   SELECT c.id, c.recipient AS "to", c.body AS "text", c.type, c.attempts,
          c.counted_attempts AS "countedAttempts", c.max_retries AS "maxRetries",
          c.lease_token::text AS "leaseToken", EXISTS (SELECT 1 FROM probe) AS probe,
@@ -224,8 +232,8 @@ const claimDueStatement = ({ rateLimited }: { rateLimited: boolean }) => `
               WHEN a.tokens - s.first_attempts - s.retries < 1
               THEN ceil((1 - (a.tokens - s.first_attempts - s.retries)) / $8::float8 * 1000)::int
          END` : 'NULL::int'} AS "claimAgainInMs",
-         statement_timestamp() AS "databaseTime"
-  FROM allowance a CROSS JOIN spent s LEFT JOIN claimed c ON true`
+         statement_timestamp() AS "databaseTime", o.bytes AS "outboxBytes"
+  FROM allowance a CROSS JOIN spent s CROSS JOIN outbox o LEFT JOIN claimed c ON true`
 
 /**
  * The token bucket, read under its row's lock (`locked`, then `held`: the row or none, and

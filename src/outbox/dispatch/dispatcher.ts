@@ -80,15 +80,6 @@ const CLAIMED_AHEAD = 3
  */
 const OUTCOME_FILL_WAIT_MS = 20
 
-/**
- * A backlog after a quiet spell has the pool's connections plan the hot statements again
- * (PlanRefresh), at most this often: plans made while the outbox was empty read it whole.
- * PostgreSQL plans again whenever `messages` is analyzed or truncated, so a quiet spell
- * can leave such plans behind at any time; a minute's limit let a second burst within
- * the minute of the first drain on them (the bench's `scale` phase, every time).
- */
-const PLAN_REFRESH_INTERVAL_MS = 1_000
-
 /** Lease left over for a queued row's call beyond PROVIDER_TIMEOUT_MS: the claim's own round trip. */
 const LEASE_MARGIN_MS = 1_000
 
@@ -159,9 +150,6 @@ export class Dispatcher {
   /** For the claims' deadlines, in the database's time. */
   readonly #databaseClock: DatabaseClock
   readonly #plans: PlanRefresh
-  #plansRefreshedAt = Number.NEGATIVE_INFINITY
-  /** A claim found nothing due since the last refresh: plans may have been made meanwhile on an empty outbox. */
-  #quietSincePlansRefreshed = false
   #stopping = false
   #loop: Promise<void> | undefined
   #wakeUp: (() => void) | undefined
@@ -308,7 +296,7 @@ export class Dispatcher {
     const limit = this.#freeSlots()
     if (limit <= 0 || this.#stopping) return 0
     const sentAt = this.#clock.now()
-    const { messages: claimed, claimAgainInMs, databaseTime } = await claimDue(pool, {
+    const { messages: claimed, claimAgainInMs, databaseTime, outboxBytes } = await claimDue(pool, {
       limit,
       leaseMs,
       provider: provider.name,
@@ -318,10 +306,8 @@ export class Dispatcher {
       deadline: this.#databaseClock.inMs(CLAIM_ANSWER_WAIT_MS),
     })
     this.#databaseClock.observe(databaseTime, sentAt, this.#clock.now())
-    if (claimed.length === 0) this.#quietSincePlansRefreshed = true
-    const backlog = claimed.length === limit
-    if (backlog && !this.#backlog) this.#backlogBegan()
-    this.#backlog = backlog
+    this.#plans.observeOutboxSize(outboxBytes)
+    this.#backlog = claimed.length === limit
     // Held back by the rate limit, a backlog is claimed again as soon as the limit allows
     // another message, not a poll interval later.
     if (claimAgainInMs !== null) this.#wakeAfter(claimAgainInMs)
@@ -329,19 +315,6 @@ export class Dispatcher {
     for (const message of claimed) this.#queued.push({ message, claimedAt })
     this.#startCalls()
     return claimed.length
-  }
-
-  /**
-   * The outbox may have grown since this pool's plans were made (a burst after a quiet
-   * spell): each connection plans the statements again before its next one.
-   */
-  #backlogBegan(): void {
-    const now = this.#clock.now()
-    // A dispatcher that stays busy never finds nothing due, and never pays for this.
-    if (!this.#quietSincePlansRefreshed || now - this.#plansRefreshedAt < PLAN_REFRESH_INTERVAL_MS) return
-    this.#plansRefreshedAt = now
-    this.#quietSincePlansRefreshed = false
-    this.#plans.request()
   }
 
   /**

@@ -34,6 +34,13 @@ export interface AttemptResult {
  * by the lease token, so a dispatcher whose row was reclaimed changes nothing. Returns
  * the ids that were written.
  *
+ * The rows are found by id, whatever the size of the table. The token is the whole
+ * fence: a row holds one exactly while it is sending (constraint
+ * messages_lease_only_while_sending). A `status = 'sending'` beside it had PostgreSQL
+ * find the rows through an index of sending rows, in a bitmap scan, which never marks an
+ * index entry dead: every write read every row claimed since the last vacuum (at 1,000
+ * msg/s, 8,600-11,000 entries on 370-460 pages a write within 13 s of the start).
+ *
  * A retry is never scheduled past `expires_at`: the row comes due then and expires.
  *
  * A result that says `suppress` puts the number on the suppression list in the same
@@ -76,7 +83,10 @@ const RECORD_OUTCOMES = `
           THEN now() + r.delivery_check_after_ms * interval '1 millisecond'
           ELSE m.delivery_check_at END
     FROM result r
-    WHERE m.id = r.id AND m.lease_token = r.lease_token AND m.status = 'sending'
+    WHERE m.id = r.id AND m.lease_token = r.lease_token
+      -- Redundant with the join, but estimated at 10 rows where json_to_recordset is at
+      -- 100: with it, the plan looks the rows up by id instead of reading the whole table.
+      AND m.id = ANY (ARRAY(SELECT id FROM result))
     RETURNING m.id, m.attempts, m.recipient, m.provider
   ), suppressed AS (
     INSERT INTO sms_outbox.suppressions (recipient, reason, error_code, provider, message_id)
