@@ -34,12 +34,13 @@ export interface AttemptResult {
  * by the lease token, so a dispatcher whose row was reclaimed changes nothing. Returns
  * the ids that were written.
  *
- * The rows are found by id, whatever the size of the table. The token is the whole
- * fence: a row holds one exactly while it is sending (constraint
- * messages_lease_only_while_sending). A `status = 'sending'` beside it had PostgreSQL
- * find the rows through an index of sending rows, in a bitmap scan, which never marks an
- * index entry dead: every write read every row claimed since the last vacuum (at 1,000
- * msg/s, 8,600-11,000 entries on 370-460 pages a write within 13 s of the start).
+ * The rows are looked up by id (a plan made while the table was a few pages may read it
+ * whole, until PlanRefresh has it made again). The token is the whole fence: a row holds
+ * one exactly while it is sending (constraint messages_lease_only_while_sending). A
+ * `status = 'sending'` beside it had PostgreSQL find the rows through an index of sending
+ * rows, in a bitmap scan, which never marks an index entry dead: every write read every
+ * row claimed since the last vacuum (at 1,000 msg/s, 8,600-11,000 entries on 370-460
+ * pages a write within 13 s of the start).
  *
  * A retry is never scheduled past `expires_at`: the row comes due then and expires.
  *
