@@ -12,6 +12,7 @@ import { connectPool } from './db/pool.ts'
 import { buildOperationsApp } from './http/operations-app.ts'
 import { createLogger } from './logger.ts'
 import { createOutboxMetrics } from './metrics/outbox-metrics.ts'
+import { LocalEnqueues } from './outbox/enqueue/local-enqueues.ts'
 import { runDispatcher } from './run-dispatcher.ts'
 
 // Long enough for in-flight provider calls (PROVIDER_TIMEOUT_MS) to finish and be recorded.
@@ -91,10 +92,12 @@ async function main(): Promise<void> {
   })
   // One registry per process: the app serves it at /metrics, the dispatcher counts into it.
   const metrics = createOutboxMetrics({ pool, log: log.child({ component: 'metrics' }) })
+  // API and dispatcher in one process: the API wakes the dispatcher itself.
+  const localEnqueues = config.ROLE === 'all' ? new LocalEnqueues(pool) : undefined
   const app = database
-    ? await (await import('./http/app.ts')).buildApp({ config: { ...config, ADMIN_TOKEN: adminToken }, database, logger: log, alerts, metrics })
+    ? await (await import('./http/app.ts')).buildApp({ config: { ...config, ADMIN_TOKEN: adminToken }, database, logger: log, alerts, metrics, localEnqueues })
     : (await buildOperationsApp({ config, pool, logger: log, metrics })).app
-  const worker = config.ROLE === 'api' ? undefined : runDispatcher({ config, databaseUrl, pool, log, alerts, metrics })
+  const worker = config.ROLE === 'api' ? undefined : runDispatcher({ config, databaseUrl, pool, log, alerts, metrics, localEnqueues })
   const provider = worker?.provider
 
   const address = await app.listen({ host: config.HOST, port: config.PORT })

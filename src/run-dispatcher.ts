@@ -4,6 +4,7 @@ import { providerRateLimit, type Config } from './config.ts'
 import type pg from 'pg'
 import { Dispatcher } from './outbox/dispatch/dispatcher.ts'
 import { listenForDueMessages } from './outbox/dispatch/due-notifications.ts'
+import type { LocalEnqueues } from './outbox/enqueue/local-enqueues.ts'
 import type { AttemptMetrics, ReceiptMetrics } from './outbox/dispatch/outcome-metrics.ts'
 import { startQueueSampler } from './metrics/queue-samples.ts'
 import { ReceiptPoller } from './outbox/dispatch/receipt-poller.ts'
@@ -31,17 +32,20 @@ export interface RunDispatcherOptions {
   log: Logger
   alerts: Alerter
   metrics?: AttemptMetrics & ReceiptMetrics
+  /** The API's inserts in this process (ROLE=all): they wake the dispatcher directly. */
+  localEnqueues?: LocalEnqueues
 }
 
 /**
  * What a worker does, on a database that has every migration: a dispatcher sending through
- * SMS_PROVIDER, woken by the insert trigger's NOTIFY (polling as a fallback); the
+ * SMS_PROVIDER, woken by the insert trigger's NOTIFY (polling as a fallback) or, for
+ * the API's inserts in the same process, by the API itself (LocalEnqueues); the
  * housekeeping loop (retention and pruning); the queue sampler of the admin page's
  * chart; where the provider's receipts must be asked for, the receipt poller; and where
  * they are pushed, the pass that applies receipts which came before their send was
  * recorded. The service's entry (main.ts) and the library's startDispatcher both run it.
  */
-export function runDispatcher({ config, databaseUrl, pool, log, alerts, metrics }: RunDispatcherOptions): RunningDispatcher {
+export function runDispatcher({ config, databaseUrl, pool, log, alerts, metrics, localEnqueues }: RunDispatcherOptions): RunningDispatcher {
   const provider = createProvider(config, log)
   // Receipts that must be asked for (SOLAPI); Twilio pushes its own to the API (PUBLIC_URL).
   const pollsReceipts = provider.checkDeliveries !== undefined && config.RECEIPT_POLL_INTERVAL_MS > 0
@@ -69,7 +73,9 @@ export function runDispatcher({ config, databaseUrl, pool, log, alerts, metrics 
   const notifications = listenForDueMessages(databaseUrl, {
     onDue: () => dispatcher.wake(),
     onError: (error) => log.warn({ err: error }, 'LISTEN connection lost; polling until it is back'),
+    ignoreSender: localEnqueues && ((processId) => localEnqueues.sentByPool(processId)),
   })
+  localEnqueues?.onDue(() => notifications.inserted())
   dispatcher.start()
   const housekeeping = startHousekeeping({ pool }, {
     retentionHours: config.RETENTION_HOURS,

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import type { OutboxMetrics } from '../metrics/outbox-metrics.ts'
+import type { LocalEnqueues } from '../outbox/enqueue/local-enqueues.ts'
 import { buildOperationsApp } from './operations-app.ts'
 import { AdminSessions } from '../admin/admin-sessions.ts'
 import type { Alerter } from '../alerts/alerter.ts'
@@ -27,6 +28,8 @@ export interface AppOptions {
   alerts?: Alerter
   /** This process's metrics, shared with its dispatcher; omitted (tests), the app makes its own. */
   metrics?: OutboxMetrics
+  /** With a dispatcher in this process (ROLE=all): every enqueue goes through it, to wake that dispatcher. */
+  localEnqueues?: LocalEnqueues
 }
 
 /**
@@ -34,7 +37,7 @@ export interface AppOptions {
  * process (see main.ts). Tests build it and call `inject`. With ROLE=worker it is the
  * operations app alone (main.ts builds that one directly for a worker).
  */
-export async function buildApp({ config, database, logger, alerts, metrics }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, database, logger, alerts, metrics, localEnqueues }: AppOptions): Promise<FastifyInstance> {
   const { app, metrics: outboxMetrics } = await buildOperationsApp({ config, pool: database.pool, logger, metrics })
   if (config.ROLE === 'worker') return app
 
@@ -44,8 +47,8 @@ export async function buildApp({ config, database, logger, alerts, metrics }: Ap
     if (config.API_TOKEN) {
       callerApi.addHook('onRequest', tokenGuard({ token: config.API_TOKEN, setting: 'API_TOKEN' }))
     }
-    await callerApi.register(messageRoutes, { config, prisma: database.prisma, pool: database.pool })
-    await callerApi.register(notificationRoutes, { config, pool: database.pool, resultReady })
+    await callerApi.register(messageRoutes, { config, prisma: database.prisma, pool: database.pool, localEnqueues })
+    await callerApi.register(notificationRoutes, { config, pool: database.pool, resultReady, localEnqueues })
   })
   // Outside the API_TOKEN guard: the provider signs its callbacks instead.
   const twilioCallbackUrl = twilioReceiptUrl(config.PUBLIC_URL)

@@ -4,6 +4,7 @@ import type { Config } from '../../config.ts'
 import type { PrismaClient } from '../../db/database.ts'
 import { enqueueMessages } from '../../outbox/enqueue/enqueue.ts'
 import { createEnqueueCoalescer } from '../../outbox/enqueue/enqueue-coalescer.ts'
+import type { LocalEnqueues } from '../../outbox/enqueue/local-enqueues.ts'
 import { findMessage } from '../../outbox/find-message.ts'
 import { InvalidMessage, prepareMessage } from '../../outbox/enqueue/prepare-message.ts'
 import { RecipientSuppressed } from '../../outbox/enqueue/recipient-suppressed.ts'
@@ -22,9 +23,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
   prisma: PrismaClient
   /** The pool under Prisma: the enqueue SQL runs on it directly (see outbox/enqueue/enqueue.ts). */
   pool: pg.Pool
-}> = async (app, { config, prisma, pool }) => {
+  localEnqueues?: LocalEnqueues
+}> = async (app, { config, prisma, pool, localEnqueues }) => {
   // Concurrent single POSTs share one INSERT and one commit; each is answered after it.
-  const coalescer = createEnqueueCoalescer(pool)
+  const coalescer = createEnqueueCoalescer(pool, localEnqueues)
   app.addHook('onClose', () => coalescer.drain())
 
   app.post(
@@ -73,7 +75,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{
           throw error instanceof InvalidMessage ? error.within(`messages/${index}`) : error
         }
       })
-      const results = await enqueueMessages(pool, messages, config.MESSAGE_TTL_SECONDS).catch((error: unknown) => {
+      const enqueued = enqueueMessages(pool, messages, config.MESSAGE_TTL_SECONDS)
+      const results = await (localEnqueues?.track(enqueued) ?? enqueued).catch((error: unknown) => {
         throw error instanceof RecipientSuppressed && error.index !== undefined ? error.within(`messages/${error.index}`) : error
       })
       return reply.code(202).send({

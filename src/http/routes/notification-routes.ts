@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Config } from '../../config.ts'
 import type pg from 'pg'
 import { enqueueMessages, IdempotencyConflict } from '../../outbox/enqueue/enqueue.ts'
+import type { LocalEnqueues } from '../../outbox/enqueue/local-enqueues.ts'
 import {
   RESULT_LINK_LIFETIME_SECONDS,
   resultReadyConflict,
@@ -17,7 +18,8 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{
   config: Config
   pool: pg.Pool
   resultReady: ResultReadyTemplate
-}> = async (app, { config, pool, resultReady }) => {
+  localEnqueues?: LocalEnqueues
+}> = async (app, { config, pool, resultReady, localEnqueues }) => {
   app.post(
     '/v1/notifications/result-ready',
     {
@@ -40,7 +42,8 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{
         smsMaxBytes: config.SMS_MAX_BYTES,
       })
       try {
-        const [result] = await enqueueMessages(pool, [message], RESULT_LINK_LIFETIME_SECONDS)
+        const enqueued = enqueueMessages(pool, [message], RESULT_LINK_LIFETIME_SECONDS)
+        const [result] = await (localEnqueues?.track(enqueued) ?? enqueued)
         return reply.code(result.created ? 202 : 200).send(acceptedView(result.message))
       } catch (error) {
         if (!(error instanceof IdempotencyConflict)) throw error

@@ -10,20 +10,35 @@ const DEFAULT_GATHER_MS = 5
 /** The channel the `messages_notify_due` trigger notifies when due rows are inserted. */
 export const DUE_CHANNEL = 'sms_outbox_due'
 
+export interface DueNotifications {
+  /** Due messages this process inserted and knows of first-hand: gathered as a notification is. */
+  inserted(): void
+  close(): Promise<void>
+}
+
 /**
  * Calls `onDue` whenever due messages are inserted anywhere, over a dedicated LISTEN
- * connection. Losing the connection costs latency, not messages: the dispatcher still
- * polls, and this reconnects after `retryMs`.
+ * connection, except for notifications that `ignoreSender` says come from a server
+ * process whose inserts this process reports through `inserted` (LocalEnqueues). Losing
+ * the connection costs latency, not messages: the dispatcher still polls, and this
+ * reconnects after `retryMs`.
  */
 export function listenForDueMessages(
   connectionString: string,
   {
     onDue,
     onError,
+    ignoreSender = () => false,
     retryMs = 1_000,
     gatherMs = DEFAULT_GATHER_MS,
-  }: { onDue: () => void; onError?: (error: Error) => void; retryMs?: number; gatherMs?: number },
-): { close(): Promise<void> } {
+  }: {
+    onDue: () => void
+    onError?: (error: Error) => void
+    ignoreSender?: (processId: number) => boolean
+    retryMs?: number
+    gatherMs?: number
+  },
+): DueNotifications {
   let client: pg.Client | undefined
   let closed = false
   let retryTimer: NodeJS.Timeout | undefined
@@ -58,7 +73,9 @@ export function listenForDueMessages(
   async function connect() {
     const next = new pg.Client({ connectionString, connectionTimeoutMillis: 5_000, keepAlive: true })
     client = next
-    next.on('notification', notified)
+    next.on('notification', ({ processId }) => {
+      if (!ignoreSender(processId)) notified()
+    })
     next.on('error', reconnectLater)
     try {
       await next.connect()
@@ -72,6 +89,7 @@ export function listenForDueMessages(
 
   void connect()
   return {
+    inserted: notified,
     async close() {
       closed = true
       clearTimeout(retryTimer)

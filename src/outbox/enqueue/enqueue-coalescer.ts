@@ -2,6 +2,7 @@ import type pg from 'pg'
 import { isDatabaseUnavailable } from '../../db/database-unavailable.ts'
 import { enqueueEach, type Enqueued, type NewMessage } from './enqueue.ts'
 import { groupCommit } from './group-commit.ts'
+import type { LocalEnqueues } from './local-enqueues.ts'
 
 export interface EnqueueCoalescer {
   /**
@@ -20,19 +21,22 @@ const MAX_BATCH = 1_000
 
 /**
  * Group commit for single messages (`POST /v1/messages`): concurrent requests become one
- * multi-row INSERT, one commit, one NOTIFY, instead of one each. A write that the
+ * multi-row INSERT, one commit, one NOTIFY (or one wake of this process's dispatcher,
+ * with `localEnqueues`), instead of one each. A write that the
  * database refuses for a reason of one row's making is retried in halves down to single
  * rows, so that only that row's caller sees the error; an unavailable database fails the
  * whole group at once.
  */
-export function createEnqueueCoalescer(pool: pg.Pool): EnqueueCoalescer {
+export function createEnqueueCoalescer(pool: pg.Pool, localEnqueues?: LocalEnqueues): EnqueueCoalescer {
   const writer = groupCommit(
-    (items: { message: NewMessage; ttlSeconds: number }[]) =>
-      enqueueEach(
+    (items: { message: NewMessage; ttlSeconds: number }[]) => {
+      const written = enqueueEach(
         pool,
         items.map((item) => item.message),
         items.map((item) => item.ttlSeconds),
-      ),
+      )
+      return localEnqueues?.track(written) ?? written
+    },
     { maxBatch: MAX_BATCH, splitOnError: (error) => !isDatabaseUnavailable(error) },
   )
   return {
