@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { moveLegacyLayout } from './legacy-layout.ts'
@@ -34,12 +35,25 @@ export interface Migration {
 }
 
 /**
+ * A migration whose first line is this runs outside a transaction, one statement at a
+ * time, statements parted by lines of STATEMENT_BREAKPOINT: what `CREATE INDEX
+ * CONCURRENTLY` needs. Each of its statements must be safe to run again, since an
+ * interruption leaves the ones before it applied and the migration unrecorded.
+ */
+const NO_TRANSACTION = '-- no-transaction'
+const STATEMENT_BREAKPOINT = '-- statement-breakpoint'
+
+/** How often a process waits for another's migration to end asks again. */
+const LOCK_RETRY_MS = 100
+
+/**
  * Applies the migrations in `prisma/migrations` that the database lacks, each in its own
- * transaction, and records them in `sms_outbox._prisma_migrations` (Prisma's table layout,
- * so that `prisma migrate status` agrees). Everything lands in the schema `sms_outbox`:
- * the migration files name their tables unqualified, and each runs with
- * `SET LOCAL search_path = sms_outbox`, so a host application's `public` schema and its
- * own migration history are never touched. A database from before the schema existed
+ * transaction (or, marked `-- no-transaction`, statement by statement), and records them
+ * in `sms_outbox._prisma_migrations` (Prisma's table layout, so that `prisma migrate
+ * status` agrees). Everything lands in the schema `sms_outbox`: the migration files name
+ * their tables unqualified, and each runs with `search_path = sms_outbox` for its own
+ * duration, so a host application's `public` schema and its own migration history are
+ * never touched. A database from before the schema existed
  * (the outbox in `public`) is moved over first, in one transaction (legacy-layout.ts).
  *
  * Why not `prisma migrate deploy`: offline, Prisma 6.19 can only migrate through
@@ -53,7 +67,12 @@ export async function applyMigrations(databaseUrl: string): Promise<string[]> {
   await client.connect()
   try {
     // Several processes may boot at once (api and worker); one migrates, the others wait.
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
+    // They wait by asking again, not inside pg_advisory_lock: a session blocked in a
+    // statement holds a snapshot, and CREATE INDEX CONCURRENTLY in the migrating session
+    // waits for every older snapshot to end, which would be a deadlock.
+    while (!(await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [MIGRATION_LOCK_KEY])).rows[0].locked) {
+      await sleep(LOCK_RETRY_MS)
+    }
     await inTransaction(client, async () => {
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${OUTBOX_SCHEMA}"`)
       await client.query(`CREATE TABLE IF NOT EXISTS ${HISTORY} ${MIGRATION_HISTORY_COLUMNS}`)
@@ -71,18 +90,30 @@ export async function applyMigrations(databaseUrl: string): Promise<string[]> {
         }
         continue
       }
+      const record = () =>
+        client.query(
+          `INSERT INTO ${HISTORY} (id, checksum, finished_at, migration_name, applied_steps_count)
+           VALUES ($1, $2, now(), $3, 1)`,
+          [randomUUID(), migration.checksum, migration.name],
+        )
       try {
-        await inTransaction(client, async () => {
-          // LOCAL: the setting ends with the transaction, so nothing after it resolves
-          // unqualified names into the outbox by accident.
-          await client.query(`SET LOCAL search_path = "${OUTBOX_SCHEMA}"`)
-          await client.query(migration.sql)
-          await client.query(
-            `INSERT INTO ${HISTORY} (id, checksum, finished_at, migration_name, applied_steps_count)
-             VALUES ($1, $2, now(), $3, 1)`,
-            [randomUUID(), migration.checksum, migration.name],
-          )
-        })
+        if (migration.sql.startsWith(NO_TRANSACTION)) {
+          await client.query(`SET search_path = "${OUTBOX_SCHEMA}"`)
+          try {
+            for (const statement of statementsOf(migration.sql)) await client.query(statement)
+          } finally {
+            await client.query('RESET search_path')
+          }
+          await record()
+        } else {
+          await inTransaction(client, async () => {
+            // LOCAL: the setting ends with the transaction, so nothing after it resolves
+            // unqualified names into the outbox by accident.
+            await client.query(`SET LOCAL search_path = "${OUTBOX_SCHEMA}"`)
+            await client.query(migration.sql)
+            await record()
+          })
+        }
       } catch (error) {
         throw new Error(`migration ${migration.name} failed: ${(error as Error).message}`, {
           cause: error,
@@ -111,6 +142,13 @@ async function appliedChecksums(query: pg.Pool | pg.Client): Promise<Map<string,
      WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
   )
   return new Map(result.rows.map((row) => [row.migration_name, row.checksum]))
+}
+
+/** The statements of a no-transaction migration, without the parts that are comments alone. */
+function statementsOf(sql: string): string[] {
+  return sql
+    .split(new RegExp(`^${STATEMENT_BREAKPOINT}$`, 'm'))
+    .filter((part) => part.split('\n').some((line) => line.trim() !== '' && !line.trim().startsWith('--')))
 }
 
 async function inTransaction(client: pg.Client, work: () => Promise<void>): Promise<void> {

@@ -121,14 +121,13 @@ t.test('over HTTP, parallel requests with one key and two bodies: one 202, 200 f
   t.equal(await rowsWithKey('race-2'), 1)
 })
 
-t.test('keys still deduplicate on a unique index of the keys alone, the one the next release builds', async (t) => {
-  // A partial index drops the NULL key of every keyless message (and of each of its
-  // updates) from the index. The INSERT must work with both indexes, since a release that
-  // swaps them runs beside the one before it while it deploys.
-  const partial = await createTestDatabase(t)
-  await partial.sql(`DROP INDEX sms_outbox.messages_idempotency_key_key`)
-  await partial.sql(`CREATE UNIQUE INDEX messages_idempotency_key_key ON sms_outbox.messages (idempotency_key) WHERE idempotency_key IS NOT NULL`)
-  const enqueue = createEnqueueCoalescer(partial.pool)
+t.test('keys still deduplicate on the unique index of every row, the one before 20261207030000_partial_idempotency_index', async (t) => {
+  // The migration swaps that index for one of the keys alone (idempotency-index.test.ts);
+  // until it has, the INSERT's ON CONFLICT must work with the older one too.
+  const everyRow = await createTestDatabase(t)
+  await everyRow.sql(`DROP INDEX sms_outbox.messages_idempotency_key_key`)
+  await everyRow.sql(`CREATE UNIQUE INDEX messages_idempotency_key_key ON sms_outbox.messages (idempotency_key)`)
+  const enqueue = createEnqueueCoalescer(everyRow.pool)
   const [first, repeat, keyless, another] = await Promise.all([
     enqueue.enqueue(message('order shipped', 'order-8'), 600),
     enqueue.enqueue(message('order shipped', 'order-8'), 600),
@@ -138,8 +137,8 @@ t.test('keys still deduplicate on a unique index of the keys alone, the one the 
   t.equal(first.created, true)
   t.match(repeat, { created: false, message: { id: first.message.id } }, 'the repeat gets the first one back')
   t.match([keyless.created, another.created], [true, true], 'messages without a key never conflict')
-  const later = await enqueueMessages(partial.pool, [message('order shipped', 'order-8')], 600)
+  const later = await enqueueMessages(everyRow.pool, [message('order shipped', 'order-8')], 600)
   t.match(later, [{ created: false, message: { id: first.message.id } }], 'and so does a later batch')
-  const [{ n }] = await partial.sql(`SELECT count(*)::int AS n FROM sms_outbox.messages`)
+  const [{ n }] = await everyRow.sql(`SELECT count(*)::int AS n FROM sms_outbox.messages`)
   t.equal(n, 3)
 })

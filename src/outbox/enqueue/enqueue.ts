@@ -115,9 +115,9 @@ const INSERT_MESSAGES = `
   -- In the callers' order: of two messages with one key, the first is the one written (the
   -- anti-join above may hand rows over in any order).
   ORDER BY i.position
-  -- Matches today's unique index on every key, NULLs included, and a partial one on the
-  -- keys alone, which a later release may build instead (each keyless row's NULL entry,
-  -- and one more for each of its updates, then leaves that index).
+  -- Matches the unique index on the keys alone, and the one on every row that it replaced
+  -- (migration 20261207030000_partial_idempotency_index), which a database keeps until
+  -- that migration has run.
   ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING ${INSERTED_COLUMNS}`
 
