@@ -48,16 +48,16 @@ export class LocalEnqueues {
    * the commit may have happened before the connection was lost.
    */
   async track<T extends Enqueued | Error>(enqueue: Promise<T[]>): Promise<T[]> {
-    let results: T[]
+    // Woken after this turn's callbacks: the group commit's next INSERT and its callers'
+    // answers go first.
     try {
-      results = await enqueue
+      const results = await enqueue
+      if (results.some(insertedDue)) setImmediate(this.#onDue)
+      return results
     } catch (error) {
-      this.#onDue()
+      setImmediate(this.#onDue)
       throw error
     }
-    // After this turn's callbacks: the group commit's next INSERT and its callers' answers go first.
-    if (results.some(insertedDue)) setImmediate(this.#onDue)
-    return results
   }
 }
 
