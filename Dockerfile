@@ -18,5 +18,5 @@ COPY templates ./templates
 USER node
 EXPOSE 3000
 # Exec form: SIGTERM from `docker stop` reaches node, which finishes in-flight sends.
-# The heap flags are npm start's (see package.json and README "Performance").
+# The heap and compiler flags are npm start's (see docs/performance.md, "Heap and compiler flags").
 CMD ["node", "--max-semi-space-size=4", "--max-old-space-size=256", "--no-allocation-site-pretenuring", "--liftoff-only", "dist/main.js"]

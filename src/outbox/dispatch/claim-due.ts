@@ -107,7 +107,7 @@ export async function claimDue(
 }
 
 // The dispatcher's hot path runs on the pg pool under Prisma, not through Prisma's raw
-// queries, which took 2.4 times the CPU (see outbox/enqueue/enqueue.ts and README "Performance").
+// queries, which took 2.4 times the CPU (see outbox/enqueue/enqueue.ts and docs/performance.md).
 
 /** Rows of retry_budget_counts per provider: enough that a few dispatchers seldom pick the same. */
 export const RETRY_BUDGET_SLOTS = 16
