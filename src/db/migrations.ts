@@ -145,7 +145,7 @@ async function appliedChecksums(query: pg.Pool | pg.Client): Promise<Map<string,
 }
 
 /** The statements of a no-transaction migration, without the parts that are comments alone. */
-function statementsOf(sql: string): string[] {
+export function statementsOf(sql: string): string[] {
   return sql
     .split(new RegExp(`^${STATEMENT_BREAKPOINT}\\s*$`, 'm'))
     .filter((part) => part.split('\n').some((line) => line.trim() !== '' && !line.trim().startsWith('--')))
