@@ -44,8 +44,3 @@ function filterConditions(filter: MessageFilter): Prisma.Sql[] {
   if (filter.search !== undefined) conditions.push(searchCondition(filter.search))
   return conditions
 }
-
-/** A filter the caller got wrong (a number that is no number, a cursor we never issued). */
-export class InvalidFilter extends Error {
-  override name = 'InvalidFilter'
-}

@@ -1,4 +1,4 @@
-import { InvalidFilter } from './message-filter.ts'
+import { InvalidFilter } from './invalid-filter.ts'
 
 /**
  * The cursor of a newest-first admin list: the last row's timestamp, as PostgreSQL

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
-import { InvalidFilter } from '../admin/message-filter.ts'
+import { InvalidFilter } from '../admin/invalid-filter.ts'
 import { isDatabaseUnavailable } from '../db/database-unavailable.ts'
 import { IdempotencyConflict } from '../outbox/enqueue/enqueue.ts'
 import { InvalidMessage } from '../outbox/enqueue/prepare-message.ts'
