@@ -1,7 +1,7 @@
 // What a `ROLE=worker` process loads: main's static import graph in the compiled dist/
 // (the API's app and Prisma come in through dynamic imports, for the other roles only).
-// Prisma's runtime is ~2 MB of heap and ~10 MB of resident memory a worker has no use
-// for; an error class once brought it in through the shared error handler.
+// Prisma's runtime is ~2 MB of live heap a worker has no use for; an error class once
+// brought it in through the shared error handler.
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
